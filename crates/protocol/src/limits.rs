@@ -1,0 +1,39 @@
+//! Size limits the server enforces. Clients can check them before sending to give a user an
+//! immediate answer; the server checks them again regardless.
+
+/// Usernames: 3 to 32 characters of `a-z`, `0-9`, `_`, `.`, `-`, starting with a letter or digit.
+/// Usernames are case-insensitive and stored in lower case.
+pub const USERNAME_MIN_CHARS: usize = 3;
+pub const USERNAME_MAX_CHARS: usize = 32;
+/// Display names: 1 to 64 characters after trimming, no control characters.
+pub const DISPLAY_NAME_MAX_CHARS: usize = 64;
+/// Passwords: 8 to 1024 bytes.
+pub const PASSWORD_MIN_BYTES: usize = 8;
+pub const PASSWORD_MAX_BYTES: usize = 1024;
+/// Device names shown in the session list: at most 64 characters.
+pub const DEVICE_NAME_MAX_CHARS: usize = 64;
+/// Status text: at most 140 characters.
+pub const STATUS_TEXT_MAX_CHARS: usize = 140;
+/// Message text: 1 to 4000 characters, at most 16 KiB of UTF-8.
+pub const MESSAGE_MAX_CHARS: usize = 4000;
+pub const MESSAGE_MAX_BYTES: usize = 16 * 1024;
+/// Group names: 1 to 64 characters.
+pub const GROUP_NAME_MAX_CHARS: usize = 64;
+/// Members of one group, creator included.
+pub const GROUP_MAX_MEMBERS: usize = 256;
+/// Search queries: 1 to 200 characters.
+pub const SEARCH_QUERY_MAX_CHARS: usize = 200;
+/// Page sizes for paginated lists.
+pub const PAGE_DEFAULT: u32 = 50;
+pub const PAGE_MAX: u32 = 200;
+/// JSON request bodies: at most 64 KiB.
+pub const JSON_BODY_MAX_BYTES: usize = 64 * 1024;
+/// Avatar uploads: at most 5 MiB, PNG, JPEG or WebP, at most 8192 pixels a side.
+pub const AVATAR_UPLOAD_MAX_BYTES: usize = 5 * 1024 * 1024;
+pub const AVATAR_MAX_SIDE: u32 = 8192;
+/// Side of the square thumbnail the server stores and serves for an avatar.
+pub const AVATAR_THUMBNAIL_SIDE: u32 = 256;
+/// WebSocket frames from a client: at most 64 KiB.
+pub const WS_FRAME_MAX_BYTES: usize = 64 * 1024;
+/// How long a typing indicator lasts unless renewed.
+pub const TYPING_TTL_MS: i64 = 6_000;

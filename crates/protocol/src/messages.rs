@@ -1,0 +1,85 @@
+//! Messages, history, receipts, typing and search.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ClientMessageId, ConversationId, MessageId, Seq, Timestamp, UserId};
+
+/// `POST /api/conversations/{id}/messages`. Sending the same `client_id` again returns the
+/// message stored the first time (status 200 instead of 201).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub client_id: ClientMessageId,
+    pub body: String,
+}
+
+/// `PATCH /api/conversations/{id}/messages/{message_id}` (sender only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    pub body: String,
+}
+
+/// A message. A deleted message stays as a tombstone: `deleted_at` is set and `body` is empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: MessageId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub conversation_id: ConversationId,
+    /// The `seq` at which the message was created; its position in the conversation.
+    pub seq: Seq,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub sender_id: UserId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub client_id: ClientMessageId,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// `GET /api/conversations/{id}/messages?before=…|after=…&limit=…`. Messages come oldest
+/// first. Without `before` or `after` the newest page is returned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    /// True when there are more messages in the direction asked (older for `before` and for
+    /// the newest page, newer for `after`).
+    pub has_more: bool,
+}
+
+/// `POST /api/conversations/{id}/read`: I have read up to and including this message.
+/// The read position never moves backwards.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub message_id: MessageId,
+}
+
+/// Answer to `POST /api/conversations/{id}/read`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadState {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub conversation_id: ConversationId,
+    pub read_seq: Seq,
+    pub unread_count: i64,
+}
+
+/// One result of `GET /api/search/messages?query=…`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchResults {
+    /// Matching messages, newest first.
+    pub messages: Vec<Message>,
+    /// Pass as `cursor` to get older matches; absent on the last page.
+    pub next_cursor: Option<String>,
+}

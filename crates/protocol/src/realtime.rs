@@ -1,0 +1,143 @@
+//! The realtime WebSocket at `GET /api/ws`: frames in both directions and the durable events.
+//!
+//! The session: the client opens the socket (optionally with `Authorization: Bearer`), sends
+//! [`ClientFrame::Hello`] with its token and its cursors, and receives [`ServerFrame::Ready`]
+//! followed by every durable event it missed, then live events as they happen. Every durable
+//! event carries `(conversation_id, seq)`; per conversation the server delivers them in order,
+//! without gaps and without repeats, counted from the cursor in `hello`. Typing and presence are
+//! not durable: they are delivered live only.
+//!
+//! The server pings every `heartbeat_interval_ms` and closes a connection that has not answered
+//! for three intervals. A client that cannot keep up is disconnected (close code 4008) and
+//! resumes from its cursors when it reconnects.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, Message, Seq, SessionId, Timestamp, UserId};
+
+/// WebSocket close codes the server uses, besides the standard 1000 and 1001 (shutting down).
+pub mod close_code {
+    /// The session token was missing, invalid or has been revoked.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// The first frame was not a valid `hello`, or a frame broke the protocol.
+    pub const PROTOCOL_ERROR: u16 = 4002;
+    /// The client did not read fast enough; reconnect and resume from your cursors.
+    pub const TOO_SLOW: u16 = 4008;
+}
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Must be the first frame, within 10 seconds of connecting.
+    Hello {
+        /// The session token; may be left out when the upgrade request carried it in an
+        /// `Authorization: Bearer` header.
+        #[serde(default)]
+        token: Option<String>,
+        /// The highest `seq` seen per conversation. For a conversation left out, the server
+        /// sends everything since the client's user joined it.
+        #[serde(default)]
+        cursors: BTreeMap<ConversationId, Seq>,
+    },
+    /// I am typing in this conversation; repeat every few seconds while typing continues.
+    Typing { conversation_id: ConversationId },
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Answer to `hello`: the session is live. The backlog follows.
+    Ready {
+        user_id: UserId,
+        session_id: SessionId,
+        heartbeat_interval_ms: u64,
+        /// Users sharing a conversation with me who are online right now.
+        online_user_ids: Vec<UserId>,
+    },
+    /// A durable change in a conversation.
+    Event(Event),
+    /// Someone is typing; show it for `expires_in_ms` unless renewed.
+    Typing {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        expires_in_ms: i64,
+    },
+    /// A user sharing a conversation with me came online or went offline.
+    Presence {
+        user_id: UserId,
+        online: bool,
+        last_seen_at: Option<Timestamp>,
+    },
+    /// Too much was missed in this conversation to replay: reload it through the REST API
+    /// (conversation and message history) and continue from `last_seq`.
+    Resync {
+        conversation_id: ConversationId,
+        last_seq: Seq,
+    },
+    /// A frame from the client was refused; the connection stays open.
+    Error {
+        code: crate::ErrorCode,
+        message: String,
+    },
+}
+
+/// A durable change, numbered within its conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// What changed. The `kind` field names the variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The conversation was created (always `seq` 1).
+    ConversationCreated {
+        created_by: UserId,
+        name: Option<String>,
+        member_ids: Vec<UserId>,
+    },
+    MessageCreated {
+        message: Message,
+    },
+    /// The message's new text; `edited_at` is set.
+    MessageEdited {
+        message: Message,
+    },
+    /// The message is now a tombstone.
+    MessageDeleted {
+        message: Message,
+    },
+    /// `user_id` has read up to and including `read_seq`.
+    ReadReceipt {
+        user_id: UserId,
+        read_seq: Seq,
+    },
+    /// Users joined (added by the owner). A newly added user fetches the conversation with
+    /// `GET /api/conversations/{id}`.
+    MembersAdded {
+        added_by: UserId,
+        user_ids: Vec<UserId>,
+    },
+    /// A user left (`removed_by` is the user) or was removed by the owner. The removed user
+    /// receives this event and nothing after it.
+    MemberRemoved {
+        user_id: UserId,
+        removed_by: UserId,
+    },
+    /// Ownership passed on because the owner left.
+    OwnerChanged {
+        owner_id: UserId,
+    },
+    ConversationRenamed {
+        name: String,
+    },
+}

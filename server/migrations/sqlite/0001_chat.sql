@@ -1,0 +1,88 @@
+-- Accounts, sessions, conversations, messages and the per-conversation event log.
+-- Times are Unix milliseconds; ids are UUID strings.
+
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    username        TEXT NOT NULL UNIQUE,
+    display_name    TEXT NOT NULL,
+    password_hash   TEXT NOT NULL,
+    status_text     TEXT NOT NULL DEFAULT '',
+    avatar          BLOB,
+    avatar_version  BIGINT NOT NULL DEFAULT 0,
+    created_at      BIGINT NOT NULL,
+    last_seen_at    BIGINT
+);
+
+CREATE TABLE sessions (
+    id              TEXT PRIMARY KEY,
+    user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash      TEXT NOT NULL UNIQUE,
+    device_name     TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    last_used_at    BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+CREATE TABLE conversations (
+    id                TEXT PRIMARY KEY,
+    kind              TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+    name              TEXT,
+    owner_id          TEXT REFERENCES users(id),
+    -- "smaller-id:larger-id" for direct conversations: one per pair, enforced by UNIQUE.
+    direct_key        TEXT UNIQUE,
+    created_at        BIGINT NOT NULL,
+    last_seq          BIGINT NOT NULL DEFAULT 0,
+    last_activity_at  BIGINT NOT NULL,
+    last_message_id   TEXT
+);
+
+CREATE TABLE members (
+    conversation_id  TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    user_id          TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- seq of the event that added the user; they see events from there on.
+    joined_seq       BIGINT NOT NULL,
+    -- seq of the event that removed the user; NULL while a member.
+    left_seq         BIGINT,
+    read_seq         BIGINT NOT NULL DEFAULT 0,
+    joined_at        BIGINT NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX members_by_user ON members(user_id, left_seq);
+
+CREATE TABLE messages (
+    id               TEXT PRIMARY KEY,
+    conversation_id  TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq              BIGINT NOT NULL,
+    sender_id        TEXT NOT NULL REFERENCES users(id),
+    client_id        TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    edited_at        BIGINT,
+    deleted_at       BIGINT,
+    UNIQUE (conversation_id, seq),
+    UNIQUE (sender_id, client_id)
+);
+
+CREATE TABLE events (
+    conversation_id  TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq              BIGINT NOT NULL,
+    payload          TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);
+
+-- Full-text search over message bodies, kept in step by triggers. Deleted messages have an
+-- empty body and so match nothing.
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    body, content = 'messages', content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+    INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+END;

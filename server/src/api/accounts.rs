@@ -1,0 +1,94 @@
+//! Routes for sign-up, log-in, log-out and device sessions.
+
+use std::sync::Arc;
+
+use axum::{extract::State, http::StatusCode};
+use natter_protocol::{
+    AuthResponse, ErrorBody, LoginRequest, SessionId, SessionList, SignupRequest,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::{
+    accounts::{self, AuthSession},
+    api::{
+        error::ApiResult,
+        extract::{ClientIp, Json, Path, Query},
+    },
+    core::Core,
+};
+
+/// Create an account and sign in on this device.
+#[utoipa::path(post, path = "/api/auth/signup", tag = "accounts", request_body = SignupRequest,
+    responses((status = 201, body = AuthResponse), (status = 409, description = "username_taken", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn signup(
+    State(core): State<Arc<Core>>,
+    ClientIp(ip): ClientIp,
+    Json(request): Json<SignupRequest>,
+) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+    let response = accounts::signup(&core, request, ip).await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Sign in on a device. Unknown users and wrong passwords get the same answer.
+#[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, body = AuthResponse), (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(core): State<Arc<Core>>,
+    ClientIp(ip): ClientIp,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    Ok(Json(accounts::login(&core, request, ip).await?))
+}
+
+/// Sign out this device: its token stops working and its WebSocket closes.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<StatusCode> {
+    accounts::revoke_session(&core, auth, auth.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// My signed-in devices, newest first.
+#[utoipa::path(get, path = "/api/sessions", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
+pub async fn list_sessions(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+) -> ApiResult<Json<SessionList>> {
+    Ok(Json(accounts::list_sessions(&core, auth).await?))
+}
+
+/// Revoke one of my sessions.
+#[utoipa::path(delete, path = "/api/sessions/{session_id}", tag = "accounts", security(("bearer" = [])),
+    params(("session_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_session(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(session_id): Path<SessionId>,
+) -> ApiResult<StatusCode> {
+    accounts::revoke_session(&core, auth, session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RevokeAllParams {
+    /// Keep the session making this request signed in.
+    #[serde(default)]
+    pub keep_current: bool,
+}
+
+/// Revoke all my sessions ("sign out everywhere"), optionally keeping this one.
+#[utoipa::path(delete, path = "/api/sessions", tag = "accounts", security(("bearer" = [])),
+    params(RevokeAllParams), responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn revoke_all_sessions(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Query(params): Query<RevokeAllParams>,
+) -> ApiResult<StatusCode> {
+    accounts::revoke_all_sessions(&core, auth, params.keep_current).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,160 @@
+//! Routes for messages, history, receipts, typing and search.
+
+use std::sync::Arc;
+
+use axum::{extract::State, http::StatusCode};
+use natter_protocol::{
+    ConversationId, EditMessageRequest, ErrorBody, MarkReadRequest, Message, MessageId,
+    MessagePage, ReadState, SearchResults, SendMessageRequest,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::{
+    accounts::AuthSession,
+    api::{
+        error::ApiResult,
+        extract::{Json, Path, Query},
+    },
+    core::Core,
+    messages,
+};
+
+/// Send a message. Resending the same `client_id` returns the stored message with 200.
+#[utoipa::path(post, path = "/api/conversations/{conversation_id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path)), request_body = SendMessageRequest,
+    responses((status = 201, body = Message), (status = 200, description = "already sent", body = Message),
+        (status = 404, body = ErrorBody), (status = 409, description = "idempotency_conflict", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn send(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(conversation_id): Path<ConversationId>,
+    Json(request): Json<SendMessageRequest>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    let (message, created) = messages::send(&core, auth, conversation_id, request).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(message)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct HistoryParams {
+    /// Messages with a smaller `seq` (older), newest of them last.
+    pub before: Option<i64>,
+    /// Messages with a larger `seq` (newer).
+    pub after: Option<i64>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+}
+
+/// A page of history, oldest first. Without `before` or `after`: the newest page.
+#[utoipa::path(get, path = "/api/conversations/{conversation_id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), HistoryParams),
+    responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody)))]
+pub async fn history(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(conversation_id): Path<ConversationId>,
+    Query(params): Query<HistoryParams>,
+) -> ApiResult<Json<MessagePage>> {
+    Ok(Json(
+        messages::history(
+            &core,
+            auth,
+            conversation_id,
+            params.before,
+            params.after,
+            params.limit,
+        )
+        .await?,
+    ))
+}
+
+/// Edit my message.
+#[utoipa::path(patch, path = "/api/conversations/{conversation_id}/messages/{message_id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path)),
+    request_body = EditMessageRequest,
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn edit(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
+    Json(request): Json<EditMessageRequest>,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(
+        messages::edit(&core, auth, conversation_id, message_id, &request.body).await?,
+    ))
+}
+
+/// Delete my message; it stays as a tombstone.
+#[utoipa::path(delete, path = "/api/conversations/{conversation_id}/messages/{message_id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(
+        messages::delete(&core, auth, conversation_id, message_id).await?,
+    ))
+}
+
+/// I have read up to and including this message.
+#[utoipa::path(post, path = "/api/conversations/{conversation_id}/read", tag = "messages", security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path)), request_body = MarkReadRequest,
+    responses((status = 200, body = ReadState), (status = 404, body = ErrorBody)))]
+pub async fn mark_read(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(conversation_id): Path<ConversationId>,
+    Json(request): Json<MarkReadRequest>,
+) -> ApiResult<Json<ReadState>> {
+    Ok(Json(
+        messages::mark_read(&core, auth, conversation_id, request.message_id).await?,
+    ))
+}
+
+/// I am typing (for clients without a WebSocket; the WebSocket `typing` frame does the same).
+#[utoipa::path(post, path = "/api/conversations/{conversation_id}/typing", tag = "messages", security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn typing(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(conversation_id): Path<ConversationId>,
+) -> ApiResult<StatusCode> {
+    messages::typing(&core, auth, conversation_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// Words to find; each matches words starting with it. Punctuation is ignored.
+    pub query: String,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<uuid::Uuid>,
+}
+
+/// Full-text search over the conversations I am in, newest first.
+#[utoipa::path(get, path = "/api/search/messages", tag = "messages", security(("bearer" = [])),
+    params(SearchParams),
+    responses((status = 200, body = SearchResults), (status = 422, body = ErrorBody)))]
+pub async fn search(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Query(params): Query<SearchParams>,
+) -> ApiResult<Json<SearchResults>> {
+    Ok(Json(
+        messages::search(&core, auth, &params.query, params.limit, params.cursor).await?,
+    ))
+}

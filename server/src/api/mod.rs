@@ -1,0 +1,148 @@
+//! The HTTP surface: routes, and the layers every request passes (body limits, metrics,
+//! panics as JSON errors, tracing). Handlers are thin: extract, call one domain function, map.
+
+pub mod accounts;
+pub mod conversations;
+pub mod error;
+pub mod extract;
+pub mod messages;
+pub mod openapi;
+pub mod ops;
+pub mod realtime;
+pub mod users;
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{delete, get, patch, post},
+};
+use natter_protocol::{
+    ErrorCode,
+    limits::{AVATAR_UPLOAD_MAX_BYTES, JSON_BODY_MAX_BYTES},
+};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{api::error::ApiError, core::Core, metrics::RequestLabels};
+
+pub fn router(core: Arc<Core>) -> Router {
+    Router::new()
+        .route("/api/auth/signup", post(accounts::signup))
+        .route("/api/auth/login", post(accounts::login))
+        .route("/api/auth/logout", post(accounts::logout))
+        .route(
+            "/api/sessions",
+            get(accounts::list_sessions).delete(accounts::revoke_all_sessions),
+        )
+        .route(
+            "/api/sessions/{session_id}",
+            delete(accounts::revoke_session),
+        )
+        .route("/api/me", get(users::me).patch(users::update_me))
+        .route(
+            "/api/me/avatar",
+            axum::routing::put(users::put_avatar)
+                .delete(users::delete_avatar)
+                .layer(DefaultBodyLimit::max(AVATAR_UPLOAD_MAX_BYTES)),
+        )
+        .route("/api/users", get(users::directory))
+        .route("/api/users/{user_id}", get(users::get_user))
+        .route("/api/users/{user_id}/avatar", get(users::get_avatar))
+        .route(
+            "/api/conversations",
+            get(conversations::list).post(conversations::create),
+        )
+        .route(
+            "/api/conversations/{conversation_id}",
+            get(conversations::get).patch(conversations::rename),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/members",
+            post(conversations::add_members),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/members/{user_id}",
+            delete(conversations::remove_member),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/messages",
+            get(messages::history).post(messages::send),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/messages/{message_id}",
+            patch(messages::edit).delete(messages::delete),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/read",
+            post(messages::mark_read),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/typing",
+            post(messages::typing),
+        )
+        .route("/api/search/messages", get(messages::search))
+        .route("/api/ws", get(realtime::upgrade))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/stats", get(ops::stats))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(JSON_BODY_MAX_BYTES))
+        .layer(middleware::from_fn_with_state(core.clone(), record_request))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(core)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such endpoint",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not take that method",
+    )
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal,
+        "the server could not complete the request; try again",
+    )
+    .into_response()
+}
+
+async fn record_request(State(core): State<Arc<Core>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let labels = RequestLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    core.metrics.http_requests.get_or_create(&labels).inc();
+    core.metrics
+        .http_request_seconds
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

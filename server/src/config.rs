@@ -1,0 +1,101 @@
+//! Server configuration: flags, environment variables, and defaults that need no setup at all.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+
+/// The self-hosted Natter server.
+///
+/// With no options it listens on 127.0.0.1:8080 and keeps its SQLite database in ./natter-data.
+/// Every option can also be given through the environment variable named beside it.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "natter-server", version, about, long_about = None)]
+pub struct Config {
+    /// Address and port to listen on. Use 0.0.0.0:8080 to accept connections from other machines
+    /// (put a TLS-terminating reverse proxy in front when exposed to the internet).
+    #[arg(long, env = "NATTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the server's data: the SQLite database (when no --database-url is given).
+    /// Created if missing.
+    #[arg(long, env = "NATTER_DATA_DIR", default_value = "natter-data")]
+    pub data_dir: PathBuf,
+
+    /// Database to use instead of the embedded SQLite file, e.g.
+    /// postgres://natter:secret@db.example/natter or sqlite:///var/lib/natter/natter.db.
+    /// Read from the environment or flag only; never logged.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "NATTER_DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: u32,
+
+    /// Sign-up and log-in attempts allowed per client IP address per minute (bursts up to this
+    /// many). 0 disables the limit: only for load tests on a private network.
+    #[arg(
+        long,
+        env = "NATTER_AUTH_ATTEMPTS_PER_IP_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub auth_attempts_per_ip_per_minute: u32,
+
+    /// Log-in attempts allowed per account per minute (bursts up to this many). 0 disables it.
+    #[arg(
+        long,
+        env = "NATTER_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub login_attempts_per_account_per_minute: u32,
+
+    /// Take the client address for rate limiting from the X-Forwarded-For header set by a
+    /// reverse proxy. Only enable this when every request comes through such a proxy.
+    #[arg(long, env = "NATTER_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Seconds between WebSocket pings. A connection that answers nothing for three intervals
+    /// is closed and its user may go offline.
+    #[arg(long, env = "NATTER_HEARTBEAT_SECONDS", default_value_t = 10.0)]
+    pub heartbeat_seconds: f64,
+
+    /// Frames queued for one WebSocket before its client counts as too slow and is
+    /// disconnected (it resumes from its cursors when it reconnects).
+    #[arg(long, env = "NATTER_WS_QUEUE_FRAMES", default_value_t = 1024)]
+    pub ws_queue_frames: usize,
+
+    /// Most events replayed per conversation when a client resumes; beyond that the client
+    /// is told to reload the conversation through the REST API.
+    #[arg(long, env = "NATTER_RESUME_BACKLOG_LIMIT", default_value_t = 1000)]
+    pub resume_backlog_limit: i64,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "NATTER_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// The database to open: the given URL, or the embedded SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("natter.db").display()
+            ),
+        }
+    }
+
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.heartbeat_seconds.clamp(0.05, 3600.0))
+    }
+
+    /// Defaults suitable for tests and embedding: everything as with no flags, but listening on
+    /// an ephemeral loopback port with data in `data_dir`.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Config::parse_from(["natter-server"]);
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir.into();
+        config.database_url = None;
+        config
+    }
+}

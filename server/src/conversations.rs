@@ -1,0 +1,521 @@
+//! Direct and group conversations: creating, listing, membership.
+
+use std::collections::{BTreeSet, HashMap};
+
+use natter_protocol::{
+    Conversation, ConversationId, ConversationKind, ConversationList, EventBody, Message, User,
+    UserId, limits::GROUP_MAX_MEMBERS,
+};
+
+use sqlx::AssertSqlSafe;
+
+use crate::{
+    accounts::AuthSession,
+    core::Core,
+    error::{Error, Result, is_unique_violation},
+    events::{self, StoredEvent},
+    messages::{MESSAGE_COLUMNS, MessageRow},
+    users::{USER_COLUMNS, UserRow},
+    util::{new_id, now_ms, parse_id},
+    validate,
+};
+
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    id: String,
+    kind: String,
+    name: Option<String>,
+    owner_id: Option<String>,
+    created_at: i64,
+    last_activity_at: i64,
+    last_seq: i64,
+    read_seq: i64,
+    unread_count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    member_of: String,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct LastMessageRow {
+    last_of: String,
+    #[sqlx(flatten)]
+    message: MessageRow,
+}
+
+/// Lists my conversations, or only `only` when given: newest activity first, with members,
+/// last message and unread count. Three queries whatever the number of conversations.
+async fn load(
+    core: &Core,
+    user_id: UserId,
+    only: Option<ConversationId>,
+) -> Result<Vec<Conversation>> {
+    let user = user_id.to_string();
+    let only = only.map(|id| id.to_string()).unwrap_or_default();
+    let rows: Vec<ConversationRow> = sqlx::query_as(
+        "SELECT c.id, c.kind, c.name, c.owner_id, c.created_at, c.last_activity_at, c.last_seq, \
+                m.read_seq, \
+                (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
+                   AND x.seq > m.read_seq AND x.sender_id <> m.user_id \
+                   AND x.deleted_at IS NULL) AS unread_count \
+         FROM members m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.user_id = $1 AND m.left_seq IS NULL AND ($2 = '' OR c.id = $2) \
+         ORDER BY c.last_activity_at DESC, c.id DESC",
+    )
+    .bind(&user)
+    .bind(&only)
+    .fetch_all(&core.db.pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let member_rows: Vec<MemberRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT mm.conversation_id AS member_of, {USER_COLUMNS} FROM members m \
+         JOIN members mm ON mm.conversation_id = m.conversation_id AND mm.left_seq IS NULL \
+         JOIN users u ON u.id = mm.user_id \
+         WHERE m.user_id = $1 AND m.left_seq IS NULL AND ($2 = '' OR m.conversation_id = $2) \
+         ORDER BY mm.joined_seq, u.username"
+    )))
+    .bind(&user)
+    .bind(&only)
+    .fetch_all(&core.db.pool)
+    .await?;
+    let last_rows: Vec<LastMessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT c.id AS last_of, {MESSAGE_COLUMNS} FROM members m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         JOIN messages msg ON msg.id = c.last_message_id \
+         WHERE m.user_id = $1 AND m.left_seq IS NULL AND ($2 = '' OR c.id = $2)"
+    )))
+    .bind(&user)
+    .bind(&only)
+    .fetch_all(&core.db.pool)
+    .await?;
+
+    let mut members: HashMap<String, Vec<User>> = HashMap::new();
+    for row in member_rows {
+        members
+            .entry(row.member_of)
+            .or_default()
+            .push(row.user.into_user(core)?);
+    }
+    let mut last_messages: HashMap<String, Message> = HashMap::new();
+    for row in last_rows {
+        last_messages.insert(row.last_of, row.message.into_message()?);
+    }
+    rows.into_iter()
+        .map(|row| {
+            Ok(Conversation {
+                id: parse_id(&row.id)?,
+                kind: match row.kind.as_str() {
+                    "direct" => ConversationKind::Direct,
+                    _ => ConversationKind::Group,
+                },
+                name: row.name,
+                owner_id: row.owner_id.as_deref().map(parse_id).transpose()?,
+                members: members.remove(&row.id).unwrap_or_default(),
+                created_at: row.created_at,
+                last_activity_at: row.last_activity_at,
+                last_seq: row.last_seq,
+                last_message: last_messages.remove(&row.id),
+                unread_count: row.unread_count,
+                read_seq: row.read_seq,
+            })
+        })
+        .collect()
+}
+
+pub async fn list(core: &Core, auth: AuthSession) -> Result<ConversationList> {
+    Ok(ConversationList {
+        conversations: load(core, auth.user_id, None).await?,
+    })
+}
+
+/// One conversation I am in; `NotFound` otherwise, whether or not it exists.
+pub async fn get(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+) -> Result<Conversation> {
+    load(core, auth.user_id, Some(conversation_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)
+}
+
+async fn ensure_users_exist(core: &Core, user_ids: &BTreeSet<UserId>) -> Result<()> {
+    for user_id in user_ids {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(&core.db.pool)
+            .await?;
+        if found.is_none() {
+            return Err(Error::validation(format!("no user with id {user_id}")));
+        }
+    }
+    Ok(())
+}
+
+async fn insert_member(
+    connection: &mut sqlx::AnyConnection,
+    conversation_id: ConversationId,
+    user_id: UserId,
+    joined_seq: i64,
+    now: i64,
+) -> Result<()> {
+    // A former member who is added again starts over from the new join.
+    sqlx::query(
+        "INSERT INTO members (conversation_id, user_id, joined_seq, read_seq, joined_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET joined_seq = excluded.joined_seq, \
+           left_seq = NULL, read_seq = excluded.read_seq, joined_at = excluded.joined_at",
+    )
+    .bind(conversation_id.to_string())
+    .bind(user_id.to_string())
+    .bind(joined_seq)
+    .bind(joined_seq - 1)
+    .bind(now)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Returns the direct conversation with `other`, creating it if needed; the flag says whether
+/// it was created.
+pub async fn open_direct(
+    core: &Core,
+    auth: AuthSession,
+    other: UserId,
+) -> Result<(Conversation, bool)> {
+    if other == auth.user_id {
+        return Err(Error::validation(
+            "a direct conversation needs another user",
+        ));
+    }
+    ensure_users_exist(core, &BTreeSet::from([other])).await?;
+    let (low, high) = if auth.user_id < other {
+        (auth.user_id, other)
+    } else {
+        (other, auth.user_id)
+    };
+    let direct_key = format!("{low}:{high}");
+    let existing: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM conversations WHERE direct_key = $1")
+            .bind(&direct_key)
+            .fetch_optional(&core.db.pool)
+            .await?;
+    if let Some((id,)) = existing {
+        return Ok((get(core, auth, parse_id(&id)?).await?, false));
+    }
+    let members = [auth.user_id, other];
+    match create(
+        core,
+        auth,
+        ConversationKind::Direct,
+        None,
+        Some(&direct_key),
+        &members,
+    )
+    .await
+    {
+        Ok(conversation) => Ok((conversation, true)),
+        // Both users opened it at the same moment: the other request created it.
+        Err(Error::Database(error)) if is_unique_violation(&error) => {
+            let (id,): (String,) =
+                sqlx::query_as("SELECT id FROM conversations WHERE direct_key = $1")
+                    .bind(&direct_key)
+                    .fetch_one(&core.db.pool)
+                    .await?;
+            Ok((get(core, auth, parse_id(&id)?).await?, false))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+pub async fn create_group(
+    core: &Core,
+    auth: AuthSession,
+    name: &str,
+    member_ids: &[UserId],
+) -> Result<Conversation> {
+    let name = validate::group_name(name)?;
+    let mut others: BTreeSet<UserId> = member_ids.iter().copied().collect();
+    others.remove(&auth.user_id);
+    if others.len() + 1 > GROUP_MAX_MEMBERS {
+        return Err(Error::validation(format!(
+            "a group has at most {GROUP_MAX_MEMBERS} members"
+        )));
+    }
+    ensure_users_exist(core, &others).await?;
+    let members: Vec<UserId> = std::iter::once(auth.user_id).chain(others).collect();
+    create(
+        core,
+        auth,
+        ConversationKind::Group,
+        Some(name),
+        None,
+        &members,
+    )
+    .await
+}
+
+async fn create(
+    core: &Core,
+    auth: AuthSession,
+    kind: ConversationKind,
+    name: Option<String>,
+    direct_key: Option<&str>,
+    members: &[UserId],
+) -> Result<Conversation> {
+    let conversation_id = new_id();
+    let now = now_ms();
+    let mut tx = core.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO conversations (id, kind, name, owner_id, direct_key, created_at, last_activity_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(conversation_id.to_string())
+    .bind(match kind {
+        ConversationKind::Direct => "direct",
+        ConversationKind::Group => "group",
+    })
+    .bind(name.clone())
+    .bind((kind == ConversationKind::Group).then(|| auth.user_id.to_string()))
+    .bind(direct_key)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let created = events::append(
+        &mut tx,
+        conversation_id,
+        now,
+        EventBody::ConversationCreated {
+            created_by: auth.user_id,
+            name,
+            member_ids: members.to_vec(),
+        },
+    )
+    .await?;
+    for member in members {
+        insert_member(&mut tx, conversation_id, *member, created.event.seq, now).await?;
+    }
+    tx.commit().await?;
+    events::publish(core, vec![created], members);
+    get(core, auth, conversation_id).await
+}
+
+/// The caller's group, for an owner-only change: `NotFound` when not a member, `Forbidden`
+/// when not the owner or not a group.
+async fn owned_group(
+    connection: &mut sqlx::AnyConnection,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+) -> Result<()> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT c.kind, c.owner_id FROM conversations c JOIN members m ON m.conversation_id = c.id \
+         WHERE c.id = $1 AND m.user_id = $2 AND m.left_seq IS NULL",
+    )
+    .bind(conversation_id.to_string())
+    .bind(auth.user_id.to_string())
+    .fetch_optional(connection)
+    .await?;
+    match row {
+        None => Err(Error::NotFound),
+        Some((kind, _)) if kind != "group" => {
+            Err(Error::Forbidden("direct conversations have fixed members"))
+        }
+        Some((_, owner)) if owner != Some(auth.user_id.to_string()) => {
+            Err(Error::Forbidden("only the group's owner may do this"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+pub async fn add_members(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    user_ids: &[UserId],
+) -> Result<Conversation> {
+    let requested: BTreeSet<UserId> = user_ids.iter().copied().collect();
+    if requested.is_empty() {
+        return Err(Error::validation("user_ids must name at least one user"));
+    }
+    ensure_users_exist(core, &requested).await?;
+    let now = now_ms();
+    let mut tx = core.db.begin_write().await?;
+    // Taking the seq first locks the conversation against concurrent membership changes.
+    let seq = events::next_seq(&mut tx, conversation_id).await?;
+    owned_group(&mut tx, auth, conversation_id).await?;
+    let current = events::current_member_ids(&mut tx, conversation_id).await?;
+    let added: Vec<UserId> = requested
+        .into_iter()
+        .filter(|user_id| !current.contains(user_id))
+        .collect();
+    if added.is_empty() {
+        drop(tx);
+        return get(core, auth, conversation_id).await;
+    }
+    if current.len() + added.len() > GROUP_MAX_MEMBERS {
+        return Err(Error::validation(format!(
+            "a group has at most {GROUP_MAX_MEMBERS} members"
+        )));
+    }
+    let event = natter_protocol::Event {
+        conversation_id,
+        seq,
+        at: now,
+        body: EventBody::MembersAdded {
+            added_by: auth.user_id,
+            user_ids: added.clone(),
+        },
+    };
+    let frame = events::store(&mut tx, &event).await?;
+    for user_id in &added {
+        insert_member(&mut tx, conversation_id, *user_id, seq, now).await?;
+    }
+    tx.commit().await?;
+    let recipients: Vec<UserId> = current.into_iter().chain(added).collect();
+    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    get(core, auth, conversation_id).await
+}
+
+/// Removes `user_id` from a group: the owner removing someone, or anyone leaving (removing
+/// themselves). When the owner leaves, the longest-standing member becomes owner.
+pub async fn remove_member(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    user_id: UserId,
+) -> Result<()> {
+    let now = now_ms();
+    let mut tx = core.db.begin_write().await?;
+    let seq = events::next_seq(&mut tx, conversation_id).await?;
+    if user_id == auth.user_id {
+        let kind: Option<(String,)> = sqlx::query_as(
+            "SELECT c.kind FROM conversations c JOIN members m ON m.conversation_id = c.id \
+             WHERE c.id = $1 AND m.user_id = $2 AND m.left_seq IS NULL",
+        )
+        .bind(conversation_id.to_string())
+        .bind(auth.user_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match kind {
+            None => return Err(Error::NotFound),
+            Some((kind,)) if kind != "group" => {
+                return Err(Error::Forbidden("direct conversations cannot be left"));
+            }
+            Some(_) => {}
+        }
+    } else {
+        owned_group(&mut tx, auth, conversation_id).await?;
+    }
+    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    if !recipients.contains(&user_id) {
+        return Err(Error::NotFound);
+    }
+    let removed = natter_protocol::Event {
+        conversation_id,
+        seq,
+        at: now,
+        body: EventBody::MemberRemoved {
+            user_id,
+            removed_by: auth.user_id,
+        },
+    };
+    let removed_frame = events::store(&mut tx, &removed).await?;
+    sqlx::query("UPDATE members SET left_seq = $1 WHERE conversation_id = $2 AND user_id = $3")
+        .bind(seq)
+        .bind(conversation_id.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let mut published = vec![StoredEvent {
+        event: removed,
+        frame: removed_frame,
+    }];
+    let owner: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT owner_id FROM conversations WHERE id = $1")
+            .bind(conversation_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if owner.and_then(|(owner,)| owner) == Some(user_id.to_string()) {
+        let successor: Option<(String,)> = sqlx::query_as(
+            "SELECT user_id FROM members WHERE conversation_id = $1 AND left_seq IS NULL \
+             ORDER BY joined_seq, joined_at, user_id LIMIT 1",
+        )
+        .bind(conversation_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((successor,)) = successor {
+            sqlx::query("UPDATE conversations SET owner_id = $1 WHERE id = $2")
+                .bind(&successor)
+                .bind(conversation_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            let owner_changed = events::append(
+                &mut tx,
+                conversation_id,
+                now,
+                EventBody::OwnerChanged {
+                    owner_id: parse_id(&successor)?,
+                },
+            )
+            .await?;
+            published.push(owner_changed);
+        }
+    }
+    tx.commit().await?;
+    // The removed user gets the removal (their last event) but not what follows it.
+    let after_removal = published.split_off(1);
+    events::publish(core, published, &recipients);
+    let remaining: Vec<UserId> = recipients.into_iter().filter(|id| *id != user_id).collect();
+    events::publish(core, after_removal, &remaining);
+    Ok(())
+}
+
+pub async fn rename(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    name: &str,
+) -> Result<Conversation> {
+    let name = validate::group_name(name)?;
+    let mut tx = core.db.begin_write().await?;
+    let seq = events::next_seq(&mut tx, conversation_id).await?;
+    owned_group(&mut tx, auth, conversation_id).await?;
+    sqlx::query("UPDATE conversations SET name = $1 WHERE id = $2")
+        .bind(&name)
+        .bind(conversation_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let event = natter_protocol::Event {
+        conversation_id,
+        seq,
+        at: now_ms(),
+        body: EventBody::ConversationRenamed { name },
+    };
+    let frame = events::store(&mut tx, &event).await?;
+    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    tx.commit().await?;
+    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    get(core, auth, conversation_id).await
+}
+
+/// Everyone who shares a conversation with the user: who sees their presence.
+pub async fn contacts(core: &Core, user_id: UserId) -> Result<Vec<UserId>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT other.user_id FROM members mine \
+         JOIN members other ON other.conversation_id = mine.conversation_id \
+         WHERE mine.user_id = $1 AND mine.left_seq IS NULL AND other.left_seq IS NULL \
+           AND other.user_id <> $1",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(&core.db.pool)
+    .await?;
+    rows.iter().map(|(id,)| parse_id(id)).collect()
+}

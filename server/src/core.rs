@@ -1,0 +1,46 @@
+//! The state every request and connection shares: configuration, database, hub, limits.
+
+use std::sync::Arc;
+
+use std::time::Instant;
+
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    config::Config, credentials::PasswordHashing, db::Db, metrics::Metrics,
+    rate_limit::AuthRateLimits, realtime::hub::Hub,
+};
+
+pub struct Core {
+    pub config: Config,
+    pub db: Db,
+    pub hub: Hub,
+    pub metrics: Arc<Metrics>,
+    pub auth_limits: AuthRateLimits,
+    pub passwords: PasswordHashing,
+    /// Cancelled when the server shuts down: WebSocket tasks close their sockets cleanly.
+    pub shutdown: CancellationToken,
+    /// Open WebSocket sessions, so shutdown can wait for them to close.
+    pub connections: TaskTracker,
+    pub started_at: Instant,
+}
+
+impl Core {
+    pub fn new(config: Config, db: Db, shutdown: CancellationToken) -> Arc<Core> {
+        let metrics = Arc::new(Metrics::new());
+        Arc::new(Core {
+            hub: Hub::new(config.ws_queue_frames, metrics.clone()),
+            auth_limits: AuthRateLimits::new(
+                config.auth_attempts_per_ip_per_minute,
+                config.login_attempts_per_account_per_minute,
+            ),
+            passwords: PasswordHashing::new(),
+            metrics,
+            db,
+            config,
+            shutdown,
+            connections: TaskTracker::new(),
+            started_at: Instant::now(),
+        })
+    }
+}

@@ -1,0 +1,469 @@
+//! Messages: send (idempotent by client id), history, edit, delete, read receipts, typing,
+//! full-text search.
+
+use natter_protocol::{
+    ConversationId, EventBody, Message, MessageId, MessagePage, ReadState, SearchResults,
+    SendMessageRequest, ServerFrame, UserId, limits::TYPING_TTL_MS,
+};
+
+use sqlx::AssertSqlSafe;
+
+use crate::{
+    accounts::AuthSession,
+    core::Core,
+    db::Backend,
+    error::{Error, Result, is_unique_violation},
+    events::{self, StoredEvent},
+    realtime::hub::Outbound,
+    util::{new_id, now_ms, parse_id},
+    validate,
+};
+
+pub const MESSAGE_COLUMNS: &str = "msg.id, msg.conversation_id, msg.seq, msg.sender_id, \
+     msg.client_id, msg.body, msg.created_at, msg.edited_at, msg.deleted_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub sender_id: String,
+    pub client_id: String,
+    pub body: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+}
+
+impl MessageRow {
+    pub fn into_message(self) -> Result<Message> {
+        Ok(Message {
+            id: parse_id(&self.id)?,
+            conversation_id: parse_id(&self.conversation_id)?,
+            seq: self.seq,
+            sender_id: parse_id(&self.sender_id)?,
+            client_id: parse_id(&self.client_id)?,
+            body: self.body,
+            created_at: self.created_at,
+            edited_at: self.edited_at,
+            deleted_at: self.deleted_at,
+        })
+    }
+}
+
+/// The seq from which the user may see a conversation they are in now; `NotFound` otherwise.
+async fn joined_seq(
+    connection: &mut sqlx::AnyConnection,
+    user_id: UserId,
+    conversation_id: ConversationId,
+) -> Result<i64> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT joined_seq FROM members WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL",
+    )
+    .bind(conversation_id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(connection)
+    .await?;
+    row.map(|(seq,)| seq).ok_or(Error::NotFound)
+}
+
+async fn message_by_client_id(
+    core: &Core,
+    sender: UserId,
+    client_id: uuid::Uuid,
+) -> Result<Option<Message>> {
+    let row: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages msg WHERE msg.sender_id = $1 AND msg.client_id = $2"
+    )))
+    .bind(sender.to_string())
+    .bind(client_id.to_string())
+    .fetch_optional(&core.db.pool)
+    .await?;
+    row.map(MessageRow::into_message).transpose()
+}
+
+/// A resend of a message already stored: the same message, or a conflict if the client id
+/// was reused for something else.
+fn resent(
+    existing: Message,
+    conversation_id: ConversationId,
+    body: &str,
+) -> Result<(Message, bool)> {
+    if existing.conversation_id == conversation_id
+        && (existing.body == body || existing.deleted_at.is_some())
+    {
+        Ok((existing, false))
+    } else {
+        Err(Error::IdempotencyConflict)
+    }
+}
+
+/// Stores a message; the flag is false when it was already stored under this client id.
+pub async fn send(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    request: SendMessageRequest,
+) -> Result<(Message, bool)> {
+    let body = validate::message_body(&request.body)?;
+    if let Some(existing) = message_by_client_id(core, auth.user_id, request.client_id).await? {
+        // Only a member may learn anything about the conversation, even from a resend.
+        joined_seq(
+            &mut *core.db.pool.acquire().await?,
+            auth.user_id,
+            conversation_id,
+        )
+        .await?;
+        return resent(existing, conversation_id, &body);
+    }
+    let now = now_ms();
+    let mut tx = core.db.begin_write().await?;
+    let seq = events::next_seq(&mut tx, conversation_id).await?;
+    joined_seq(&mut tx, auth.user_id, conversation_id).await?;
+    let message = Message {
+        id: new_id(),
+        conversation_id,
+        seq,
+        sender_id: auth.user_id,
+        client_id: request.client_id,
+        body,
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(message.id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(seq)
+    .bind(auth.user_id.to_string())
+    .bind(request.client_id.to_string())
+    .bind(&message.body)
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    if let Err(error) = inserted {
+        if is_unique_violation(&error) {
+            // A concurrent resend won the race; answer with what it stored.
+            drop(tx);
+            let existing = message_by_client_id(core, auth.user_id, request.client_id)
+                .await?
+                .ok_or(Error::IdempotencyConflict)?;
+            return resent(existing, conversation_id, &message.body);
+        }
+        return Err(error.into());
+    }
+    sqlx::query(
+        "UPDATE conversations SET last_activity_at = $1, last_message_id = $2 WHERE id = $3",
+    )
+    .bind(now)
+    .bind(message.id.to_string())
+    .bind(conversation_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let event = natter_protocol::Event {
+        conversation_id,
+        seq,
+        at: now,
+        body: EventBody::MessageCreated {
+            message: message.clone(),
+        },
+    };
+    let frame = events::store(&mut tx, &event).await?;
+    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    tx.commit().await?;
+    core.metrics.messages_sent.inc();
+    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    Ok((message, true))
+}
+
+/// A page of history. `before` and `after` are `seq` values; at most one may be given.
+pub async fn history(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: Option<u32>,
+) -> Result<MessagePage> {
+    let limit = validate::page_limit(limit)?;
+    let from_seq = joined_seq(
+        &mut *core.db.pool.acquire().await?,
+        auth.user_id,
+        conversation_id,
+    )
+    .await?;
+    let (condition, order, bound) = match (before, after) {
+        (Some(_), Some(_)) => {
+            return Err(Error::validation("give either before or after, not both"));
+        }
+        (Some(before), None) => ("msg.seq < $3", "DESC", before),
+        (None, Some(after)) => ("msg.seq > $3", "ASC", after),
+        (None, None) => ("msg.seq < $3", "DESC", i64::MAX),
+    };
+    let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages msg \
+         WHERE msg.conversation_id = $1 AND msg.seq >= $2 AND {condition} \
+         ORDER BY msg.seq {order} LIMIT $4"
+    )))
+    .bind(conversation_id.to_string())
+    .bind(from_seq)
+    .bind(bound)
+    .bind(limit + 1)
+    .fetch_all(&core.db.pool)
+    .await?;
+    let has_more = rows.len() as i64 > limit;
+    let mut messages = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(MessageRow::into_message)
+        .collect::<Result<Vec<_>>>()?;
+    if order == "DESC" {
+        messages.reverse();
+    }
+    Ok(MessagePage { messages, has_more })
+}
+
+enum Change {
+    Edit(String),
+    Delete,
+}
+
+async fn change(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    change: Change,
+) -> Result<Message> {
+    let now = now_ms();
+    let mut tx = core.db.begin_write().await?;
+    let seq = events::next_seq(&mut tx, conversation_id).await?;
+    let from_seq = joined_seq(&mut tx, auth.user_id, conversation_id).await?;
+    let row: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages msg WHERE msg.id = $1 AND msg.conversation_id = $2 AND msg.seq >= $3"
+    )))
+    .bind(message_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(from_seq)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut message = row.ok_or(Error::NotFound)?.into_message()?;
+    if message.sender_id != auth.user_id {
+        return Err(Error::Forbidden("only the sender may change a message"));
+    }
+    let body = match change {
+        Change::Delete if message.deleted_at.is_some() => return Ok(message),
+        Change::Edit(_) if message.deleted_at.is_some() => {
+            return Err(Error::Conflict("a deleted message cannot be edited"));
+        }
+        Change::Edit(body) if body == message.body => return Ok(message),
+        Change::Edit(body) => {
+            message.body = body;
+            message.edited_at = Some(now);
+            EventBody::MessageEdited {
+                message: message.clone(),
+            }
+        }
+        Change::Delete => {
+            message.body = String::new();
+            message.deleted_at = Some(now);
+            EventBody::MessageDeleted {
+                message: message.clone(),
+            }
+        }
+    };
+    sqlx::query("UPDATE messages SET body = $1, edited_at = $2, deleted_at = $3 WHERE id = $4")
+        .bind(&message.body)
+        .bind(message.edited_at)
+        .bind(message.deleted_at)
+        .bind(message_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let event = natter_protocol::Event {
+        conversation_id,
+        seq,
+        at: now,
+        body,
+    };
+    let frame = events::store(&mut tx, &event).await?;
+    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    tx.commit().await?;
+    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    Ok(message)
+}
+
+pub async fn edit(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    body: &str,
+) -> Result<Message> {
+    let body = validate::message_body(body)?;
+    change(core, auth, conversation_id, message_id, Change::Edit(body)).await
+}
+
+pub async fn delete(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+) -> Result<Message> {
+    change(core, auth, conversation_id, message_id, Change::Delete).await
+}
+
+async fn unread_count(
+    connection: &mut sqlx::AnyConnection,
+    user_id: UserId,
+    conversation_id: ConversationId,
+) -> Result<(i64, i64)> {
+    let (read_seq, unread): (i64, i64) = sqlx::query_as(
+        "SELECT m.read_seq, (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = m.conversation_id \
+            AND x.seq > m.read_seq AND x.sender_id <> m.user_id AND x.deleted_at IS NULL) \
+         FROM members m WHERE m.conversation_id = $1 AND m.user_id = $2",
+    )
+    .bind(conversation_id.to_string())
+    .bind(user_id.to_string())
+    .fetch_one(connection)
+    .await?;
+    Ok((read_seq, unread))
+}
+
+/// Moves my read position forward to `message_id` (never backwards) and tells the other
+/// members and my other devices.
+pub async fn mark_read(
+    core: &Core,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+) -> Result<ReadState> {
+    let mut tx = core.db.begin_write().await?;
+    let event_seq = events::next_seq(&mut tx, conversation_id).await?;
+    let from_seq = joined_seq(&mut tx, auth.user_id, conversation_id).await?;
+    let target: Option<(i64,)> = sqlx::query_as(
+        "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2 AND seq >= $3",
+    )
+    .bind(message_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(from_seq)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (target_seq,) = target.ok_or(Error::NotFound)?;
+    let moved = sqlx::query(
+        "UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3 AND read_seq < $1",
+    )
+    .bind(target_seq)
+    .bind(conversation_id.to_string())
+    .bind(auth.user_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        // Already read that far: nothing changes, no event; the taken seq is rolled back.
+        let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
+        drop(tx);
+        return Ok(ReadState {
+            conversation_id,
+            read_seq,
+            unread_count: unread,
+        });
+    }
+    let event = natter_protocol::Event {
+        conversation_id,
+        seq: event_seq,
+        at: now_ms(),
+        body: EventBody::ReadReceipt {
+            user_id: auth.user_id,
+            read_seq: target_seq,
+        },
+    };
+    let frame = events::store(&mut tx, &event).await?;
+    let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
+    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    tx.commit().await?;
+    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    Ok(ReadState {
+        conversation_id,
+        read_seq,
+        unread_count: unread,
+    })
+}
+
+/// Tells the other members that I am typing. Not stored; it expires by itself.
+pub async fn typing(core: &Core, auth: AuthSession, conversation_id: ConversationId) -> Result<()> {
+    let mut connection = core.db.pool.acquire().await?;
+    joined_seq(&mut connection, auth.user_id, conversation_id).await?;
+    let mut others = events::current_member_ids(&mut connection, conversation_id).await?;
+    others.retain(|user_id| *user_id != auth.user_id);
+    let frame = serde_json::to_string(&ServerFrame::Typing {
+        conversation_id,
+        user_id: auth.user_id,
+        expires_in_ms: TYPING_TTL_MS,
+    })
+    .map_err(anyhow::Error::from)?;
+    core.hub
+        .send_to_users(&others, Outbound::Frame(frame.into()));
+    Ok(())
+}
+
+/// Full-text search over the messages of conversations I am in (from when I joined),
+/// newest first. `cursor` is the id of the last message of the previous page.
+pub async fn search(
+    core: &Core,
+    auth: AuthSession,
+    query: &str,
+    limit: Option<u32>,
+    cursor: Option<MessageId>,
+) -> Result<SearchResults> {
+    let terms = validate::search_terms(query)?;
+    let limit = validate::page_limit(limit)?;
+    let (source, matcher, expression) = match core.db.backend {
+        Backend::Sqlite => (
+            "messages_fts f JOIN messages msg ON msg.rowid = f.rowid",
+            "messages_fts MATCH $2",
+            // Every term as a quoted prefix: user text is never FTS syntax.
+            terms
+                .iter()
+                .map(|term| format!("\"{term}\"*"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Backend::Postgres => (
+            "messages msg",
+            "to_tsvector('simple', msg.body) @@ to_tsquery('simple', $2)",
+            terms
+                .iter()
+                .map(|term| format!("{term}:*"))
+                .collect::<Vec<_>>()
+                .join(" & "),
+        ),
+    };
+    let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {source} \
+         JOIN members m ON m.conversation_id = msg.conversation_id AND m.user_id = $1 \
+           AND m.left_seq IS NULL AND msg.seq >= m.joined_seq \
+         WHERE {matcher} AND msg.deleted_at IS NULL AND ($3 = '' OR msg.id < $3) \
+         ORDER BY msg.id DESC LIMIT $4"
+    )))
+    .bind(auth.user_id.to_string())
+    .bind(expression)
+    .bind(cursor.map(|id| id.to_string()).unwrap_or_default())
+    .bind(limit + 1)
+    .fetch_all(&core.db.pool)
+    .await?;
+    let has_more = rows.len() as i64 > limit;
+    let messages = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(MessageRow::into_message)
+        .collect::<Result<Vec<_>>>()?;
+    let next_cursor = has_more
+        .then(|| messages.last().map(|message| message.id.to_string()))
+        .flatten();
+    Ok(SearchResults {
+        messages,
+        next_cursor,
+    })
+}

@@ -1,0 +1,63 @@
+//! Rate limits on sign-up and log-in, per client address and per account name (governor's
+//! GCRA limiters), so password guessing is slow from one address and against one account.
+
+use std::{net::IpAddr, num::NonZeroU32, time::Duration};
+
+use governor::{
+    DefaultKeyedRateLimiter, Quota,
+    clock::{Clock, DefaultClock},
+};
+
+use crate::error::{Error, Result};
+
+pub struct AuthRateLimits {
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_account: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(per_minute).map(|rate| DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate)))
+}
+
+fn retry_after(wait: Duration) -> Error {
+    Error::RateLimited {
+        retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+    }
+}
+
+impl AuthRateLimits {
+    pub fn new(per_ip_per_minute: u32, per_account_per_minute: u32) -> Self {
+        AuthRateLimits {
+            per_ip: limiter(per_ip_per_minute),
+            per_account: limiter(per_account_per_minute),
+        }
+    }
+
+    /// Counts one attempt from `ip` against `account` (a normalised username).
+    pub fn check(&self, ip: IpAddr, account: &str) -> Result<()> {
+        let now = DefaultClock::default().now();
+        if let Some(per_ip) = &self.per_ip {
+            per_ip
+                .check_key(&ip)
+                .map_err(|not_until| retry_after(not_until.wait_time_from(now)))?;
+        }
+        if let Some(per_account) = &self.per_account {
+            per_account
+                .check_key(&account.to_owned())
+                .map_err(|not_until| retry_after(not_until.wait_time_from(now)))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets keys whose limits are back to full, so the maps do not grow without bound.
+    pub fn forget_idle_keys(&self) {
+        if let Some(per_ip) = &self.per_ip {
+            per_ip.retain_recent();
+            per_ip.shrink_to_fit();
+        }
+        if let Some(per_account) = &self.per_account {
+            per_account.retain_recent();
+            per_account.shrink_to_fit();
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The registry of live WebSocket connections and the fan-out of frames to them.
+//!
+//! Each connection has a bounded queue. Publishing never waits: a connection whose queue is
+//! full is kicked (closed as too slow) so that one laggard can never hold up everyone else; the
+//! client resumes from its cursors when it reconnects, so nothing durable is lost.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU8, AtomicU64, Ordering},
+    },
+};
+
+use axum::extract::ws::Utf8Bytes;
+use natter_protocol::{ConversationId, Seq, SessionId, UserId};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+
+/// A durable event, serialised once and shared by every recipient.
+#[derive(Debug)]
+pub struct LiveEvent {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub json: Utf8Bytes,
+}
+
+/// What the hub queues for a connection.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A durable event: the connection checks its cursor before sending it.
+    Event(Arc<LiveEvent>),
+    /// A live-only frame (typing, presence), sent as is.
+    Frame(Utf8Bytes),
+}
+
+/// Why the hub told a connection to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum KickReason {
+    None = 0,
+    TooSlow = 1,
+    SessionRevoked = 2,
+}
+
+/// Shared between the hub and one connection task: the signal to close and its reason.
+#[derive(Debug, Default)]
+pub struct Kick {
+    token: CancellationToken,
+    reason: AtomicU8,
+}
+
+impl Kick {
+    fn fire(&self, reason: KickReason) {
+        let _ = self.reason.compare_exchange(
+            KickReason::None as u8,
+            reason as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.token.cancel();
+    }
+
+    pub async fn fired(&self) -> KickReason {
+        self.token.cancelled().await;
+        match self.reason.load(Ordering::SeqCst) {
+            1 => KickReason::TooSlow,
+            2 => KickReason::SessionRevoked,
+            _ => KickReason::None,
+        }
+    }
+}
+
+struct Entry {
+    connection_id: u64,
+    session_id: SessionId,
+    sender: mpsc::Sender<Outbound>,
+    kick: Arc<Kick>,
+}
+
+/// A connection's end of the hub. Unregister it when the connection ends.
+pub struct Registration {
+    pub connection_id: u64,
+    pub receiver: mpsc::Receiver<Outbound>,
+    pub kick: Arc<Kick>,
+    /// True when this is the user's first live connection: they just came online.
+    pub came_online: bool,
+}
+
+pub struct Hub {
+    connections: Mutex<HashMap<UserId, Vec<Entry>>>,
+    next_connection_id: AtomicU64,
+    queue_capacity: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    pub fn new(queue_capacity: usize, metrics: Arc<Metrics>) -> Hub {
+        Hub {
+            connections: Mutex::new(HashMap::new()),
+            next_connection_id: AtomicU64::new(1),
+            queue_capacity: queue_capacity.max(1),
+            metrics,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Entry>>> {
+        // A panic while holding this lock leaves only plain data behind; keep serving.
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn register(&self, user_id: UserId, session_id: SessionId) -> Registration {
+        let (sender, receiver) = mpsc::channel(self.queue_capacity);
+        let kick = Arc::new(Kick::default());
+        let connection_id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
+        let mut connections = self.lock();
+        let entries = connections.entry(user_id).or_default();
+        let came_online = entries.is_empty();
+        entries.push(Entry {
+            connection_id,
+            session_id,
+            sender,
+            kick: kick.clone(),
+        });
+        self.metrics.websocket_connections.inc();
+        if came_online {
+            self.metrics.users_online.inc();
+        }
+        Registration {
+            connection_id,
+            receiver,
+            kick,
+            came_online,
+        }
+    }
+
+    /// Removes a connection; returns true when it was the user's last one (they went offline).
+    pub fn unregister(&self, user_id: UserId, connection_id: u64) -> bool {
+        let mut connections = self.lock();
+        let Some(entries) = connections.get_mut(&user_id) else {
+            return false;
+        };
+        let before = entries.len();
+        entries.retain(|entry| entry.connection_id != connection_id);
+        if entries.len() < before {
+            self.metrics.websocket_connections.dec();
+        }
+        if entries.is_empty() {
+            connections.remove(&user_id);
+            if before > 0 {
+                self.metrics.users_online.dec();
+            }
+            return before > 0;
+        }
+        false
+    }
+
+    /// Queues a frame for every connection of these users, without waiting. A connection
+    /// whose queue is full is kicked.
+    pub fn send_to_users<'a>(
+        &self,
+        user_ids: impl IntoIterator<Item = &'a UserId>,
+        frame: Outbound,
+    ) {
+        let connections = self.lock();
+        for user_id in user_ids {
+            let Some(entries) = connections.get(user_id) else {
+                continue;
+            };
+            for entry in entries {
+                if entry.kick.token.is_cancelled() {
+                    continue;
+                }
+                match entry.sender.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.metrics.slow_clients_disconnected.inc();
+                        entry.kick.fire(KickReason::TooSlow);
+                    }
+                    // The connection task is ending; it unregisters itself.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+
+    /// Closes the connections of revoked sessions.
+    pub fn kick_sessions(&self, session_ids: &[SessionId]) {
+        let connections = self.lock();
+        for entry in connections.values().flatten() {
+            if session_ids.contains(&entry.session_id) {
+                entry.kick.fire(KickReason::SessionRevoked);
+            }
+        }
+    }
+
+    pub fn is_online(&self, user_id: &UserId) -> bool {
+        self.lock().contains_key(user_id)
+    }
+
+    /// The subset of `user_ids` that is online.
+    pub fn online_among(&self, user_ids: &[UserId]) -> Vec<UserId> {
+        let connections = self.lock();
+        user_ids
+            .iter()
+            .filter(|user_id| connections.contains_key(user_id))
+            .copied()
+            .collect()
+    }
+
+    /// (users online, open connections)
+    pub fn counts(&self) -> (usize, usize) {
+        let connections = self.lock();
+        (connections.len(), connections.values().map(Vec::len).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str) -> Outbound {
+        Outbound::Frame(Utf8Bytes::from(text.to_owned()))
+    }
+
+    #[test]
+    fn first_and_last_connection_flip_presence() {
+        let hub = Hub::new(4, Arc::new(Metrics::new()));
+        let user = UserId::now_v7();
+        let first = hub.register(user, SessionId::now_v7());
+        let second = hub.register(user, SessionId::now_v7());
+        assert!(first.came_online);
+        assert!(!second.came_online);
+        assert!(!hub.unregister(user, first.connection_id));
+        assert!(hub.is_online(&user));
+        assert!(hub.unregister(user, second.connection_id));
+        assert!(!hub.is_online(&user));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_kicks_only_that_connection() {
+        let hub = Hub::new(2, Arc::new(Metrics::new()));
+        let (slow_user, fast_user) = (UserId::now_v7(), UserId::now_v7());
+        let slow = hub.register(slow_user, SessionId::now_v7());
+        let mut fast = hub.register(fast_user, SessionId::now_v7());
+        for index in 0..3 {
+            hub.send_to_users([&slow_user, &fast_user], frame(&index.to_string()));
+            // The fast connection drains its queue as it goes.
+            assert!(fast.receiver.recv().await.is_some());
+        }
+        assert_eq!(slow.kick.fired().await, KickReason::TooSlow);
+        assert!(!fast.kick.token.is_cancelled());
+    }
+}

@@ -1,0 +1,166 @@
+//! Profiles, avatars and the user directory.
+
+use natter_protocol::{Presence, UpdateProfileRequest, User, UserId, UserPage};
+
+use sqlx::AssertSqlSafe;
+
+use crate::{
+    accounts::AuthSession,
+    avatar,
+    core::Core,
+    error::{Error, Result},
+    util::parse_id,
+    validate,
+};
+
+/// The columns every user query selects, in the order [`UserRow`] reads them.
+pub const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.status_text, \
+     CASE WHEN u.avatar IS NULL THEN 0 ELSE u.avatar_version END AS avatar_version, u.last_seen_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub status_text: String,
+    pub avatar_version: i64,
+    pub last_seen_at: Option<i64>,
+}
+
+impl UserRow {
+    /// The user as the API shows them, with live presence from the hub.
+    pub fn into_user(self, core: &Core) -> Result<User> {
+        let id = parse_id(&self.id)?;
+        let online = core.hub.is_online(&id);
+        Ok(User {
+            avatar_url: (self.avatar_version > 0)
+                .then(|| format!("/api/users/{id}/avatar?v={}", self.avatar_version)),
+            id,
+            username: self.username,
+            display_name: self.display_name,
+            status_text: self.status_text,
+            presence: Presence {
+                online,
+                last_seen_at: if online { None } else { self.last_seen_at },
+            },
+        })
+    }
+}
+
+pub async fn get(core: &Core, user_id: UserId) -> Result<User> {
+    let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+    )))
+    .bind(user_id.to_string())
+    .fetch_optional(&core.db.pool)
+    .await?;
+    row.ok_or(Error::NotFound)?.into_user(core)
+}
+
+pub async fn update_profile(
+    core: &Core,
+    auth: AuthSession,
+    request: UpdateProfileRequest,
+) -> Result<User> {
+    let display_name = request
+        .display_name
+        .as_deref()
+        .map(validate::display_name)
+        .transpose()?;
+    let status_text = request
+        .status_text
+        .as_deref()
+        .map(validate::status_text)
+        .transpose()?;
+    sqlx::query(
+        "UPDATE users SET display_name = COALESCE($1, display_name), \
+         status_text = COALESCE($2, status_text) WHERE id = $3",
+    )
+    .bind(display_name)
+    .bind(status_text)
+    .bind(auth.user_id.to_string())
+    .execute(&core.db.pool)
+    .await?;
+    get(core, auth.user_id).await
+}
+
+pub async fn set_avatar(
+    core: &Core,
+    auth: AuthSession,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Result<User> {
+    let content_type = content_type.to_owned();
+    let thumbnail =
+        tokio::task::spawn_blocking(move || avatar::make_thumbnail(&content_type, &bytes))
+            .await
+            .map_err(anyhow::Error::from)??;
+    sqlx::query("UPDATE users SET avatar = $1, avatar_version = avatar_version + 1 WHERE id = $2")
+        .bind(thumbnail)
+        .bind(auth.user_id.to_string())
+        .execute(&core.db.pool)
+        .await?;
+    get(core, auth.user_id).await
+}
+
+pub async fn delete_avatar(core: &Core, auth: AuthSession) -> Result<User> {
+    sqlx::query("UPDATE users SET avatar = NULL WHERE id = $1")
+        .bind(auth.user_id.to_string())
+        .execute(&core.db.pool)
+        .await?;
+    get(core, auth.user_id).await
+}
+
+/// The avatar thumbnail (JPEG) and its version, for caching.
+pub async fn avatar(core: &Core, user_id: UserId) -> Result<(Vec<u8>, i64)> {
+    let row: Option<(Option<Vec<u8>>, i64)> =
+        sqlx::query_as("SELECT avatar, avatar_version FROM users WHERE id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(&core.db.pool)
+            .await?;
+    match row {
+        Some((Some(bytes), version)) => Ok((bytes, version)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// Directory search: usernames starting with, or display names containing, the query
+/// (case-insensitive), ordered by username, `limit` at a time after `cursor`.
+pub async fn search(
+    core: &Core,
+    query: Option<&str>,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<UserPage> {
+    let limit = validate::page_limit(limit)?;
+    let query = query.unwrap_or("").trim().to_lowercase();
+    if query.chars().count() > natter_protocol::limits::SEARCH_QUERY_MAX_CHARS {
+        return Err(Error::validation("query is too long"));
+    }
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users u \
+         WHERE (u.username LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
+           AND u.username > $3 \
+         ORDER BY u.username LIMIT $4"
+    )))
+    .bind(format!("{escaped}%"))
+    .bind(format!("%{escaped}%"))
+    .bind(cursor.unwrap_or(""))
+    .bind(limit + 1)
+    .fetch_all(&core.db.pool)
+    .await?;
+    let has_more = rows.len() as i64 > limit;
+    let users = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|row| row.into_user(core))
+        .collect::<Result<Vec<_>>>()?;
+    let next_cursor = has_more
+        .then(|| users.last().map(|user| user.username.clone()))
+        .flatten();
+    Ok(UserPage { users, next_cursor })
+}

@@ -1,0 +1,203 @@
+//! Project automation, so the same two commands work on every machine:
+//!
+//! - `cargo xtask run`: install what is missing, build, start the server on its embedded SQLite
+//!   and the desktop app pointed at it.
+//! - `cargo xtask test`: install what is missing, then every check and test the project has.
+//!
+//! Also `cargo xtask setup` (install only) and `cargo xtask bench` (benchmarks).
+
+mod desktop;
+mod setup;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitCode},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&root),
+        Some("test") => test(&root),
+        Some("setup") => setup::install().and_then(|()| desktop::build_ui(&root)),
+        Some("bench") => bench(&root, &args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <run|test|setup|bench>\n\n  \
+                 run    install what is missing, build, start the server and the desktop app\n  \
+                 test   install what is missing, then run every check and test\n  \
+                 setup  install system and npm packages only\n  \
+                 bench  run the benchmarks and print their figures"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command to completion, failing with its command line if it fails.
+pub fn run_command(command: &mut Command) -> Result<()> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: $ {shown}");
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The directory cargo builds into (honours CARGO_TARGET_DIR).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn run(root: &Path) -> Result<()> {
+    setup::install()?;
+    desktop::build_ui(root)?;
+    run_command(cargo().current_dir(root).args([
+        "build",
+        "-p",
+        "natter-server",
+        "-p",
+        "natter-desktop",
+    ]))?;
+    let binaries = target_dir(root).join("debug");
+    let address = std::env::var("NATTER_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut server = ChildGuard(
+        Command::new(binaries.join("natter-server"))
+            .current_dir(root)
+            .args(["--listen", &address, "--data-dir", "natter-data"])
+            .spawn()
+            .context("could not start natter-server")?,
+    );
+    wait_for_health(&address, Duration::from_secs(30))?;
+    let server_url = format!("http://{address}");
+    eprintln!("xtask: server ready at {server_url} (data in natter-data/)");
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        eprintln!(
+            "xtask: no display, so the desktop app cannot open; the server keeps running \
+             (Ctrl-C to stop)"
+        );
+        let status = server.0.wait()?;
+        bail!("natter-server exited ({status})");
+    }
+    let status = Command::new(binaries.join("natter-desktop"))
+        .env("NATTER_SERVER_URL", &server_url)
+        .status()
+        .context("could not start natter-desktop")?;
+    eprintln!("xtask: desktop app exited ({status}); stopping the server");
+    Ok(())
+}
+
+/// Kills and reaps a child process when dropped, so nothing outlives the command.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls GET /healthz until it answers 200 or the time is up.
+fn wait_for_health(address: &str, limit: Duration) -> Result<()> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let request =
+                format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > limit {
+            bail!("natter-server did not become healthy at {address} within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn test(root: &Path) -> Result<()> {
+    setup::install()?;
+    desktop::build_ui(root)?;
+    run_command(
+        Command::new("npm")
+            .current_dir(root.join("ui"))
+            .args(["run", "typecheck"]),
+    )?;
+    run_command(
+        cargo()
+            .current_dir(root)
+            .args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run_command(cargo().current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run_command(
+        cargo()
+            .current_dir(root)
+            .args(["test", "--workspace", "--no-fail-fast"]),
+    )?;
+    run_command(
+        cargo()
+            .current_dir(root)
+            .args(["build", "-p", "natter-desktop"]),
+    )?;
+    let artifacts = root.join("artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    desktop::window_smoke_test(
+        root,
+        &target_dir(root).join("debug").join("natter-desktop"),
+        &artifacts,
+    )?;
+    eprintln!("xtask: all checks passed");
+    Ok(())
+}
+
+fn bench(root: &Path, args: &[String]) -> Result<()> {
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["bench", "-p", "natter-server", "--bench", "realtime", "--"])
+        .args(args);
+    run_command(&mut command)
+}

@@ -1,0 +1,93 @@
+//! Installs what the project needs on a Debian or Ubuntu machine: system packages through apt
+//! (with sudo when not root). Does nothing for what is present. (npm packages are installed by
+//! `desktop::build_ui`.)
+
+use std::{path::Path, process::Command};
+
+use anyhow::Result;
+
+use crate::run_command;
+
+/// Debian packages: build tools, the WebKitGTK stack Tauri needs, a virtual display and
+/// audio for headless tests, the OS keyring, and PostgreSQL/Redis binaries that the test
+/// harness starts privately.
+pub const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libssl-dev",
+    "cmake",
+    "nasm",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "libsoup-3.0-dev",
+    "libjavascriptcoregtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libasound2-dev",
+    "libdbus-1-dev",
+    "libclang-dev",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "dbus-x11",
+    "xdotool",
+    "imagemagick",
+    "pulseaudio",
+    "pulseaudio-utils",
+    "libasound2-plugins",
+    "gnome-keyring",
+    "libsecret-tools",
+    "keyutils",
+    "dunst",
+    "postgresql",
+    "redis-server",
+];
+
+fn is_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+pub fn install() -> Result<()> {
+    if cfg!(target_os = "linux") && Path::new("/usr/bin/apt-get").exists() {
+        let missing: Vec<&str> = APT_PACKAGES
+            .iter()
+            .copied()
+            .filter(|package| !is_installed(package))
+            .collect();
+        if !missing.is_empty() {
+            eprintln!("xtask: installing system packages: {}", missing.join(" "));
+            let apt = |args: &[&str]| {
+                let mut command = if is_root() {
+                    Command::new("apt-get")
+                } else {
+                    let mut sudo = Command::new("sudo");
+                    sudo.arg("apt-get");
+                    sudo
+                };
+                command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+                command
+            };
+            run_command(&mut apt(&["update", "-qq"]))?;
+            let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+            install.args(&missing);
+            run_command(&mut install)?;
+        }
+    } else if cfg!(target_os = "linux") {
+        eprintln!(
+            "xtask: not a Debian-like system; install the packages in xtask/src/setup.rs yourself"
+        );
+    }
+    Ok(())
+}
