@@ -31,7 +31,7 @@ pub async fn signup(
     client_ip: IpAddr,
 ) -> Result<AuthResponse> {
     let username = validate::username(&request.username)?;
-    core.auth_limits.check(client_ip, &username)?;
+    core.auth_limits.check(client_ip, "signup", &username)?;
     let display_name = validate::display_name(&request.display_name)?;
     validate::password(&request.password)?;
     let device_name = validate::device_name(request.device_name.as_deref())?;
@@ -68,7 +68,7 @@ pub async fn signup(
 pub async fn login(core: &Core, request: LoginRequest, client_ip: IpAddr) -> Result<AuthResponse> {
     // A malformed username cannot exist; answer exactly as for a wrong password.
     let username = validate::username(&request.username).unwrap_or_default();
-    core.auth_limits.check(client_ip, &username)?;
+    core.auth_limits.check(client_ip, "login", &username)?;
     let device_name = validate::device_name(request.device_name.as_deref())?;
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1")

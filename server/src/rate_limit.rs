@@ -33,8 +33,10 @@ impl AuthRateLimits {
         }
     }
 
-    /// Counts one attempt from `ip` against `account` (a normalised username).
-    pub fn check(&self, ip: IpAddr, account: &str) -> Result<()> {
+    /// Counts one attempt of `action` ("login", "signup") from `ip` against `account` (a
+    /// normalised username). Actions count separately per account, so that signing up does not
+    /// spend the new account's log-in attempts; per address they count together.
+    pub fn check(&self, ip: IpAddr, action: &str, account: &str) -> Result<()> {
         let now = DefaultClock::default().now();
         if let Some(per_ip) = &self.per_ip {
             per_ip
@@ -43,7 +45,7 @@ impl AuthRateLimits {
         }
         if let Some(per_account) = &self.per_account {
             per_account
-                .check_key(&account.to_owned())
+                .check_key(&format!("{action}:{account}"))
                 .map_err(|not_until| retry_after(not_until.wait_time_from(now)))?;
         }
         Ok(())

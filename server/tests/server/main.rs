@@ -1,0 +1,12 @@
+//! Integration tests: the real server on a loopback port, each test once on SQLite and once on
+//! a PostgreSQL cluster started by the harness.
+
+mod harness;
+
+mod accounts;
+mod conversations;
+mod messages;
+mod operations;
+mod profiles;
+mod realtime;
+mod robustness;

@@ -1,0 +1,48 @@
+//! Build script of the desktop app.
+//!
+//! `tauri::generate_context!` embeds the web UI from `ui/dist` (tauri.conf.json: `frontendDist`)
+//! into the binary, so the UI must be built BEFORE this crate:
+//!
+//! ```text
+//! cd ui && npm ci && npm run build      # or xtask's desktop::build_ui
+//! cargo build -p natter-desktop
+//! ```
+//!
+//! Without `ui/dist/index.html` the build stops here with a message saying so, rather than with
+//! tauri's less obvious error about a missing `frontendDist`.
+
+use std::path::PathBuf;
+
+fn main() {
+    // Read at run time: `env!` would freeze the directory the build script was compiled in.
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let ui_dist = manifest_dir.join("../ui/dist");
+    let index = ui_dist.join("index.html");
+
+    // Re-run (and re-embed) when the built UI changes, not only when Rust sources change.
+    println!("cargo:rerun-if-changed={}", ui_dist.display());
+    println!("cargo:rerun-if-changed={}", index.display());
+
+    if !index.is_file() {
+        eprintln!(
+            "error: {} is missing.\n\
+             The desktop app embeds the built web UI. Build it first:\n\
+             \n    cd ui && npm ci && npm run build\n\n\
+             (xtask's desktop::build_ui does the same), then run cargo again.",
+            index.display()
+        );
+        std::process::exit(1);
+    }
+
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            // The webview may call only the app's own commands, each allowed by a capability.
+            .app_manifest(tauri_build::AppManifest::new().commands(&["server_url"])),
+    )
+    .unwrap_or_else(|error| {
+        eprintln!("error: tauri-build failed: {error:#}");
+        std::process::exit(1);
+    });
+}
