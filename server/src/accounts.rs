@@ -57,7 +57,7 @@ pub async fn signup(
     };
     let (token, session) = insert_session(&mut tx, user_id, &device_name, now).await?;
     tx.commit().await?;
-    let user = users::get(core, user_id).await?;
+    let user = users::get(core, user_id, user_id).await?;
     Ok(AuthResponse {
         token,
         session,
@@ -90,7 +90,7 @@ pub async fn login(core: &Core, request: LoginRequest, client_ip: IpAddr) -> Res
     let mut tx = core.db.begin_write().await?;
     let (token, session) = insert_session(&mut tx, user_id, &device_name, now_ms()).await?;
     tx.commit().await?;
-    let user = users::get(core, user_id).await?;
+    let user = users::get(core, user_id, user_id).await?;
     Ok(AuthResponse {
         token,
         session,

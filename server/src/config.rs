@@ -22,7 +22,8 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Database to use instead of the embedded SQLite file, e.g.
-    /// postgres://natter:secret@db.example/natter or sqlite:///var/lib/natter/natter.db.
+    /// postgres://natter:secret@db.example/natter or sqlite:///var/lib/natter/natter.db?mode=rwc
+    /// (`mode=rwc` creates the file if it does not exist).
     /// Read from the environment or flag only; never logged.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -50,7 +51,7 @@ pub struct Config {
 
     /// Take the client address for rate limiting from the X-Forwarded-For header set by a
     /// reverse proxy. Only enable this when every request comes through such a proxy.
-    #[arg(long, env = "NATTER_TRUST_FORWARDED_FOR", default_value_t = false)]
+    #[arg(long, env = "NATTER_TRUST_FORWARDED_FOR", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
 
     /// Seconds between WebSocket pings. A connection that answers nothing for three intervals
@@ -69,7 +70,7 @@ pub struct Config {
     pub resume_backlog_limit: i64,
 
     /// Log as JSON lines instead of human-readable text.
-    #[arg(long, env = "NATTER_LOG_JSON", default_value_t = false)]
+    #[arg(long, env = "NATTER_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
 }
 

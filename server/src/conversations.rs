@@ -87,7 +87,7 @@ async fn load(
     let last_rows: Vec<LastMessageRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT c.id AS last_of, {MESSAGE_COLUMNS} FROM members m \
          JOIN conversations c ON c.id = m.conversation_id \
-         JOIN messages msg ON msg.id = c.last_message_id \
+         JOIN messages msg ON msg.id = c.last_message_id AND msg.seq >= m.joined_seq \
          WHERE m.user_id = $1 AND m.left_seq IS NULL AND ($2 = '' OR c.id = $2)"
     )))
     .bind(&user)
@@ -100,7 +100,7 @@ async fn load(
         members
             .entry(row.member_of)
             .or_default()
-            .push(row.user.into_user(core)?);
+            .push(row.user.into_user(core, true)?);
     }
     let mut last_messages: HashMap<String, Message> = HashMap::new();
     for row in last_rows {
@@ -147,11 +147,14 @@ pub async fn get(
         .ok_or(Error::NotFound)
 }
 
-async fn ensure_users_exist(core: &Core, user_ids: &BTreeSet<UserId>) -> Result<()> {
+async fn ensure_users_exist(
+    connection: &mut sqlx::AnyConnection,
+    user_ids: &BTreeSet<UserId>,
+) -> Result<()> {
     for user_id in user_ids {
         let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
             .bind(user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&mut *connection)
             .await?;
         if found.is_none() {
             return Err(Error::validation(format!("no user with id {user_id}")));
@@ -196,7 +199,11 @@ pub async fn open_direct(
             "a direct conversation needs another user",
         ));
     }
-    ensure_users_exist(core, &BTreeSet::from([other])).await?;
+    ensure_users_exist(
+        &mut *core.db.pool.acquire().await?,
+        &BTreeSet::from([other]),
+    )
+    .await?;
     let (low, high) = if auth.user_id < other {
         (auth.user_id, other)
     } else {
@@ -250,7 +257,7 @@ pub async fn create_group(
             "a group has at most {GROUP_MAX_MEMBERS} members"
         )));
     }
-    ensure_users_exist(core, &others).await?;
+    ensure_users_exist(&mut *core.db.pool.acquire().await?, &others).await?;
     let members: Vec<UserId> = std::iter::once(auth.user_id).chain(others).collect();
     create(
         core,
@@ -345,12 +352,12 @@ pub async fn add_members(
     if requested.is_empty() {
         return Err(Error::validation("user_ids must name at least one user"));
     }
-    ensure_users_exist(core, &requested).await?;
     let now = now_ms();
     let mut tx = core.db.begin_write().await?;
     // Taking the seq first locks the conversation against concurrent membership changes.
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     owned_group(&mut tx, auth, conversation_id).await?;
+    ensure_users_exist(&mut tx, &requested).await?;
     let current = events::current_member_ids(&mut tx, conversation_id).await?;
     let added: Vec<UserId> = requested
         .into_iter()

@@ -6,7 +6,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::{
     accounts::AuthSession,
-    avatar,
+    avatar, conversations,
     core::Core,
     error::{Error, Result},
     util::parse_id,
@@ -28,8 +28,9 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    /// The user as the API shows them, with live presence from the hub.
-    pub fn into_user(self, core: &Core) -> Result<User> {
+    /// The user as the API shows them, with live presence from the hub when the viewer may
+    /// see it.
+    pub fn into_user(self, core: &Core, presence_visible: bool) -> Result<User> {
         let id = parse_id(&self.id)?;
         let online = core.hub.is_online(&id);
         Ok(User {
@@ -39,22 +40,29 @@ impl UserRow {
             username: self.username,
             display_name: self.display_name,
             status_text: self.status_text,
-            presence: Presence {
+            presence: presence_visible.then_some(Presence {
                 online,
                 last_seen_at: if online { None } else { self.last_seen_at },
-            },
+            }),
         })
     }
 }
 
-pub async fn get(core: &Core, user_id: UserId) -> Result<User> {
+/// A user as `viewer` sees them: with presence only if it is themself or they share a
+/// conversation.
+pub async fn get(core: &Core, viewer: UserId, user_id: UserId) -> Result<User> {
+    let presence_visible = viewer == user_id
+        || conversations::contacts(core, viewer)
+            .await?
+            .contains(&user_id);
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
     )))
     .bind(user_id.to_string())
     .fetch_optional(&core.db.pool)
     .await?;
-    row.ok_or(Error::NotFound)?.into_user(core)
+    row.ok_or(Error::NotFound)?
+        .into_user(core, presence_visible)
 }
 
 pub async fn update_profile(
@@ -81,7 +89,7 @@ pub async fn update_profile(
     .bind(auth.user_id.to_string())
     .execute(&core.db.pool)
     .await?;
-    get(core, auth.user_id).await
+    get(core, auth.user_id, auth.user_id).await
 }
 
 pub async fn set_avatar(
@@ -100,7 +108,7 @@ pub async fn set_avatar(
         .bind(auth.user_id.to_string())
         .execute(&core.db.pool)
         .await?;
-    get(core, auth.user_id).await
+    get(core, auth.user_id, auth.user_id).await
 }
 
 pub async fn delete_avatar(core: &Core, auth: AuthSession) -> Result<User> {
@@ -108,7 +116,7 @@ pub async fn delete_avatar(core: &Core, auth: AuthSession) -> Result<User> {
         .bind(auth.user_id.to_string())
         .execute(&core.db.pool)
         .await?;
-    get(core, auth.user_id).await
+    get(core, auth.user_id, auth.user_id).await
 }
 
 /// The avatar thumbnail (JPEG) and its version, for caching.
@@ -128,6 +136,7 @@ pub async fn avatar(core: &Core, user_id: UserId) -> Result<(Vec<u8>, i64)> {
 /// (case-insensitive), ordered by username, `limit` at a time after `cursor`.
 pub async fn search(
     core: &Core,
+    viewer: UserId,
     query: Option<&str>,
     limit: Option<u32>,
     cursor: Option<&str>,
@@ -154,10 +163,16 @@ pub async fn search(
     .fetch_all(&core.db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
+    let contacts = conversations::contacts(core, viewer).await?;
+    let viewer_text = viewer.to_string();
     let users = rows
         .into_iter()
         .take(limit as usize)
-        .map(|row| row.into_user(core))
+        .map(|row| {
+            let visible =
+                row.id == viewer_text || contacts.iter().any(|id| id.to_string() == row.id);
+            row.into_user(core, visible)
+        })
         .collect::<Result<Vec<_>>>()?;
     let next_cursor = has_more
         .then(|| users.last().map(|user| user.username.clone()))

@@ -27,9 +27,9 @@ pub enum ErrorCode {
     InvalidJson,
     /// 400: a path or query parameter is malformed (for example an id that is not a UUID).
     InvalidParameter,
-    /// 400 or 422: a field breaks a rule (length, characters, range); the message names it.
+    /// 422: a field breaks a rule (length, characters, range); the message names it.
     ValidationFailed,
-    /// 401: no session token, or one that is unknown, expired or revoked.
+    /// 401: no session token, or one that is unknown or revoked.
     Unauthorized,
     /// 401: the username and password do not match an account (the same for an unknown user).
     InvalidCredentials,

@@ -25,6 +25,8 @@ pub mod close_code {
     pub const PROTOCOL_ERROR: u16 = 4002;
     /// The client did not read fast enough; reconnect and resume from your cursors.
     pub const TOO_SLOW: u16 = 4008;
+    /// The client answered no ping for three heartbeat intervals.
+    pub const HEARTBEAT_TIMEOUT: u16 = 4009;
 }
 
 /// Frames a client sends.

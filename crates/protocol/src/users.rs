@@ -18,7 +18,9 @@ pub struct User {
     /// Path of the avatar thumbnail (fetch it with the session token), absent when none is set.
     /// It changes whenever the avatar changes, so it can be cached forever.
     pub avatar_url: Option<String>,
-    pub presence: Presence,
+    /// Only shown to the user themself and to users who share a conversation with them;
+    /// absent (null) for everyone else.
+    pub presence: Option<Presence>,
 }
 
 /// Whether a user has a connected session right now.

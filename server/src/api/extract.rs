@@ -60,12 +60,13 @@ impl FromRequestParts<Arc<Core>> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, ApiError> {
         if core.config.trust_forwarded_for {
+            // Only the last entry is the proxy's own: earlier ones are whatever the client sent.
             let forwarded = parts
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.split(',').next())
-                .and_then(|first| first.trim().parse::<IpAddr>().ok());
+                .and_then(|value| value.rsplit(',').next())
+                .and_then(|last| last.trim().parse::<IpAddr>().ok());
             if let Some(ip) = forwarded {
                 return Ok(ClientIp(ip));
             }

@@ -7,7 +7,7 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
-use natter_protocol::{ErrorBody, ServerStats};
+use natter_protocol::ServerStats;
 
 use crate::{api::extract::Json, core::Core};
 
@@ -42,7 +42,7 @@ pub async fn metrics(State(core): State<Arc<Core>>) -> impl IntoResponse {
 
 /// Users online and open connections right now.
 #[utoipa::path(get, path = "/api/stats", tag = "operations",
-    responses((status = 200, body = ServerStats), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = ServerStats)))]
 pub async fn stats(State(core): State<Arc<Core>>) -> Json<ServerStats> {
     let (users_online, connections) = core.hub.counts();
     Json(ServerStats {

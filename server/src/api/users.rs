@@ -27,7 +27,7 @@ use crate::{
 #[utoipa::path(get, path = "/api/me", tag = "profiles", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<Json<User>> {
-    Ok(Json(users::get(&core, auth.user_id).await?))
+    Ok(Json(users::get(&core, auth.user_id, auth.user_id).await?))
 }
 
 /// Change my display name or status text.
@@ -80,10 +80,10 @@ pub async fn delete_avatar(
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get_user(
     State(core): State<Arc<Core>>,
-    _auth: AuthSession,
+    auth: AuthSession,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::get(&core, user_id).await?))
+    Ok(Json(users::get(&core, auth.user_id, user_id).await?))
 }
 
 /// A user's avatar thumbnail (JPEG). The URL in `User.avatar_url` changes with the picture,
@@ -140,12 +140,13 @@ pub struct DirectoryParams {
     responses((status = 200, body = UserPage), (status = 422, body = ErrorBody)))]
 pub async fn directory(
     State(core): State<Arc<Core>>,
-    _auth: AuthSession,
+    auth: AuthSession,
     Query(params): Query<DirectoryParams>,
 ) -> ApiResult<Json<UserPage>> {
     Ok(Json(
         users::search(
             &core,
+            auth.user_id,
             params.query.as_deref(),
             params.limit,
             params.cursor.as_deref(),

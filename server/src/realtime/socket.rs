@@ -15,8 +15,7 @@ use tokio::time::{Instant, MissedTickBehavior, timeout};
 use crate::{
     accounts::{self, AuthSession},
     core::Core,
-    events::{self, Membership},
-    messages,
+    events, messages,
     realtime::{
         hub::{KickReason, LiveEvent, Outbound},
         presence,
@@ -148,20 +147,39 @@ impl Session {
             if membership.left_seq.is_some() && client_cursor.is_none() {
                 continue;
             }
+            let up_to = membership.visible_up_to();
+            if client_cursor.is_some_and(|cursor| cursor > up_to) {
+                // The client has seen more than the server has (say, a database restored from
+                // a backup): its copy cannot be trusted, so it reloads.
+                self.cursors.insert(membership.conversation_id, up_to);
+                self.send_frame(&ServerFrame::Resync {
+                    conversation_id: membership.conversation_id,
+                    last_seq: up_to,
+                })
+                .await?;
+                continue;
+            }
             let start = client_cursor.unwrap_or(0).max(membership.joined_seq - 1);
             self.cursors.insert(membership.conversation_id, start);
-            self.catch_up(membership, self.core.config.resume_backlog_limit)
-                .await?;
+            self.catch_up(
+                membership.conversation_id,
+                up_to,
+                self.core.config.resume_backlog_limit,
+            )
+            .await?;
         }
         Ok(())
     }
 
-    /// Sends the events of one conversation from the cursor to what the user may see, or a
-    /// `resync` when that is more than `limit`.
-    async fn catch_up(&mut self, membership: Membership, limit: i64) -> Result<(), End> {
-        let conversation_id = membership.conversation_id;
+    /// Sends the events of one conversation from the cursor up to `up_to` (the log query keeps
+    /// to what the user may see), or a `resync` when that is more than `limit`.
+    async fn catch_up(
+        &mut self,
+        conversation_id: ConversationId,
+        up_to: Seq,
+        limit: i64,
+    ) -> Result<(), End> {
         let cursor = self.cursors.get(&conversation_id).copied().unwrap_or(0);
-        let up_to = membership.visible_up_to();
         if cursor >= up_to {
             return Ok(());
         }
@@ -221,13 +239,8 @@ impl Session {
         }
         // Events between the cursor and this one are committed (seq order is commit order)
         // but their publishes have not arrived yet: read them from the log.
-        let membership = Membership {
-            conversation_id: live.conversation_id,
-            joined_seq: 1,
-            left_seq: Some(live.seq),
-            last_seq: live.seq,
-        };
-        self.catch_up(membership, i64::MAX).await
+        self.catch_up(live.conversation_id, live.seq, i64::MAX)
+            .await
     }
 
     async fn serve(
@@ -259,7 +272,7 @@ impl Session {
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > interval * HEARTBEATS_MISSED {
-                        Err(End::Close(1011, "heartbeat timeout"))
+                        Err(End::Close(close_code::HEARTBEAT_TIMEOUT, "heartbeat timeout"))
                     } else {
                         match timeout(WRITE_TIMEOUT, self.sink.send(Message::Ping(Default::default()))).await {
                             Ok(Ok(())) => Ok(()),

@@ -20,7 +20,27 @@ crate::on_both_backends!(
     a_slow_client_is_cut_off_without_slowing_others,
     shutdown_closes_sockets_cleanly,
     sockets_require_a_valid_hello,
+    a_cursor_ahead_of_the_server_gets_a_resync,
 );
+
+async fn a_cursor_ahead_of_the_server_gets_a_resync(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let conversation = alice.direct_with(&bob).await;
+    let sent = alice.send(conversation.id, "hi").await;
+    // As after the server's database was restored from an older backup.
+    let mut socket = bob.connect(&[(conversation.id, sent.seq + 50)]).await;
+    assert_eq!(
+        socket.next().await,
+        ServerFrame::Resync {
+            conversation_id: conversation.id,
+            last_seq: sent.seq
+        }
+    );
+    // From there on, delivery continues normally.
+    let next = alice.send(conversation.id, "again").await;
+    assert_eq!(socket.next_durable().await.seq, next.seq);
+}
 
 fn message_body(event: &natter_protocol::Event) -> &str {
     match &event.body {
@@ -168,7 +188,7 @@ async fn presence_follows_connections(backend: Backend) {
         .iter()
         .find(|user| user.id == alice.id())
         .unwrap();
-    assert!(alice_seen.presence.online);
+    assert!(alice_seen.presence.expect("contacts see presence").online);
     drop(alice_phone);
     match bob_socket.next().await {
         ServerFrame::Presence {
@@ -181,8 +201,26 @@ async fn presence_follows_connections(backend: Backend) {
     let alice_now: natter_protocol::User = bob
         .ok(Method::GET, &format!("/api/users/{}", alice.id()), None)
         .await;
-    assert!(!alice_now.presence.online);
-    assert!(alice_now.presence.last_seen_at.is_some());
+    let presence = alice_now.presence.expect("contacts see presence");
+    assert!(!presence.online);
+    assert!(presence.last_seen_at.is_some());
+    // Someone who shares no conversation with alice learns nothing of it.
+    let stranger = server.user("stranger").await;
+    let seen_by_stranger: natter_protocol::User = stranger
+        .ok(Method::GET, &format!("/api/users/{}", alice.id()), None)
+        .await;
+    assert_eq!(seen_by_stranger.presence, None);
+    let page: natter_protocol::UserPage = stranger
+        .ok(
+            Method::GET,
+            &format!("/api/users?query={}", alice.user.username),
+            None,
+        )
+        .await;
+    assert_eq!(page.users.len(), 1);
+    assert_eq!(page.users[0].presence, None);
+    let me: natter_protocol::User = alice.ok(Method::GET, "/api/me", None).await;
+    assert!(me.presence.is_some(), "users see their own presence");
 }
 
 async fn dead_connections_go_offline_by_heartbeat(backend: Backend) {
@@ -301,6 +339,11 @@ async fn membership_changes_start_and_stop_delivery(backend: Backend) {
     assert_eq!(added.conversation_id, group.id);
     assert!(
         matches!(&added.body, EventBody::MembersAdded { user_ids, .. } if user_ids == &vec![carol.id()])
+    );
+    assert_eq!(
+        carol.conversation(group.id).await.last_message,
+        None,
+        "the preview does not show what was said before she joined"
     );
     alice.send(group.id, "welcome").await;
     assert_eq!(message_body(&carol_socket.next_durable().await), "welcome");
