@@ -286,6 +286,14 @@ async fn send_messages(
     sent.load(Ordering::Relaxed)
 }
 
+/// Waits (at most 10 s) until `expected` deliveries have been counted in all.
+async fn wait_for_deliveries(counters: &Counters, expected: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counters.delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn main() {
     let options = options();
     let _ = rlimit::increase_nofile_limit(u64::MAX);
@@ -347,16 +355,16 @@ fn main() {
             percentile(&latencies, 0.50), percentile(&latencies, 0.99), percentile(&latencies, 1.0)
         );
 
+        // Let the latency phase's last deliveries land, so they are not counted below.
+        let fan_out = DEVICES_PER_USER as u64 * 2;
+        wait_for_deliveries(&counters, sent * fan_out).await;
+
         // Throughput: as fast as 32 concurrent senders can go.
         let delivered_before = counters.delivered.load(Ordering::Relaxed);
         let load_started = Instant::now();
         let sent = send_messages(&server.url, &users, &counters, Duration::from_secs(options.seconds), None, 32).await;
-        // Wait (bounded) for the deliveries of the last messages to land.
-        let expected = delivered_before + sent * (DEVICES_PER_USER as u64 * 2);
-        let drain_deadline = Instant::now() + Duration::from_secs(10);
-        while counters.delivered.load(Ordering::Relaxed) < expected && Instant::now() < drain_deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let expected = delivered_before + sent * fan_out;
+        wait_for_deliveries(&counters, expected).await;
         let elapsed = load_started.elapsed().as_secs_f64();
         let delivered = counters.delivered.load(Ordering::Relaxed) - delivered_before;
         println!(

@@ -143,16 +143,27 @@ pub async fn authenticate(core: &Core, token: &str) -> Result<AuthSession> {
     let now = now_ms();
     if now - last_used_at > TOUCH_INTERVAL_MS {
         // Best effort: a failed bookkeeping write must not fail the request.
-        let _ = sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&session_id)
-            .execute(&core.db.pool)
+        let _ = core
+            .db
+            .execute_write(
+                sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&session_id),
+            )
             .await;
     }
     Ok(AuthSession {
         user_id: parse_id(&user_id)?,
         session_id: parse_id(&session_id)?,
     })
+}
+
+pub async fn session_exists(core: &Core, session_id: SessionId) -> Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM sessions WHERE id = $1")
+        .bind(session_id.to_string())
+        .fetch_optional(&core.db.pool)
+        .await?;
+    Ok(row.is_some())
 }
 
 pub async fn list_sessions(core: &Core, auth: AuthSession) -> Result<SessionList> {
@@ -181,10 +192,13 @@ pub async fn list_sessions(core: &Core, auth: AuthSession) -> Result<SessionList
 
 /// Revokes one of my sessions (my current one included: that is logging out).
 pub async fn revoke_session(core: &Core, auth: AuthSession, session_id: SessionId) -> Result<()> {
-    let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-        .bind(session_id.to_string())
-        .bind(auth.user_id.to_string())
-        .execute(&core.db.pool)
+    let deleted = core
+        .db
+        .execute_write(
+            sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+                .bind(session_id.to_string())
+                .bind(auth.user_id.to_string()),
+        )
         .await?;
     if deleted.rows_affected() == 0 {
         return Err(Error::NotFound);
@@ -200,12 +214,14 @@ pub async fn revoke_all_sessions(core: &Core, auth: AuthSession, keep_current: b
     } else {
         String::new()
     };
+    let mut tx = core.db.begin_write().await?;
     let revoked: Vec<(String,)> =
         sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
             .bind(auth.user_id.to_string())
             .bind(keep)
-            .fetch_all(&core.db.pool)
+            .fetch_all(&mut *tx)
             .await?;
+    tx.commit().await?;
     let revoked = revoked
         .iter()
         .map(|(id,)| parse_id(id))

@@ -3,12 +3,18 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits, imageops::FilterType};
+use std::sync::LazyLock;
+
+use image::{ImageFormat, ImageReader, Limits, imageops};
 use natter_protocol::limits::{AVATAR_MAX_SIDE, AVATAR_THUMBNAIL_SIDE, AVATAR_UPLOAD_MAX_BYTES};
 
 use crate::error::{Error, Result};
 
 pub const THUMBNAIL_CONTENT_TYPE: &str = "image/jpeg";
+
+/// Decoding a large picture takes up to ~64 MiB and tens of milliseconds of CPU: one at a time
+/// per core, so a burst of uploads queues instead of exhausting memory.
+static DECODERS: LazyLock<std::sync::Mutex<()>> = LazyLock::new(|| std::sync::Mutex::new(()));
 
 /// Decodes a PNG, JPEG or WebP upload (the declared type must match the bytes), centre-crops it
 /// to a square and returns a `AVATAR_THUMBNAIL_SIDE`² JPEG.
@@ -40,8 +46,12 @@ pub fn make_thumbnail(content_type: &str, bytes: &[u8]) -> Result<Vec<u8>> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(AVATAR_MAX_SIDE);
     limits.max_image_height = Some(AVATAR_MAX_SIDE);
-    limits.max_alloc = Some(256 * 1024 * 1024);
+    limits.max_alloc = Some(80 * 1024 * 1024);
     reader.limits(limits);
+    // Held across the decode and resize; a poisoned lock only means another decode panicked.
+    let _one_at_a_time = DECODERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let picture = reader
         .decode()
         .map_err(|error| Error::validation(format!("the picture could not be decoded: {error}")))?;
@@ -49,19 +59,16 @@ pub fn make_thumbnail(content_type: &str, bytes: &[u8]) -> Result<Vec<u8>> {
     if side == 0 {
         return Err(Error::validation("the picture is empty"));
     }
-    let square = picture.crop_imm(
+    let picture = picture.to_rgb8();
+    // A view, not a copy; `thumbnail` is a fast area-averaging downscale.
+    let square = imageops::crop_imm(
+        &picture,
         (picture.width() - side) / 2,
         (picture.height() - side) / 2,
         side,
         side,
     );
-    let thumbnail = square
-        .resize_exact(
-            AVATAR_THUMBNAIL_SIDE,
-            AVATAR_THUMBNAIL_SIDE,
-            FilterType::Lanczos3,
-        )
-        .to_rgb8();
+    let thumbnail = imageops::thumbnail(&*square, AVATAR_THUMBNAIL_SIDE, AVATAR_THUMBNAIL_SIDE);
     let mut encoded = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, 85)
         .encode_image(&thumbnail)

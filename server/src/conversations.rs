@@ -349,8 +349,10 @@ pub async fn add_members(
     user_ids: &[UserId],
 ) -> Result<Conversation> {
     let requested: BTreeSet<UserId> = user_ids.iter().copied().collect();
-    if requested.is_empty() {
-        return Err(Error::validation("user_ids must name at least one user"));
+    if requested.is_empty() || requested.len() > GROUP_MAX_MEMBERS {
+        return Err(Error::validation(format!(
+            "user_ids must name 1 to {GROUP_MAX_MEMBERS} users"
+        )));
     }
     let now = now_ms();
     let mut tx = core.db.begin_write().await?;

@@ -2,7 +2,12 @@
 
 use std::sync::Arc;
 
-use std::time::Instant;
+use std::{
+    num::NonZeroU32,
+    time::{Duration, Instant},
+};
+
+use natter_protocol::{ConversationId, UserId, limits::TYPING_MIN_INTERVAL_MS};
 
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -17,6 +22,8 @@ pub struct Core {
     pub hub: Hub,
     pub metrics: Arc<Metrics>,
     pub auth_limits: AuthRateLimits,
+    /// Typing notices per (user, conversation): more than one a second is dropped.
+    pub typing_limits: governor::DefaultKeyedRateLimiter<(UserId, ConversationId)>,
     pub passwords: PasswordHashing,
     /// Cancelled when the server shuts down: WebSocket tasks close their sockets cleanly.
     pub shutdown: CancellationToken,
@@ -33,6 +40,10 @@ impl Core {
             auth_limits: AuthRateLimits::new(
                 config.auth_attempts_per_ip_per_minute,
                 config.login_attempts_per_account_per_minute,
+            ),
+            typing_limits: governor::DefaultKeyedRateLimiter::keyed(
+                governor::Quota::with_period(Duration::from_millis(TYPING_MIN_INTERVAL_MS))
+                    .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN)),
             ),
             passwords: PasswordHashing::new(),
             metrics,

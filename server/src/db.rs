@@ -112,11 +112,29 @@ impl Db {
             Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // seq order equals commit order only under READ COMMITTED row locking; an
+            // operator's stricter default would turn concurrent sends into serialization errors.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(WriteTx {
             tx,
             _writer: writer,
         })
+    }
+
+    /// Runs one writing statement in its own transaction (through the SQLite writer lock).
+    pub async fn execute_write(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let result = query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result)
     }
 
     /// True when the database answers a trivial query.

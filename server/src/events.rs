@@ -39,15 +39,26 @@ pub async fn store(connection: &mut sqlx::AnyConnection, event: &Event) -> Resul
     let frame =
         serde_json::to_string(&ServerFrame::Event(event.clone())).map_err(anyhow::Error::from)?;
     sqlx::query(
-        "INSERT INTO events (conversation_id, seq, payload, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO events (conversation_id, seq, visible_from, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(event.conversation_id.to_string())
     .bind(event.seq)
+    .bind(visible_from(event))
     .bind(&frame)
     .bind(event.at)
     .execute(connection)
     .await?;
     Ok(Utf8Bytes::from(frame))
+}
+
+/// The earliest join position from which a member may see this event: an edit or delete
+/// shows the message, so only those who could see the message get it.
+pub fn visible_from(event: &Event) -> Seq {
+    match &event.body {
+        EventBody::MessageEdited { message } | EventBody::MessageDeleted { message } => message.seq,
+        _ => event.seq,
+    }
 }
 
 /// Takes the next `seq`, builds the event for it and stores it.
@@ -91,10 +102,22 @@ pub async fn current_member_ids(
     connection: &mut sqlx::AnyConnection,
     conversation_id: ConversationId,
 ) -> Result<Vec<UserId>> {
+    members_who_see(connection, conversation_id, Seq::MAX).await
+}
+
+/// The current members who joined at or before `visible_from`: the recipients of an event
+/// (see [`visible_from`]).
+pub async fn members_who_see(
+    connection: &mut sqlx::AnyConnection,
+    conversation_id: ConversationId,
+    visible_from: Seq,
+) -> Result<Vec<UserId>> {
     let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT user_id FROM members WHERE conversation_id = $1 AND left_seq IS NULL",
+        "SELECT user_id FROM members \
+         WHERE conversation_id = $1 AND left_seq IS NULL AND joined_seq <= $2",
     )
     .bind(conversation_id.to_string())
+    .bind(visible_from)
     .fetch_all(connection)
     .await?;
     rows.iter().map(|(id,)| parse_id(id)).collect()
@@ -114,7 +137,7 @@ pub async fn frames_for_member(
         "SELECT e.seq, e.payload FROM events e \
          JOIN members m ON m.conversation_id = e.conversation_id AND m.user_id = $2 \
          WHERE e.conversation_id = $1 AND e.seq > $3 AND e.seq <= $4 \
-           AND e.seq >= m.joined_seq AND (m.left_seq IS NULL OR e.seq <= m.left_seq) \
+           AND e.visible_from >= m.joined_seq AND (m.left_seq IS NULL OR e.seq <= m.left_seq) \
          ORDER BY e.seq LIMIT $5",
     )
     .bind(conversation_id.to_string())

@@ -76,6 +76,8 @@ impl Server {
                 loop {
                     every_minute.tick().await;
                     core.auth_limits.forget_idle_keys();
+                    core.typing_limits.retain_recent();
+                    core.typing_limits.shrink_to_fit();
                 }
             }
         });

@@ -289,7 +289,8 @@ async fn change(
         body,
     };
     let frame = events::store(&mut tx, &event).await?;
-    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    let recipients =
+        events::members_who_see(&mut tx, conversation_id, events::visible_from(&event)).await?;
     tx.commit().await?;
     events::publish(core, vec![StoredEvent { event, frame }], &recipients);
     Ok(message)
@@ -393,6 +394,14 @@ pub async fn mark_read(
 
 /// Tells the other members that I am typing. Not stored; it expires by itself.
 pub async fn typing(core: &Core, auth: AuthSession, conversation_id: ConversationId) -> Result<()> {
+    // Clients renew every few seconds; anything faster is noise (or a flood): drop it quietly.
+    if core
+        .typing_limits
+        .check_key(&(auth.user_id, conversation_id))
+        .is_err()
+    {
+        return Ok(());
+    }
     let mut connection = core.db.pool.acquire().await?;
     joined_seq(&mut connection, auth.user_id, conversation_id).await?;
     let mut others = events::current_member_ids(&mut connection, conversation_id).await?;

@@ -80,15 +80,17 @@ pub async fn update_profile(
         .as_deref()
         .map(validate::status_text)
         .transpose()?;
-    sqlx::query(
-        "UPDATE users SET display_name = COALESCE($1, display_name), \
-         status_text = COALESCE($2, status_text) WHERE id = $3",
-    )
-    .bind(display_name)
-    .bind(status_text)
-    .bind(auth.user_id.to_string())
-    .execute(&core.db.pool)
-    .await?;
+    core.db
+        .execute_write(
+            sqlx::query(
+                "UPDATE users SET display_name = COALESCE($1, display_name), \
+                 status_text = COALESCE($2, status_text) WHERE id = $3",
+            )
+            .bind(display_name)
+            .bind(status_text)
+            .bind(auth.user_id.to_string()),
+        )
+        .await?;
     get(core, auth.user_id, auth.user_id).await
 }
 
@@ -103,18 +105,24 @@ pub async fn set_avatar(
         tokio::task::spawn_blocking(move || avatar::make_thumbnail(&content_type, &bytes))
             .await
             .map_err(anyhow::Error::from)??;
-    sqlx::query("UPDATE users SET avatar = $1, avatar_version = avatar_version + 1 WHERE id = $2")
-        .bind(thumbnail)
-        .bind(auth.user_id.to_string())
-        .execute(&core.db.pool)
+    core.db
+        .execute_write(
+            sqlx::query(
+                "UPDATE users SET avatar = $1, avatar_version = avatar_version + 1 WHERE id = $2",
+            )
+            .bind(thumbnail)
+            .bind(auth.user_id.to_string()),
+        )
         .await?;
     get(core, auth.user_id, auth.user_id).await
 }
 
 pub async fn delete_avatar(core: &Core, auth: AuthSession) -> Result<User> {
-    sqlx::query("UPDATE users SET avatar = NULL WHERE id = $1")
-        .bind(auth.user_id.to_string())
-        .execute(&core.db.pool)
+    core.db
+        .execute_write(
+            sqlx::query("UPDATE users SET avatar = NULL WHERE id = $1")
+                .bind(auth.user_id.to_string()),
+        )
         .await?;
     get(core, auth.user_id, auth.user_id).await
 }
@@ -146,6 +154,12 @@ pub async fn search(
     if query.chars().count() > natter_protocol::limits::SEARCH_QUERY_MAX_CHARS {
         return Err(Error::validation("query is too long"));
     }
+    let cursor = cursor.unwrap_or("");
+    if query.chars().chain(cursor.chars()).any(char::is_control) || cursor.len() > 64 {
+        return Err(Error::validation(
+            "query and cursor must be short text without control characters",
+        ));
+    }
     let escaped = query
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -158,7 +172,7 @@ pub async fn search(
     )))
     .bind(format!("{escaped}%"))
     .bind(format!("%{escaped}%"))
-    .bind(cursor.unwrap_or(""))
+    .bind(cursor)
     .bind(limit + 1)
     .fetch_all(&core.db.pool)
     .await?;

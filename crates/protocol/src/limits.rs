@@ -28,12 +28,14 @@ pub const PAGE_DEFAULT: u32 = 50;
 pub const PAGE_MAX: u32 = 200;
 /// JSON request bodies: at most 64 KiB.
 pub const JSON_BODY_MAX_BYTES: usize = 64 * 1024;
-/// Avatar uploads: at most 5 MiB, PNG, JPEG or WebP, at most 8192 pixels a side.
+/// Avatar uploads: at most 5 MiB, PNG, JPEG or WebP, at most 4096 pixels a side.
 pub const AVATAR_UPLOAD_MAX_BYTES: usize = 5 * 1024 * 1024;
-pub const AVATAR_MAX_SIDE: u32 = 8192;
+pub const AVATAR_MAX_SIDE: u32 = 4096;
 /// Side of the square thumbnail the server stores and serves for an avatar.
 pub const AVATAR_THUMBNAIL_SIDE: u32 = 256;
 /// WebSocket frames from a client: at most 64 KiB.
 pub const WS_FRAME_MAX_BYTES: usize = 64 * 1024;
+/// Typing notices are passed on at most this often per user and conversation; more are dropped.
+pub const TYPING_MIN_INTERVAL_MS: u64 = 1_000;
 /// How long a typing indicator lasts unless renewed.
 pub const TYPING_TTL_MS: i64 = 6_000;

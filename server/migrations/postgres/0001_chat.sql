@@ -65,6 +65,10 @@ CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', body))
 CREATE TABLE events (
     conversation_id  TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     seq              BIGINT NOT NULL,
+    -- Who may see the event: members who joined at or before this seq. The event's own seq,
+    -- except for an edit or delete, which reveals the message and so goes no further back
+    -- than the message's seq.
+    visible_from     BIGINT NOT NULL,
     payload          TEXT NOT NULL,
     created_at       BIGINT NOT NULL,
     PRIMARY KEY (conversation_id, seq)

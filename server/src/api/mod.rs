@@ -95,6 +95,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_MAX_BYTES))
         .layer(middleware::from_fn_with_state(core.clone(), record_request))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(core)
@@ -126,9 +127,24 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
+/// Runs each request in its own task, so that a client hanging up cannot cancel a handler
+/// between committing a change and publishing its event to the other clients.
+async fn run_to_completion(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => panic_response(Box::new("request task failed")),
+    }
+}
+
 async fn record_request(State(core): State<Arc<Core>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // Any token is a valid HTTP method: label only the ones we serve, or the label set (and
+    // memory) would grow with whatever clients send.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => known,
+        _ => "other",
+    }
+    .to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -177,7 +177,9 @@ impl Hub {
                 }
                 match entry.sender.try_send(frame.clone()) {
                     Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                    // A live-only frame (typing, presence) is not worth a disconnect: drop it.
+                    Err(mpsc::error::TrySendError::Full(Outbound::Frame(_))) => {}
+                    Err(mpsc::error::TrySendError::Full(Outbound::Event(_))) => {
                         self.metrics.slow_clients_disconnected.inc();
                         entry.kick.fire(KickReason::TooSlow);
                     }
@@ -223,8 +225,12 @@ impl Hub {
 mod tests {
     use super::*;
 
-    fn frame(text: &str) -> Outbound {
-        Outbound::Frame(Utf8Bytes::from(text.to_owned()))
+    fn event(seq: Seq) -> Outbound {
+        Outbound::Event(Arc::new(LiveEvent {
+            conversation_id: ConversationId::nil(),
+            seq,
+            json: Utf8Bytes::from_static("{}"),
+        }))
     }
 
     #[test]
@@ -247,12 +253,23 @@ mod tests {
         let (slow_user, fast_user) = (UserId::now_v7(), UserId::now_v7());
         let slow = hub.register(slow_user, SessionId::now_v7());
         let mut fast = hub.register(fast_user, SessionId::now_v7());
-        for index in 0..3 {
-            hub.send_to_users([&slow_user, &fast_user], frame(&index.to_string()));
+        for seq in 1..=3 {
+            hub.send_to_users([&slow_user, &fast_user], event(seq));
             // The fast connection drains its queue as it goes.
             assert!(fast.receiver.recv().await.is_some());
         }
         assert_eq!(slow.kick.fired().await, KickReason::TooSlow);
         assert!(!fast.kick.token.is_cancelled());
+    }
+
+    #[test]
+    fn a_full_queue_drops_live_only_frames_without_kicking() {
+        let hub = Hub::new(1, Arc::new(Metrics::new()));
+        let user = UserId::now_v7();
+        let registration = hub.register(user, SessionId::now_v7());
+        for _ in 0..3 {
+            hub.send_to_users([&user], Outbound::Frame(Utf8Bytes::from_static("{}")));
+        }
+        assert!(!registration.kick.token.is_cancelled());
     }
 }

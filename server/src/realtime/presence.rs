@@ -9,10 +9,13 @@ use crate::{conversations, core::Core, realtime::hub::Outbound, util::now_ms};
 pub async fn announce(core: &Core, user_id: UserId, went_offline: bool) {
     let now = now_ms();
     if went_offline {
-        let stored = sqlx::query("UPDATE users SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id.to_string())
-            .execute(&core.db.pool)
+        let stored = core
+            .db
+            .execute_write(
+                sqlx::query("UPDATE users SET last_seen_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(user_id.to_string()),
+            )
             .await;
         if let Err(error) = stored {
             tracing::warn!(%error, "could not store last-seen time");

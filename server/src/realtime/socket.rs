@@ -63,6 +63,17 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
     };
 
     let registration = core.hub.register(auth.user_id, auth.session_id);
+    // The session may have been revoked between authentication and registration, when the
+    // hub could not yet kick this connection: check again now that it can.
+    if !matches!(
+        accounts::session_exists(&core, auth.session_id).await,
+        Ok(true)
+    ) {
+        close(&mut sink, close_code::UNAUTHORIZED, "session revoked").await;
+        core.hub
+            .unregister(auth.user_id, registration.connection_id);
+        return;
+    }
     if registration.came_online {
         let core = core.clone();
         tokio::spawn(async move { presence::announce(&core, auth.user_id, false).await });
@@ -148,9 +159,11 @@ impl Session {
                 continue;
             }
             let up_to = membership.visible_up_to();
-            if client_cursor.is_some_and(|cursor| cursor > up_to) {
+            let rejoined = membership.joined_seq - 1;
+            if client_cursor.is_some_and(|cursor| cursor > up_to || cursor < rejoined) {
                 // The client has seen more than the server has (say, a database restored from
-                // a backup): its copy cannot be trusted, so it reloads.
+                // a backup), or its cursor is from an earlier membership, before a removal it
+                // may not have seen: its copy cannot be trusted, so it reloads.
                 self.cursors.insert(membership.conversation_id, up_to);
                 self.send_frame(&ServerFrame::Resync {
                     conversation_id: membership.conversation_id,
@@ -202,10 +215,15 @@ impl Session {
         )
         .await
         .map_err(|_| End::Close(1011, "database unavailable"))?;
+        let complete = (frames.len() as i64) < limit;
         for (seq, frame) in frames {
             self.send(frame).await?;
             self.core.metrics.events_delivered.inc();
             self.cursors.insert(conversation_id, seq);
+        }
+        if complete {
+            // Events this user may not see (before they joined) were skipped, not missed.
+            self.cursors.insert(conversation_id, up_to);
         }
         Ok(())
     }
@@ -220,7 +238,9 @@ impl Session {
                     events::membership(&self.core, self.auth.user_id, live.conversation_id)
                         .await
                         .map_err(|_| End::Close(1011, "database unavailable"))?;
-                let Some(membership) = membership else {
+                // Not a member, or one who left before this connection ever heard of the
+                // conversation: none of its business.
+                let Some(membership) = membership.filter(|m| m.left_seq.is_none()) else {
                     return Ok(());
                 };
                 let start = membership.joined_seq - 1;
@@ -239,8 +259,12 @@ impl Session {
         }
         // Events between the cursor and this one are committed (seq order is commit order)
         // but their publishes have not arrived yet: read them from the log.
-        self.catch_up(live.conversation_id, live.seq, i64::MAX)
-            .await
+        self.catch_up(
+            live.conversation_id,
+            live.seq,
+            self.core.config.resume_backlog_limit,
+        )
+        .await
     }
 
     async fn serve(

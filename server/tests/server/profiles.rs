@@ -221,6 +221,10 @@ async fn directory_search_is_paginated(backend: Backend) {
     );
     let page: UserPage = searcher.ok(Method::GET, "/api/users?query=%25", None).await;
     assert!(page.users.is_empty());
+    for bad in ["/api/users?query=%00", "/api/users?cursor=a%00b"] {
+        let (status, body) = searcher.call(Method::GET, bad, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
     let (status, _) = searcher.call(Method::GET, "/api/users?limit=0", None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = searcher

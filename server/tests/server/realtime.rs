@@ -276,9 +276,12 @@ async fn typing_reaches_only_the_others(backend: Backend) {
     let mut carol_socket = carol.connect(&cursor).await;
     // Presence frames from the connects come first; skip to what matters.
     let mut bob_socket = bob.connect(&cursor).await;
-    bob_socket
-        .send_text(&json!({"type": "typing", "conversation_id": group.id}).to_string())
-        .await;
+    // A burst of notices (a key press each): passed on once, the rest dropped.
+    for _ in 0..5 {
+        bob_socket
+            .send_text(&json!({"type": "typing", "conversation_id": group.id}).to_string())
+            .await;
+    }
     for socket in [&mut alice_socket, &mut carol_socket] {
         loop {
             match socket.next().await {
@@ -296,8 +299,19 @@ async fn typing_reaches_only_the_others(backend: Backend) {
             }
         }
     }
-    // Bob does not get his own typing back: the next thing he sees is the message after it.
+    // Bob does not get his own typing back, and alice gets no more of the burst: for both,
+    // the next thing is the message after it.
     let marker = alice.send(group.id, "marker").await;
+    loop {
+        match alice_socket.next().await {
+            ServerFrame::Presence { .. } => continue,
+            ServerFrame::Event(event) => {
+                assert_eq!(event.seq, marker.seq);
+                break;
+            }
+            other => panic!("alice got {other:?} before the marker"),
+        }
+    }
     loop {
         match bob_socket.next().await {
             ServerFrame::Presence { .. } => continue,
@@ -345,8 +359,22 @@ async fn membership_changes_start_and_stop_delivery(backend: Backend) {
         None,
         "the preview does not show what was said before she joined"
     );
+    // An edit of a message from before she joined would reveal it: she does not get it, live
+    // or on resume.
+    alice
+        .call(
+            Method::PATCH,
+            &format!("/api/conversations/{}/messages/{}", group.id, earlier.id),
+            Some(json!({"body": "before carol, edited"})),
+        )
+        .await;
     alice.send(group.id, "welcome").await;
     assert_eq!(message_body(&carol_socket.next_durable().await), "welcome");
+    let mut resumed = carol
+        .connect(&[(group.id, added.seq), (side.id, side.last_seq)])
+        .await;
+    assert_eq!(message_body(&resumed.next_durable().await), "welcome");
+    drop(resumed);
     // History from before she joined stays hidden.
     let history: natter_protocol::MessagePage = carol
         .ok(
