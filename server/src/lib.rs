@@ -22,6 +22,7 @@ pub mod validate;
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -90,8 +91,15 @@ impl Server {
             }
         };
         let app = api::router(core.clone());
+        // Realtime frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm
+        // and delayed ACKs hold some of them back ~40 ms.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal)

@@ -48,6 +48,10 @@ pub async fn upgrade(
     upgrade
         .max_message_size(WS_FRAME_MAX_BYTES)
         .max_frame_size(WS_FRAME_MAX_BYTES)
+        // tungstenite's default 128 KiB read buffer per socket dominated the memory of an idle
+        // connection; client frames are small (hello, typing) and the buffer grows if needed.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |websocket| async move {
             socket::run(websocket, core, pre_auth).await;
             drop(tracked);
