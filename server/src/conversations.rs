@@ -13,7 +13,7 @@ use crate::{
     accounts::AuthSession,
     core::Core,
     error::{Error, Result, is_unique_violation},
-    events::{self, StoredEvent},
+    events,
     messages::{MESSAGE_COLUMNS, MessageRow},
     users::{USER_COLUMNS, UserRow},
     util::{new_id, now_ms, parse_id},
@@ -310,8 +310,7 @@ async fn create(
     for member in members {
         insert_member(&mut tx, conversation_id, *member, created.event.seq, now).await?;
     }
-    tx.commit().await?;
-    events::publish(core, vec![created], members);
+    events::commit_and_publish(core, tx, vec![created], members).await?;
     get(core, auth, conversation_id).await
 }
 
@@ -383,13 +382,12 @@ pub async fn add_members(
             user_ids: added.clone(),
         },
     };
-    let frame = events::store(&mut tx, &event).await?;
+    let stored = events::store(&mut tx, event).await?;
     for user_id in &added {
         insert_member(&mut tx, conversation_id, *user_id, seq, now).await?;
     }
-    tx.commit().await?;
     let recipients: Vec<UserId> = current.into_iter().chain(added).collect();
-    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
     get(core, auth, conversation_id).await
 }
 
@@ -436,17 +434,14 @@ pub async fn remove_member(
             removed_by: auth.user_id,
         },
     };
-    let removed_frame = events::store(&mut tx, &removed).await?;
+    let removed = events::store(&mut tx, removed).await?;
     sqlx::query("UPDATE members SET left_seq = $1 WHERE conversation_id = $2 AND user_id = $3")
         .bind(seq)
         .bind(conversation_id.to_string())
         .bind(user_id.to_string())
         .execute(&mut *tx)
         .await?;
-    let mut published = vec![StoredEvent {
-        event: removed,
-        frame: removed_frame,
-    }];
+    let mut published = vec![removed];
     let owner: Option<(Option<String>,)> =
         sqlx::query_as("SELECT owner_id FROM conversations WHERE id = $1")
             .bind(conversation_id.to_string())
@@ -508,10 +503,9 @@ pub async fn rename(
         at: now_ms(),
         body: EventBody::ConversationRenamed { name },
     };
-    let frame = events::store(&mut tx, &event).await?;
+    let stored = events::store(&mut tx, event).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    tx.commit().await?;
-    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
     get(core, auth, conversation_id).await
 }
 

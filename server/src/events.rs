@@ -14,6 +14,7 @@ use natter_protocol::{ConversationId, Event, EventBody, Seq, ServerFrame, UserId
 
 use crate::{
     core::Core,
+    db::WriteTx,
     error::{Error, Result},
     realtime::hub::{LiveEvent, Outbound},
     util::parse_id,
@@ -35,7 +36,7 @@ pub async fn next_seq(
 
 /// Stores an event whose `seq` came from [`next_seq`] in the same transaction. The stored
 /// payload is the complete WebSocket frame, so replaying it needs no re-encoding.
-pub async fn store(connection: &mut sqlx::AnyConnection, event: &Event) -> Result<Utf8Bytes> {
+pub async fn store(connection: &mut sqlx::AnyConnection, event: Event) -> Result<StoredEvent> {
     let frame =
         serde_json::to_string(&ServerFrame::Event(event.clone())).map_err(anyhow::Error::from)?;
     sqlx::query(
@@ -44,12 +45,15 @@ pub async fn store(connection: &mut sqlx::AnyConnection, event: &Event) -> Resul
     )
     .bind(event.conversation_id.to_string())
     .bind(event.seq)
-    .bind(visible_from(event))
+    .bind(visible_from(&event))
     .bind(&frame)
     .bind(event.at)
     .execute(connection)
     .await?;
-    Ok(Utf8Bytes::from(frame))
+    Ok(StoredEvent {
+        event,
+        frame: Utf8Bytes::from(frame),
+    })
 }
 
 /// The earliest join position from which a member may see this event: an edit or delete
@@ -69,20 +73,35 @@ pub async fn append(
     body: EventBody,
 ) -> Result<StoredEvent> {
     let seq = next_seq(connection, conversation_id).await?;
-    let event = Event {
-        conversation_id,
-        seq,
-        at,
-        body,
-    };
-    let frame = store(connection, &event).await?;
-    Ok(StoredEvent { event, frame })
+    store(
+        connection,
+        Event {
+            conversation_id,
+            seq,
+            at,
+            body,
+        },
+    )
+    .await
 }
 
 /// An event that is committed (or about to be) with its serialised frame.
 pub struct StoredEvent {
     pub event: Event,
     pub frame: Utf8Bytes,
+}
+
+/// Commits the transaction that stored `events`, then hands them to the hub for `recipients`:
+/// never before the commit, so no client hears of a change that could still roll back.
+pub async fn commit_and_publish(
+    core: &Core,
+    tx: WriteTx,
+    events: Vec<StoredEvent>,
+    recipients: &[UserId],
+) -> Result<()> {
+    tx.commit().await?;
+    publish(core, events, recipients);
+    Ok(())
 }
 
 /// Hands committed events to the hub for everyone in `recipients`. Call after commit only.

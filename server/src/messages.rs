@@ -13,7 +13,7 @@ use crate::{
     core::Core,
     db::Backend,
     error::{Error, Result, is_unique_violation},
-    events::{self, StoredEvent},
+    events,
     realtime::hub::Outbound,
     util::{new_id, now_ms, parse_id},
     validate,
@@ -171,11 +171,10 @@ pub async fn send(
             message: message.clone(),
         },
     };
-    let frame = events::store(&mut tx, &event).await?;
+    let stored = events::store(&mut tx, event).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    tx.commit().await?;
+    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
     core.metrics.messages_sent.inc();
-    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
     Ok((message, true))
 }
 
@@ -288,11 +287,14 @@ async fn change(
         at: now,
         body,
     };
-    let frame = events::store(&mut tx, &event).await?;
-    let recipients =
-        events::members_who_see(&mut tx, conversation_id, events::visible_from(&event)).await?;
-    tx.commit().await?;
-    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    let stored = events::store(&mut tx, event).await?;
+    let recipients = events::members_who_see(
+        &mut tx,
+        conversation_id,
+        events::visible_from(&stored.event),
+    )
+    .await?;
+    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
     Ok(message)
 }
 
@@ -380,11 +382,10 @@ pub async fn mark_read(
             read_seq: target_seq,
         },
     };
-    let frame = events::store(&mut tx, &event).await?;
+    let stored = events::store(&mut tx, event).await?;
     let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    tx.commit().await?;
-    events::publish(core, vec![StoredEvent { event, frame }], &recipients);
+    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
     Ok(ReadState {
         conversation_id,
         read_seq,
