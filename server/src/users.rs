@@ -51,10 +51,8 @@ impl UserRow {
 /// A user as `viewer` sees them: with presence only if it is themself or they share a
 /// conversation.
 pub async fn get(core: &Core, viewer: UserId, user_id: UserId) -> Result<User> {
-    let presence_visible = viewer == user_id
-        || conversations::contacts(core, viewer)
-            .await?
-            .contains(&user_id);
+    let presence_visible =
+        viewer == user_id || conversations::share_a_conversation(core, viewer, user_id).await?;
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
     )))
@@ -177,14 +175,18 @@ pub async fn search(
     .fetch_all(&core.db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
-    let contacts = conversations::contacts(core, viewer).await?;
-    let viewer_text = viewer.to_string();
+    let mut may_see_presence: std::collections::HashSet<String> =
+        conversations::contacts(core, viewer)
+            .await?
+            .iter()
+            .map(UserId::to_string)
+            .collect();
+    may_see_presence.insert(viewer.to_string());
     let users = rows
         .into_iter()
         .take(limit as usize)
         .map(|row| {
-            let visible =
-                row.id == viewer_text || contacts.iter().any(|id| id.to_string() == row.id);
+            let visible = may_see_presence.contains(&row.id);
             row.into_user(core, visible)
         })
         .collect::<Result<Vec<_>>>()?;

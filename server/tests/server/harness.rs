@@ -285,7 +285,8 @@ type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub struct Ws {
     pub stream: Stream,
-    pub ready: ServerFrame,
+    /// The server's `ready` frame; None until hello has been answered.
+    pub ready: Option<ServerFrame>,
 }
 
 pub fn ws_url(server_url: &str) -> String {
@@ -306,20 +307,22 @@ impl Ws {
             .send(WsMessage::text(serde_json::to_string(&hello).unwrap()))
             .await
             .expect("hello is sent");
-        let mut ws = Ws {
-            stream,
-            ready: ServerFrame::Error {
-                code: natter_protocol::ErrorCode::Internal,
-                message: String::new(),
-            },
-        };
+        let mut ws = Ws::before_hello(stream);
         let ready = ws.next().await;
         assert!(
             matches!(ready, ServerFrame::Ready { .. }),
             "expected ready, got {ready:?}"
         );
-        ws.ready = ready;
+        ws.ready = Some(ready);
         ws
+    }
+
+    /// An open socket that has not said hello yet (for protocol tests).
+    pub fn before_hello(stream: Stream) -> Ws {
+        Ws {
+            stream,
+            ready: None,
+        }
     }
 
     /// The next frame (pings are answered and skipped); fails the test after [`WAIT`].

@@ -163,9 +163,10 @@ async fn presence_follows_connections(backend: Backend) {
     let conversation = alice.direct_with(&bob).await;
     let cursor = [(conversation.id, conversation.last_seq)];
     let mut bob_socket = bob.connect(&cursor).await;
-    assert!(
-        matches!(&bob_socket.ready, ServerFrame::Ready { online_user_ids, .. } if online_user_ids.is_empty())
-    );
+    assert!(matches!(
+        &bob_socket.ready,
+        Some(ServerFrame::Ready { online_user_ids, .. }) if online_user_ids.is_empty()
+    ));
 
     let alice_laptop = alice.connect(&cursor).await;
     assert_eq!(
@@ -178,9 +179,10 @@ async fn presence_follows_connections(backend: Backend) {
     );
     // A second device changes nothing; closing one of two changes nothing either.
     let alice_phone = alice.connect(&cursor).await;
-    assert!(
-        matches!(&alice_phone.ready, ServerFrame::Ready { online_user_ids, .. } if online_user_ids == &vec![bob.id()])
-    );
+    assert!(matches!(
+        &alice_phone.ready,
+        Some(ServerFrame::Ready { online_user_ids, .. }) if online_user_ids == &vec![bob.id()]
+    ));
     drop(alice_laptop);
     let member = bob.conversation(conversation.id).await;
     let alice_seen = member
@@ -503,13 +505,7 @@ async fn sockets_require_a_valid_hello(backend: Backend) {
     }
     // A good token in the header, then a hello without one.
     let stream = raw_socket(&server.url, Some(&alice.token)).await.unwrap();
-    let mut header_authenticated = Ws {
-        stream,
-        ready: ServerFrame::Resync {
-            conversation_id: uuid::Uuid::nil(),
-            last_seq: 0,
-        },
-    };
+    let mut header_authenticated = Ws::before_hello(stream);
     header_authenticated.send_text(r#"{"type":"hello"}"#).await;
     assert!(matches!(
         header_authenticated.next().await,
@@ -517,13 +513,7 @@ async fn sockets_require_a_valid_hello(backend: Backend) {
     ));
     // A wrong token in hello.
     let stream = raw_socket(&server.url, None).await.unwrap();
-    let mut ws = Ws {
-        stream,
-        ready: ServerFrame::Resync {
-            conversation_id: uuid::Uuid::nil(),
-            last_seq: 0,
-        },
-    };
+    let mut ws = Ws::before_hello(stream);
     ws.send_text(r#"{"type":"hello","token":"nat_wrong"}"#)
         .await;
     assert_eq!(ws.closed().await, close_code::UNAUTHORIZED);
@@ -534,13 +524,7 @@ async fn sockets_require_a_valid_hello(backend: Backend) {
         r#"{"type":"hello","token":5}"#,
     ] {
         let stream = raw_socket(&server.url, None).await.unwrap();
-        let mut ws = Ws {
-            stream,
-            ready: ServerFrame::Resync {
-                conversation_id: uuid::Uuid::nil(),
-                last_seq: 0,
-            },
-        };
+        let mut ws = Ws::before_hello(stream);
         ws.send_text(first).await;
         assert_eq!(ws.closed().await, close_code::PROTOCOL_ERROR, "{first}");
     }
