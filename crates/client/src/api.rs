@@ -1,0 +1,378 @@
+//! The REST half of the protocol: one typed method per route of docs/protocol.md section 3.
+//!
+//! Errors keep the server's stable error code, so callers can tell a message the server refused
+//! for good (a validation failure) from one worth retrying (the server was unreachable).
+
+use std::time::Duration;
+
+use natter_protocol::{
+    AuthResponse, Conversation, ConversationId, ConversationList, CreateConversationRequest,
+    EditMessageRequest, ErrorBody, ErrorCode, LoginRequest, MarkReadRequest, Message, MessageId,
+    MessagePage, ReadState, SearchResults, SendMessageRequest, SignupRequest,
+    UpdateProfileRequest, User, UserId, UserPage,
+};
+use reqwest::{Method, RequestBuilder, StatusCode, header};
+use serde::{Serialize, de::DeserializeOwned};
+use url::Url;
+
+/// How long one REST call may take, end to end.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an error body.
+    #[error("{message} ({status}, {code:?})")]
+    Server {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
+    /// No answer: the server is down or unreachable, or the connection broke.
+    #[error("cannot reach the server: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    /// An answer that is not what the protocol says.
+    #[error("unexpected answer from the server: {0}")]
+    Malformed(String),
+}
+
+impl ApiError {
+    /// Whether trying the same request again later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Unreachable(_) => true,
+            ApiError::Server { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+            }
+            ApiError::Malformed(_) => false,
+        }
+    }
+
+    /// The session token is no longer valid: the user must sign in again.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, ApiError::Server { status, .. } if *status == StatusCode::UNAUTHORIZED)
+    }
+
+    /// The server's error code, when it answered.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// A REST client for one server, optionally signed in. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn new(base: Url) -> Result<Api, ApiError> {
+        crate::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("natter-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ApiError::Unreachable)?;
+        Ok(Api {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same client, authenticated with this session token.
+    pub fn with_token(&self, token: impl Into<String>) -> Api {
+        Api {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The realtime endpoint: `ws(s)://host/api/ws`.
+    pub fn websocket_url(&self) -> Url {
+        let mut url = self.url("/api/ws");
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        // Both schemes are special with the same rules, so the change cannot fail.
+        let _ = url.set_scheme(scheme);
+        url
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ApiError> {
+        let (status, bytes) = self.exchange(builder).await?;
+        serde_json::from_slice(&bytes).map_err(|error| {
+            ApiError::Malformed(format!("{status} with a body that does not parse: {error}"))
+        })
+    }
+
+    /// For routes that answer 204 No Content.
+    async fn send_empty(&self, builder: RequestBuilder) -> Result<(), ApiError> {
+        self.exchange(builder).await.map(|_| ())
+    }
+
+    /// Sends the request; a non-2xx answer becomes an [`ApiError::Server`].
+    async fn exchange(
+        &self,
+        builder: RequestBuilder,
+    ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
+        let response = builder.send().await.map_err(ApiError::Unreachable)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(ApiError::Unreachable)?;
+        if status.is_success() {
+            return Ok((status, bytes));
+        }
+        Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => ApiError::Server {
+                status,
+                code: body.error.code,
+                message: body.error.message,
+            },
+            // A proxy in front of the server may answer 502/503 with HTML.
+            Err(_) => ApiError::Server {
+                status,
+                code: if status.is_server_error() {
+                    ErrorCode::Unavailable
+                } else {
+                    ErrorCode::Internal
+                },
+                message: format!("the server answered {status}"),
+            },
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    async fn with_body<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ApiError> {
+        self.send(self.request(method, path).json(body)).await
+    }
+
+    /// Whether a Natter server answers at this address.
+    pub async fn check(&self) -> Result<(), ApiError> {
+        let stats: serde_json::Value = self.get("/api/stats").await?;
+        if stats.get("version").is_some() {
+            Ok(())
+        } else {
+            Err(ApiError::Malformed("this is not a Natter server".into()))
+        }
+    }
+
+    pub async fn signup(&self, request: &SignupRequest) -> Result<AuthResponse, ApiError> {
+        self.with_body(Method::POST, "/api/auth/signup", request)
+            .await
+    }
+
+    pub async fn login(&self, request: &LoginRequest) -> Result<AuthResponse, ApiError> {
+        self.with_body(Method::POST, "/api/auth/login", request)
+            .await
+    }
+
+    /// Revokes this session on the server.
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        self.send_empty(self.request(Method::POST, "/api/auth/logout"))
+            .await
+    }
+
+    pub async fn me(&self) -> Result<User, ApiError> {
+        self.get("/api/me").await
+    }
+
+    pub async fn update_me(&self, request: &UpdateProfileRequest) -> Result<User, ApiError> {
+        self.with_body(Method::PATCH, "/api/me", request).await
+    }
+
+    /// Uploads a new avatar: the picture's bytes and their MIME type.
+    pub async fn upload_avatar(&self, bytes: Vec<u8>, content_type: &str) -> Result<User, ApiError> {
+        let builder = self
+            .request(Method::PUT, "/api/me/avatar")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(bytes);
+        self.send(builder).await
+    }
+
+    /// Fetches an avatar by the `avatar_url` the server gave (a path on this server).
+    pub async fn avatar(&self, avatar_url: &str) -> Result<Vec<u8>, ApiError> {
+        if !avatar_url.starts_with("/api/users/") {
+            return Err(ApiError::Malformed(format!(
+                "{avatar_url:?} is not an avatar path of this server"
+            )));
+        }
+        let (path, query) = avatar_url.split_once('?').unwrap_or((avatar_url, ""));
+        let mut url = self.url(path);
+        url.set_query((!query.is_empty()).then_some(query));
+        let mut builder = self.http.get(url);
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        let (_, bytes) = self.exchange(builder).await?;
+        Ok(bytes.to_vec())
+    }
+
+    pub async fn user(&self, user_id: UserId) -> Result<User, ApiError> {
+        self.get(&format!("/api/users/{user_id}")).await
+    }
+
+    pub async fn search_users(&self, query: &str, limit: u32) -> Result<UserPage, ApiError> {
+        let builder = self
+            .request(Method::GET, "/api/users")
+            .query(&[("query", query), ("limit", &limit.to_string())]);
+        self.send(builder).await
+    }
+
+    pub async fn conversations(&self) -> Result<Vec<Conversation>, ApiError> {
+        let list: ConversationList = self.get("/api/conversations").await?;
+        Ok(list.conversations)
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, ApiError> {
+        self.get(&format!("/api/conversations/{id}")).await
+    }
+
+    pub async fn create_conversation(
+        &self,
+        request: &CreateConversationRequest,
+    ) -> Result<Conversation, ApiError> {
+        self.with_body(Method::POST, "/api/conversations", request)
+            .await
+    }
+
+    /// A page of history: `before` a seq (older), `after` a seq (newer), or the newest page.
+    pub async fn messages(
+        &self,
+        conversation_id: ConversationId,
+        page: HistoryPage,
+        limit: u32,
+    ) -> Result<MessagePage, ApiError> {
+        let mut query = vec![("limit", limit.to_string())];
+        match page {
+            HistoryPage::Newest => {}
+            HistoryPage::Before(seq) => query.push(("before", seq.to_string())),
+            HistoryPage::After(seq) => query.push(("after", seq.to_string())),
+        }
+        let builder = self
+            .request(
+                Method::GET,
+                &format!("/api/conversations/{conversation_id}/messages"),
+            )
+            .query(&query);
+        self.send(builder).await
+    }
+
+    pub async fn send_message(
+        &self,
+        conversation_id: ConversationId,
+        request: &SendMessageRequest,
+    ) -> Result<Message, ApiError> {
+        self.with_body(
+            Method::POST,
+            &format!("/api/conversations/{conversation_id}/messages"),
+            request,
+        )
+        .await
+    }
+
+    pub async fn edit_message(
+        &self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        body: &str,
+    ) -> Result<Message, ApiError> {
+        let request = EditMessageRequest {
+            body: body.to_owned(),
+        };
+        self.with_body(
+            Method::PATCH,
+            &format!("/api/conversations/{conversation_id}/messages/{message_id}"),
+            &request,
+        )
+        .await
+    }
+
+    pub async fn delete_message(
+        &self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    ) -> Result<Message, ApiError> {
+        self.send(self.request(
+            Method::DELETE,
+            &format!("/api/conversations/{conversation_id}/messages/{message_id}"),
+        ))
+        .await
+    }
+
+    pub async fn mark_read(
+        &self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    ) -> Result<ReadState, ApiError> {
+        self.with_body(
+            Method::POST,
+            &format!("/api/conversations/{conversation_id}/read"),
+            &MarkReadRequest { message_id },
+        )
+        .await
+    }
+
+    pub async fn typing(&self, conversation_id: ConversationId) -> Result<(), ApiError> {
+        self.send_empty(self.request(
+            Method::POST,
+            &format!("/api/conversations/{conversation_id}/typing"),
+        ))
+        .await
+    }
+
+    pub async fn search_messages(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<SearchResults, ApiError> {
+        let builder = self
+            .request(Method::GET, "/api/search/messages")
+            .query(&[("query", query), ("limit", &limit.to_string())]);
+        self.send(builder).await
+    }
+}
+
+/// Which page of a conversation's history to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryPage {
+    Newest,
+    Before(natter_protocol::Seq),
+    After(natter_protocol::Seq),
+}

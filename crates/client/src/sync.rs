@@ -1,0 +1,203 @@
+//! How a durable event changes the cached picture of a conversation. Pure functions: the cache
+//! (`cache.rs`) loads the snapshot, calls [`apply`], and stores the result in one transaction.
+//!
+//! A snapshot (the protocol's `Conversation`) is exact up to its `last_seq`: it came from the
+//! server at that point, and every later event is applied on top. An event at or below
+//! `last_seq` is already part of it, so it changes nothing but the stored message itself; that
+//! is what keeps unread counts from counting a message twice when a snapshot fetched from the
+//! server races with the event stream.
+
+use natter_protocol::{Conversation, Event, EventBody, Message, UserId};
+
+/// What applying an event did, beyond the snapshot itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effect {
+    /// A message to store (created, edited or deleted), replacing any older copy by id.
+    pub message: Option<Message>,
+    /// A member's read position moved.
+    pub receipt: Option<(UserId, natter_protocol::Seq)>,
+    /// I am no longer a member: forget the conversation.
+    pub left: bool,
+    /// The snapshot cannot be brought up to date from the event alone (new members' profiles,
+    /// my unread count after another device read): fetch the conversation again.
+    pub refetch: bool,
+    /// My read position moved: recount unread messages.
+    pub recount_unread: bool,
+}
+
+/// Applies one event to the snapshot.
+pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effect {
+    let fresh = event.seq > conversation.last_seq;
+    let mut effect = Effect::default();
+    match &event.body {
+        EventBody::ConversationCreated { .. } => {}
+        EventBody::MessageCreated { message } => {
+            effect.message = Some(message.clone());
+            if fresh {
+                conversation.last_activity_at = conversation.last_activity_at.max(message.created_at);
+                if message.sender_id != me && message.seq > conversation.read_seq {
+                    conversation.unread_count += 1;
+                }
+                conversation.last_message = Some(message.clone());
+            }
+        }
+        EventBody::MessageEdited { message } | EventBody::MessageDeleted { message } => {
+            effect.message = Some(message.clone());
+            if fresh {
+                let was_unread = message.sender_id != me && message.seq > conversation.read_seq;
+                if message.deleted_at.is_some() && was_unread {
+                    conversation.unread_count = (conversation.unread_count - 1).max(0);
+                }
+            }
+            // The preview shows the latest state of the last message, whatever the order.
+            if let Some(last) = &mut conversation.last_message
+                && last.id == message.id
+            {
+                *last = message.clone();
+            }
+        }
+        EventBody::ReadReceipt { user_id, read_seq } => {
+            effect.receipt = Some((*user_id, *read_seq));
+            if *user_id == me && *read_seq > conversation.read_seq {
+                conversation.read_seq = *read_seq;
+                effect.recount_unread = true;
+            }
+        }
+        EventBody::MembersAdded { user_ids, .. } => {
+            if fresh && user_ids.iter().any(|id| conversation.members.iter().all(|m| m.id != *id)) {
+                effect.refetch = true;
+            }
+        }
+        EventBody::MemberRemoved { user_id, .. } => {
+            if *user_id == me {
+                effect.left = true;
+            } else {
+                conversation.members.retain(|member| member.id != *user_id);
+            }
+        }
+        EventBody::OwnerChanged { owner_id } => {
+            if fresh {
+                conversation.owner_id = Some(*owner_id);
+            }
+        }
+        EventBody::ConversationRenamed { name } => {
+            if fresh {
+                conversation.name = Some(name.clone());
+            }
+        }
+    }
+    if fresh {
+        conversation.last_seq = event.seq;
+    }
+    effect
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter_protocol::{ConversationKind, Seq};
+    use uuid::Uuid;
+
+    const ME: Uuid = Uuid::from_u128(1);
+    const BOB: Uuid = Uuid::from_u128(2);
+
+    fn conversation(last_seq: Seq) -> Conversation {
+        Conversation {
+            id: Uuid::from_u128(10),
+            kind: ConversationKind::Direct,
+            name: None,
+            owner_id: None,
+            members: Vec::new(),
+            created_at: 0,
+            last_activity_at: 0,
+            last_seq,
+            last_message: None,
+            unread_count: 0,
+            read_seq: 0,
+        }
+    }
+
+    fn created(seq: Seq, sender_id: UserId) -> Event {
+        Event {
+            conversation_id: Uuid::from_u128(10),
+            seq,
+            at: seq * 1000,
+            body: EventBody::MessageCreated {
+                message: Message {
+                    id: Uuid::from_u128(100 + seq as u128),
+                    conversation_id: Uuid::from_u128(10),
+                    seq,
+                    sender_id,
+                    client_id: Uuid::now_v7(),
+                    body: "hi".into(),
+                    created_at: seq * 1000,
+                    edited_at: None,
+                    deleted_at: None,
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn messages_from_others_count_as_unread_once() {
+        let mut snapshot = conversation(1);
+        apply(&mut snapshot, &created(2, BOB), ME);
+        apply(&mut snapshot, &created(3, ME), ME);
+        assert_eq!(snapshot.unread_count, 1);
+        assert_eq!(snapshot.last_seq, 3);
+        assert_eq!(snapshot.last_activity_at, 3000);
+    }
+
+    #[test]
+    fn an_event_the_snapshot_already_includes_changes_nothing_but_the_message() {
+        let mut snapshot = conversation(5);
+        snapshot.unread_count = 1;
+        let effect = apply(&mut snapshot, &created(4, BOB), ME);
+        assert_eq!(snapshot.unread_count, 1);
+        assert_eq!(snapshot.last_seq, 5);
+        assert!(effect.message.is_some());
+    }
+
+    #[test]
+    fn deleting_an_unread_message_lowers_the_count() {
+        let mut snapshot = conversation(1);
+        apply(&mut snapshot, &created(2, BOB), ME);
+        let mut deleted = created(2, BOB);
+        let EventBody::MessageCreated { message } = deleted.body else {
+            unreachable!("built as created")
+        };
+        deleted.seq = 3;
+        deleted.body = EventBody::MessageDeleted {
+            message: Message {
+                body: String::new(),
+                deleted_at: Some(3000),
+                ..message
+            },
+        };
+        apply(&mut snapshot, &deleted, ME);
+        assert_eq!(snapshot.unread_count, 0);
+        assert_eq!(
+            snapshot.last_message.and_then(|m| m.deleted_at),
+            Some(3000),
+            "the preview shows the tombstone"
+        );
+    }
+
+    #[test]
+    fn my_own_receipt_moves_my_read_position_and_asks_for_a_recount() {
+        let mut snapshot = conversation(3);
+        let receipt = Event {
+            conversation_id: snapshot.id,
+            seq: 4,
+            at: 0,
+            body: EventBody::ReadReceipt {
+                user_id: ME,
+                read_seq: 3,
+            },
+        };
+        let effect = apply(&mut snapshot, &receipt, ME);
+        assert_eq!(snapshot.read_seq, 3);
+        assert!(effect.recount_unread);
+        assert_eq!(effect.receipt, Some((ME, 3)));
+    }
+}
