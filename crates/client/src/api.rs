@@ -8,8 +8,8 @@ use std::time::Duration;
 use natter_protocol::{
     AuthResponse, Conversation, ConversationId, ConversationList, CreateConversationRequest,
     EditMessageRequest, ErrorBody, ErrorCode, LoginRequest, MarkReadRequest, Message, MessageId,
-    MessagePage, ReadState, SearchResults, SendMessageRequest, SignupRequest,
-    UpdateProfileRequest, User, UserId, UserPage,
+    MessagePage, ReadState, SearchResults, SendMessageRequest, SignupRequest, UpdateProfileRequest,
+    User, UserId, UserPage,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, header};
 use serde::{Serialize, de::DeserializeOwned};
@@ -218,7 +218,11 @@ impl Api {
     }
 
     /// Uploads a new avatar: the picture's bytes and their MIME type.
-    pub async fn upload_avatar(&self, bytes: Vec<u8>, content_type: &str) -> Result<User, ApiError> {
+    pub async fn upload_avatar(
+        &self,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<User, ApiError> {
         let builder = self
             .request(Method::PUT, "/api/me/avatar")
             .header(header::CONTENT_TYPE, content_type)

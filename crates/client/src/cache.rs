@@ -437,11 +437,10 @@ impl Cache {
     /// The server stored an outbox message: keep it as a message, drop it from the outbox.
     pub async fn outbox_sent(&self, message: &Message) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
-        let known: Option<String> =
-            sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
-                .bind(message.conversation_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let known: Option<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
+            .bind(message.conversation_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
         if known.is_some() {
             upsert_message(&mut tx, message).await?;
         }

@@ -23,4 +23,3 @@ pub use api::{Api, ApiError};
 pub use credentials::{CredentialError, CredentialStore, StoredSession};
 pub use runtime::{Client, ClientError, ClientEvent, ClientOptions};
 pub use session::{ConnectionStatus, SessionConfig};
-

@@ -15,7 +15,7 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{
     ClientFrame, ClientMessageId, Conversation, ConversationId, CreateConversationRequest,
-    EventBody, Message, MessageId, Seq, SendMessageRequest, ServerFrame, Timestamp,
+    EventBody, Message, MessageId, SendMessageRequest, Seq, ServerFrame, Timestamp,
     UpdateProfileRequest, User, UserId, limits,
 };
 use serde::Serialize;
@@ -32,7 +32,9 @@ use tokio_tungstenite::{
 use crate::{
     api::{Api, ApiError, HistoryPage},
     cache::{Cache, CacheError},
-    session::{ConnectionStatus, Input, OutgoingMessage, Output, SendFailure, Session, SessionConfig},
+    session::{
+        ConnectionStatus, Input, OutgoingMessage, Output, SendFailure, Session, SessionConfig,
+    },
     view::{self, ConversationView, MessagePageView, MessageView},
 };
 
@@ -271,7 +273,9 @@ impl Client {
         let needs_fetch = match from {
             None => true,
             Some(0) => false,
-            Some(from) => (cached.len() as u32) < PAGE_SIZE && before.is_none_or(|b| b > 1) && from > 1,
+            Some(from) => {
+                (cached.len() as u32) < PAGE_SIZE && before.is_none_or(|b| b > 1) && from > 1
+            }
         };
         if needs_fetch {
             let page = match (from, before) {
@@ -286,7 +290,9 @@ impl Client {
                     } else {
                         0
                     };
-                    cache.store_history(id, &fetched.messages, complete_from).await?;
+                    cache
+                        .store_history(id, &fetched.messages, complete_from)
+                        .await?;
                     from = Some(complete_from);
                 }
                 Err(error) if error.is_retryable() => {
@@ -318,7 +324,10 @@ impl Client {
             .collect();
         if before.is_none() {
             for entry in cache.outbox(Some(id)).await? {
-                if views.iter().all(|view| view.client_id != entry.message.client_id) {
+                if views
+                    .iter()
+                    .all(|view| view.client_id != entry.message.client_id)
+                {
                     views.push(view::pending_view(&entry, &me));
                 }
             }
@@ -370,7 +379,11 @@ impl Client {
         Ok(())
     }
 
-    pub async fn delete(&self, id: ConversationId, message_id: MessageId) -> Result<(), ClientError> {
+    pub async fn delete(
+        &self,
+        id: ConversationId,
+        message_id: MessageId,
+    ) -> Result<(), ClientError> {
         self.shared.api.delete_message(id, message_id).await?;
         Ok(())
     }
@@ -451,7 +464,10 @@ impl Client {
     /// Caches a conversation the server just returned, so it can be shown before its first
     /// event arrives.
     async fn adopt(&self, conversation: Conversation) -> Result<ConversationView, ClientError> {
-        self.shared.cache.store_conversation(&conversation, None).await?;
+        self.shared
+            .cache
+            .store_conversation(&conversation, None)
+            .await?;
         let view = self.shared.conversation_view(&conversation).await?;
         self.shared.emit(ClientEvent::Conversation {
             conversation: view.clone(),
@@ -476,7 +492,11 @@ impl Client {
         Ok(user)
     }
 
-    pub async fn upload_avatar(&self, bytes: Vec<u8>, content_type: &str) -> Result<User, ClientError> {
+    pub async fn upload_avatar(
+        &self,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<User, ClientError> {
         if bytes.len() > limits::AVATAR_UPLOAD_MAX_BYTES {
             return Err(ClientError::Invalid(format!(
                 "the picture is larger than {} MiB",
@@ -582,10 +602,7 @@ struct Runner {
     session: Session,
     socket: Option<Socket>,
     connecting: Option<JoinHandle<Result<Socket, tungstenite::Error>>>,
-    posts: (
-        mpsc::UnboundedSender<Input>,
-        mpsc::UnboundedReceiver<Input>,
-    ),
+    posts: (mpsc::UnboundedSender<Input>, mpsc::UnboundedReceiver<Input>),
     typing_sent: HashMap<ConversationId, Instant>,
 }
 
@@ -660,7 +677,9 @@ impl Runner {
                 self.socket = None;
                 Input::SocketClosed {
                     code: frame.as_ref().map(|frame| u16::from(frame.code)),
-                    reason: frame.map(|frame| frame.reason.to_string()).unwrap_or_default(),
+                    reason: frame
+                        .map(|frame| frame.reason.to_string())
+                        .unwrap_or_default(),
                 }
             }
             Some(Ok(_)) => Input::Heard,
@@ -1020,7 +1039,11 @@ impl Runner {
                     last_seen_at,
                 });
                 for conversation in shared.cache.conversations().await? {
-                    if conversation.members.iter().any(|member| member.id == user_id) {
+                    if conversation
+                        .members
+                        .iter()
+                        .any(|member| member.id == user_id)
+                    {
                         let conversation = shared.conversation_view(&conversation).await?;
                         shared.emit(ClientEvent::Conversation { conversation });
                     }

@@ -197,10 +197,20 @@ pub enum ConnectionStatus {
 #[derive(Debug)]
 enum Phase {
     Idle,
-    Connecting { deadline: Instant },
-    AwaitingReady { deadline: Instant },
-    Live { since: Instant, silence_limit: Duration, last_heard: Instant },
-    Waiting { until: Instant },
+    Connecting {
+        deadline: Instant,
+    },
+    AwaitingReady {
+        deadline: Instant,
+    },
+    Live {
+        since: Instant,
+        silence_limit: Duration,
+        last_heard: Instant,
+    },
+    Waiting {
+        until: Instant,
+    },
     SignedOut,
     Stopped,
 }
@@ -283,7 +293,9 @@ impl Session {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
-            Phase::Connecting { deadline } | Phase::AwaitingReady { deadline } if now >= deadline => {
+            Phase::Connecting { deadline } | Phase::AwaitingReady { deadline }
+                if now >= deadline =>
+            {
                 self.outputs.push_back(Output::CloseSocket);
                 self.wait_before_reconnect(now, false);
             }
@@ -338,24 +350,26 @@ impl Session {
             }
             Input::SendSucceeded { client_id, message } => {
                 self.settled(client_id);
-                self.send_backoff = self.config.backoff(
-                    self.config.send_retry_min,
-                    self.config.send_retry_max,
-                    2,
-                );
+                self.send_backoff =
+                    self.config
+                        .backoff(self.config.send_retry_min, self.config.send_retry_max, 2);
                 self.outputs.push_back(Output::Sent { client_id, message });
             }
             Input::SendFailed { client_id, failure } => match failure {
                 SendFailure::Retryable(_) => {
                     if self.in_flight == Some(client_id) {
                         self.in_flight = None;
-                        let delay = self.send_backoff.next().unwrap_or(self.config.send_retry_max);
+                        let delay = self
+                            .send_backoff
+                            .next()
+                            .unwrap_or(self.config.send_retry_max);
                         self.send_retry_at = Some(now + delay);
                     }
                 }
                 SendFailure::Rejected(reason) => {
                     self.settled(client_id);
-                    self.outputs.push_back(Output::Rejected { client_id, reason });
+                    self.outputs
+                        .push_back(Output::Rejected { client_id, reason });
                 }
                 SendFailure::Unauthorized => {
                     if self.in_flight == Some(client_id) {

@@ -34,7 +34,8 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
         EventBody::MessageCreated { message } => {
             effect.message = Some(message.clone());
             if fresh {
-                conversation.last_activity_at = conversation.last_activity_at.max(message.created_at);
+                conversation.last_activity_at =
+                    conversation.last_activity_at.max(message.created_at);
                 if message.sender_id != me && message.seq > conversation.read_seq {
                     conversation.unread_count += 1;
                 }
@@ -64,7 +65,11 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
             }
         }
         EventBody::MembersAdded { user_ids, .. } => {
-            if fresh && user_ids.iter().any(|id| conversation.members.iter().all(|m| m.id != *id)) {
+            if fresh
+                && user_ids
+                    .iter()
+                    .any(|id| conversation.members.iter().all(|m| m.id != *id))
+            {
                 effect.refetch = true;
             }
         }

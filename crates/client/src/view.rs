@@ -169,7 +169,9 @@ pub fn conversation_view(conversation: &Conversation, context: &Context<'_>) -> 
         title,
         avatar_url: peer.and_then(|peer| peer.avatar_url.clone()),
         peer_id: peer.map(|peer| peer.id),
-        online: others.iter().any(|member| context.online.contains(&member.id)),
+        online: others
+            .iter()
+            .any(|member| context.online.contains(&member.id)),
         members: conversation.members.clone(),
         owner_id: conversation.owner_id,
         last_message: conversation

@@ -167,7 +167,10 @@ async fn wait_for_history(
             return;
         }
         // Woken by any change; the deadline bounds the whole wait.
-        if tokio::time::timeout_at(deadline, events.recv()).await.is_err() {
+        if tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .is_err()
+        {
             panic!("the client's history is {bodies:?}, expected {expected:?}");
         }
     }
@@ -207,7 +210,10 @@ async fn messages_written_while_the_server_is_down_arrive_once_in_order_when_it_
         assert_eq!(pending.state, MessageState::Sending);
     }
     // Offline, the messages are shown as pending, in order.
-    wait_for_history(&client, chat, &written, |m| m.state == MessageState::Sending).await;
+    wait_for_history(&client, chat, &written, |m| {
+        m.state == MessageState::Sending
+    })
+    .await;
 
     server.up().await;
     wait_for_history(&client, chat, &written, |m| m.state == MessageState::Sent).await;
@@ -282,10 +288,15 @@ async fn a_client_that_was_offline_catches_up_on_everything_it_missed() {
         .iter()
         .find(|c| c.id == chat)
         .expect("the direct conversation is listed");
-    assert_eq!(direct_view.unread_count, 31, "every message from alice is unread");
+    assert_eq!(
+        direct_view.unread_count, 31,
+        "every message from alice is unread"
+    );
     assert_eq!(direct_view.title, "alice");
     assert!(
-        conversations.iter().any(|c| c.id == group.id && c.title == "Book club"),
+        conversations
+            .iter()
+            .any(|c| c.id == group.id && c.title == "Book club"),
         "the group created while away is listed: {conversations:?}"
     );
     assert_eq!(conversations[0].id, group.id, "newest activity first");

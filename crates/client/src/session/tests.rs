@@ -241,7 +241,10 @@ fn reconnect_delays_grow_with_jitter_up_to_a_cap_and_reset_after_a_healthy_conne
     for delay in &delays {
         assert!(*delay <= config.reconnect_max * 2, "capped: {delays:?}");
     }
-    assert!(delays[11] >= config.reconnect_max, "reaches the cap: {delays:?}");
+    assert!(
+        delays[11] >= config.reconnect_max,
+        "reaches the cap: {delays:?}"
+    );
 
     // Live long enough to count as healthy: the next drop starts from the minimum again.
     session.handle_input(Input::SocketOpened, now);
@@ -302,10 +305,7 @@ fn silence_for_several_heartbeats_means_a_dead_connection() {
     session.handle_timeout(deadline);
     let outputs = drain(&mut session);
     assert_eq!(outputs.first(), Some(&Output::CloseSocket));
-    assert!(matches!(
-        session.status(),
-        ConnectionStatus::Offline { .. }
-    ));
+    assert!(matches!(session.status(), ConnectionStatus::Offline { .. }));
 }
 
 #[test]
@@ -329,7 +329,10 @@ fn the_outbox_waits_for_a_live_session_then_sends_one_at_a_time_in_order() {
     session.handle_input(Input::Queue(outgoing(3)), now);
     session.handle_input(Input::Start, now);
     session.handle_input(Input::SocketOpened, now);
-    assert!(posts(&drain(&mut session)).is_empty(), "nothing before ready");
+    assert!(
+        posts(&drain(&mut session)).is_empty(),
+        "nothing before ready"
+    );
     session.handle_input(Input::Frame(ready()), now);
     assert_eq!(posts(&drain(&mut session)), vec![outgoing(1).client_id]);
     for n in 1..=3 {
@@ -341,7 +344,10 @@ fn the_outbox_waits_for_a_live_session_then_sends_one_at_a_time_in_order() {
             },
             now,
         );
-        let expected: Vec<_> = (n < 3).then(|| outgoing(n + 1).client_id).into_iter().collect();
+        let expected: Vec<_> = (n < 3)
+            .then(|| outgoing(n + 1).client_id)
+            .into_iter()
+            .collect();
         assert_eq!(posts(&drain(&mut session)), expected);
     }
     assert_eq!(session.pending().count(), 0);
