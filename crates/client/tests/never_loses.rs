@@ -346,6 +346,10 @@ async fn live_messages_receipts_and_revocation_reach_the_client() {
     wait_for_status(&client, online, "online").await;
 
     let sent = client.send(chat, "are you there?").await.expect("queued");
+    wait_for_history(&client, chat, &["are you there?".to_owned()], |m| {
+        m.state == MessageState::Sent
+    })
+    .await;
     let bob_api = server.api().with_token(&bob.token);
     let reply = bob_api
         .send_message(
