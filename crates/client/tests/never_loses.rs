@@ -188,6 +188,23 @@ async fn direct(server: &TestServer, alice: &AuthResponse, bob: &AuthResponse) -
         .id
 }
 
+/// Sends a message through REST, as another device or user would.
+async fn post(
+    api: &Api,
+    chat: ConversationId,
+    body: impl Into<String>,
+) -> natter_protocol::Message {
+    api.send_message(
+        chat,
+        &SendMessageRequest {
+            client_id: uuid::Uuid::now_v7(),
+            body: body.into(),
+        },
+    )
+    .await
+    .expect("the server stores the message")
+}
+
 fn bodies(prefix: &str, count: usize) -> Vec<String> {
     (1..=count).map(|n| format!("{prefix} {n}")).collect()
 }
@@ -237,16 +254,7 @@ async fn a_client_that_was_offline_catches_up_on_everything_it_missed() {
     let bob_client = start_client(&server, &bob, bob_dir.path()).await;
     wait_for_status(&bob_client, online, "online").await;
     let alice_api = server.api().with_token(&alice.token);
-    alice_api
-        .send_message(
-            chat,
-            &SendMessageRequest {
-                client_id: uuid::Uuid::now_v7(),
-                body: "before".into(),
-            },
-        )
-        .await
-        .expect("sent");
+    post(&alice_api, chat, "before").await;
     wait_for_history(&bob_client, chat, &["before".to_owned()], |_| true).await;
     bob_client.stop().await;
 
@@ -254,16 +262,7 @@ async fn a_client_that_was_offline_catches_up_on_everything_it_missed() {
     let missed = bodies("missed", 30);
     let mut first = None;
     for body in &missed {
-        let message = alice_api
-            .send_message(
-                chat,
-                &SendMessageRequest {
-                    client_id: uuid::Uuid::now_v7(),
-                    body: body.clone(),
-                },
-            )
-            .await
-            .expect("sent");
+        let message = post(&alice_api, chat, body.clone()).await;
         first.get_or_insert(message);
     }
     let first = first.expect("a message");
@@ -351,16 +350,7 @@ async fn live_messages_receipts_and_revocation_reach_the_client() {
     })
     .await;
     let bob_api = server.api().with_token(&bob.token);
-    let reply = bob_api
-        .send_message(
-            chat,
-            &SendMessageRequest {
-                client_id: uuid::Uuid::now_v7(),
-                body: "<img src=x onerror=alert(1)>".into(),
-            },
-        )
-        .await
-        .expect("bob replies");
+    let reply = post(&bob_api, chat, "<img src=x onerror=alert(1)>").await;
     let stored = tokio::time::timeout(WAIT, async {
         loop {
             if let Ok(ClientEvent::Message { message, incoming }) = events.recv().await
