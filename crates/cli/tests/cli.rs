@@ -83,6 +83,20 @@ impl Setup {
             .collect()
     }
 
+    /// Runs `natter`, expects it to fail, and returns what it printed on stderr.
+    async fn run_failing(&self, token: &str, args: &[&str]) -> String {
+        let mut command = self.natter(Some(token), args);
+        command
+            .arg("--data-dir")
+            .arg(self.data.path().join("failing"));
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("the runner does not panic")
+            .expect("natter runs");
+        assert!(!output.status.success(), "natter {args:?} succeeded");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
     async fn sign_up(&self, username: &str) -> String {
         let lines = self.run(None, &["signup", username, "--print-token"]).await;
         lines[0]["token"]
@@ -174,26 +188,9 @@ async fn send_follow_list_and_search_from_the_command_line() {
 async fn errors_are_clear_and_exit_non_zero() {
     let setup = start_server().await;
     let alice = setup.sign_up("alice").await;
-    let mut command = setup.natter(Some(&alice), &["send", "@nobody", "hi"]);
-    command.arg("--data-dir").arg(setup.data.path().join("err"));
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the runner does not panic")
-        .expect("natter runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = setup.run_failing(&alice, &["send", "@nobody", "hi"]).await;
     assert!(stderr.contains("no user named \"nobody\""), "{stderr}");
 
-    let mut command = setup.natter(Some("not-a-token"), &["whoami"]);
-    command.arg("--data-dir").arg(setup.data.path().join("err"));
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the runner does not panic")
-        .expect("natter runs");
-    assert!(!output.status.success());
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("401"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = setup.run_failing("not-a-token", &["whoami"]).await;
+    assert!(stderr.contains("401"), "{stderr}");
 }

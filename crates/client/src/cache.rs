@@ -262,14 +262,6 @@ impl Cache {
         })
     }
 
-    pub async fn remove_conversation(&self, id: ConversationId) -> Result<(), CacheError> {
-        sqlx::query("DELETE FROM conversations WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// My read position and unread count, as the server answered a mark-read.
     pub async fn set_read(
         &self,
