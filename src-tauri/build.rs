@@ -13,6 +13,35 @@
 
 use std::path::PathBuf;
 
+/// Every command of `src/commands.rs` (and `server_url`); each needs an `allow-…` grant in
+/// `capabilities/default.json` to be callable from the webview.
+const COMMANDS: &[&str] = &[
+    "app_state",
+    "choose_server",
+    "sign_in",
+    "sign_up",
+    "sign_out",
+    "connection",
+    "conversations",
+    "open_conversation",
+    "close_conversation",
+    "load_older",
+    "send_message",
+    "edit_message",
+    "delete_message",
+    "discard_message",
+    "typing",
+    "search_users",
+    "search_messages",
+    "start_direct",
+    "create_group",
+    "update_profile",
+    "upload_avatar",
+    "avatar",
+    "set_settings",
+    "server_url",
+];
+
 fn main() {
     // Read at run time: `env!` would freeze the directory the build script was compiled in.
     let manifest_dir = PathBuf::from(
@@ -39,7 +68,7 @@ fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new()
             // The webview may call only the app's own commands, each allowed by a capability.
-            .app_manifest(tauri_build::AppManifest::new().commands(&["server_url"])),
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .unwrap_or_else(|error| {
         eprintln!("error: tauri-build failed: {error:#}");

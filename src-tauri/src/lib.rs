@@ -1,14 +1,20 @@
 //! Natter desktop app: a thin Tauri shell.
 //!
 //! The web UI (`ui/`, embedded from `ui/dist`) talks to this crate only through the commands
-//! registered in [`run_with`]; each one is listed in `build.rs` (app manifest) and granted to the
-//! main window in `capabilities/default.json`. Real work (API client, realtime session, media)
-//! will live in the client core crates; this crate only wires them to the webview.
+//! registered in [`run_with`] (docs/desktop-ipc.md); each one is listed in `build.rs` (app
+//! manifest) and granted to the main window in `capabilities/default.json`. Real work (API
+//! client, realtime session, outbox, cache) lives in `natter-client`; this crate wires it to
+//! the webview, the tray and OS notifications.
+
+mod commands;
+mod desktop;
+mod events;
+mod tray;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use tauri::Url;
+use tauri::{Manager, Url};
 
 /// Server address used when neither `--server-url` nor `NATTER_SERVER_URL` is given.
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
@@ -17,29 +23,10 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 #[derive(Debug, Clone, Parser)]
 #[command(name = "natter-desktop", version, about = "Natter desktop app")]
 pub struct Options {
-    /// Address of the Natter server (http:// or https://), shown on the start page.
-    #[arg(
-        long,
-        env = "NATTER_SERVER_URL",
-        value_name = "URL",
-        default_value = DEFAULT_SERVER_URL,
-        value_parser = parse_server_url,
-    )]
-    pub server_url: Url,
-}
-
-/// State shared with the commands.
-#[derive(Debug)]
-pub struct AppState {
-    server_url: Url,
-}
-
-impl AppState {
-    pub fn new(options: &Options) -> Self {
-        Self {
-            server_url: options.server_url.clone(),
-        }
-    }
+    /// Address of the Natter server (http:// or https://). Without it the app asks, and
+    /// remembers the answer.
+    #[arg(long, env = "NATTER_SERVER_URL", value_name = "URL", value_parser = parse_server_url)]
+    pub server_url: Option<Url>,
 }
 
 /// Parses a server address: an absolute http or https URL with a host.
@@ -67,10 +54,14 @@ pub fn display_server_url(url: &Url) -> String {
     }
 }
 
-/// Returns the server address the app was started with.
+/// The server address to suggest: the chosen one, else the default.
 #[tauri::command]
-fn server_url(state: tauri::State<'_, AppState>) -> String {
-    display_server_url(&state.server_url)
+async fn server_url(desktop: tauri::State<'_, desktop::Desktop>) -> Result<String, ()> {
+    Ok(desktop
+        .state()
+        .await
+        .server_url
+        .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned()))
 }
 
 /// Parses the command line and environment, then runs the app until its last window closes.
@@ -80,9 +71,73 @@ pub fn run() -> ExitCode {
 
 /// Runs the app with the given options.
 pub fn run_with(options: Options) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NATTER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    natter_client::tls::install_crypto_provider();
     let result = tauri::Builder::default()
-        .manage(AppState::new(&options))
-        .invoke_handler(tauri::generate_handler![server_url])
+        // First: a second start hands over to the running app and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_main_window(app);
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let desktop =
+                desktop::Desktop::load(desktop::data_dir(&handle), options.server_url.as_ref());
+            app.manage(desktop.clone());
+            if let Err(error) = tray::install(&handle) {
+                // A desktop without a tray still gets the window.
+                tracing::warn!(%error, "no tray icon");
+            }
+            tauri::async_runtime::spawn(async move {
+                desktop.restore(&handle).await;
+            });
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let app = window.app_handle();
+                let desktop = app.state::<desktop::Desktop>().inner().clone();
+                let close_to_tray =
+                    tauri::async_runtime::block_on(desktop.settings()).close_to_tray;
+                if close_to_tray && app.tray_by_id("natter").is_some() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                } else {
+                    tauri::async_runtime::block_on(desktop.stop());
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            server_url,
+            commands::app_state,
+            commands::choose_server,
+            commands::sign_in,
+            commands::sign_up,
+            commands::sign_out,
+            commands::connection,
+            commands::conversations,
+            commands::open_conversation,
+            commands::close_conversation,
+            commands::load_older,
+            commands::send_message,
+            commands::edit_message,
+            commands::delete_message,
+            commands::discard_message,
+            commands::typing,
+            commands::search_users,
+            commands::search_messages,
+            commands::start_direct,
+            commands::create_group,
+            commands::update_profile,
+            commands::upload_avatar,
+            commands::avatar,
+            commands::set_settings,
+        ])
         .run(tauri::generate_context!());
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,7 +165,7 @@ mod tests {
         // The environment of the test run may set NATTER_SERVER_URL; only check the default
         // when it does not.
         if std::env::var_os("NATTER_SERVER_URL").is_none() {
-            assert_eq!(display_server_url(&options.server_url), DEFAULT_SERVER_URL);
+            assert_eq!(options.server_url, None);
         }
     }
 
@@ -119,10 +174,8 @@ mod tests {
         let options =
             Options::try_parse_from(["natter-desktop", "--server-url", "https://chat.example.org"])
                 .unwrap();
-        assert_eq!(
-            display_server_url(&options.server_url),
-            "https://chat.example.org"
-        );
+        let url = options.server_url.expect("the flag is read");
+        assert_eq!(display_server_url(&url), "https://chat.example.org");
     }
 
     #[test]

@@ -1,44 +1,140 @@
-import { invoke, isTauri } from "@tauri-apps/api/core";
-import { byId, setText } from "./dom";
-import { DEFAULT_SERVER_URL, parseServerUrl } from "./server-url";
+// Entry point: subscribes to Rust's events, asks for the AppState and shows the screen of its
+// phase. Every later AppState (from a command or a natter://state event) goes through `render`.
+
+import { AuthView, ServerView } from "./auth-view";
+import { ConnectionBanner, CredentialWarning } from "./banners";
+import { byId, setText, show } from "./dom";
+import { icon, type IconName } from "./icons";
+import { commands, errorMessage, on, type AppState } from "./ipc";
+import { applyTheme } from "./theme";
+import { Workspace } from "./workspace";
 import "./style.css";
 
-/** The server URL the app was started with (`--server-url` / `NATTER_SERVER_URL`). */
-async function initialServerUrl(): Promise<string> {
-  if (!isTauri()) {
-    return DEFAULT_SERVER_URL;
+const ICONS: readonly IconName[] = ["clock", "tick", "ticks", "alert", "more", "send", "search", "close", "back", "down", "group"];
+
+class App {
+  private state: AppState | null = null;
+  /** "Change server" was chosen on the sign-in screen; Rust is still in phase signed_out. */
+  private changingServer = false;
+  private readonly banner = new ConnectionBanner();
+  private readonly warning = new CredentialWarning();
+  private readonly server: ServerView;
+  private readonly auth: AuthView;
+  private readonly workspace: Workspace;
+
+  constructor() {
+    const render = (state: AppState): void => this.render(state);
+    this.server = new ServerView(
+      (state) => {
+        this.changingServer = false;
+        render(state);
+      },
+      () => {
+        this.changingServer = false;
+        this.rerender();
+      },
+    );
+    this.auth = new AuthView(render, () => {
+      this.changingServer = true;
+      this.rerender();
+    });
+    this.workspace = new Workspace(render);
   }
-  try {
-    return await invoke<string>("server_url");
-  } catch (error: unknown) {
-    console.error("server_url command failed", error);
-    return DEFAULT_SERVER_URL;
+
+  async subscribe(): Promise<void> {
+    const workspace = this.workspace;
+    const results = await Promise.allSettled([
+      on("natter://state", (state) => this.render(state)),
+      on("natter://connection", (connection) => this.banner.update(connection)),
+      on("natter://conversation", (conversation) => workspace.conversationChanged(conversation)),
+      on("natter://conversation-removed", (removed) => workspace.conversationRemoved(removed)),
+      on("natter://message", (message) => workspace.messageChanged(message)),
+      on("natter://message-discarded", (discarded) => workspace.messageDiscarded(discarded)),
+      on("natter://typing", (typing) => workspace.typingChanged(typing)),
+      on("natter://presence", (presence) => workspace.presenceChanged(presence)),
+      on("natter://open-conversation", (request) => {
+        if (request.reload === true) {
+          workspace.historyReloaded(request.conversation_id);
+        } else {
+          workspace.openRequested(request.conversation_id);
+        }
+      }),
+    ]);
+    // One missing event (e.g. not granted) degrades the app; it must not stop it from starting.
+    for (const result of results) {
+      if (result.status === "rejected") {
+        console.error("could not subscribe to an event", result.reason);
+      }
+    }
+  }
+
+  render(state: AppState): void {
+    const wasSignedIn = this.state?.phase === "signed_in";
+    this.state = state;
+    applyTheme(state.settings.theme);
+    this.warning.update(state.credential_warning);
+    if (state.phase !== "signed_out") {
+      this.changingServer = false;
+    }
+
+    if (state.phase === "signed_in") {
+      this.server.hide();
+      this.auth.hide();
+      this.workspace.show(state);
+      if (!wasSignedIn) {
+        this.banner.setEnabled(true);
+        commands
+          .connection()
+          .then((connection) => this.banner.update(connection))
+          .catch((error: unknown) => console.warn("connection state unavailable", error));
+      }
+      return;
+    }
+
+    this.workspace.leave();
+    this.banner.setEnabled(false);
+    if (state.phase === "choose_server" || this.changingServer) {
+      this.auth.hide();
+      this.server.show(state, state.phase === "signed_out");
+    } else {
+      this.server.hide();
+      this.auth.show(state);
+    }
+  }
+
+  private rerender(): void {
+    if (this.state !== null) {
+      this.render(this.state);
+    }
+  }
+}
+
+function fillIcons(): void {
+  for (const slot of document.querySelectorAll<HTMLElement>("[data-icon]")) {
+    const name = ICONS.find((candidate) => candidate === slot.dataset["icon"]);
+    if (name !== undefined && slot.querySelector("svg") === null) {
+      slot.prepend(icon(name, Number(slot.dataset["iconSize"] ?? "20")));
+    }
   }
 }
 
 async function start(): Promise<void> {
-  const form = byId("connect-form", HTMLFormElement);
-  const input = byId("server-url", HTMLInputElement);
-  const status = byId("status", HTMLParagraphElement);
-
-  input.value = await initialServerUrl();
-
-  form.addEventListener("submit", (event: SubmitEvent) => {
-    event.preventDefault();
-    const parsed = parseServerUrl(input.value);
-    if (!parsed.ok) {
-      status.classList.add("error");
-      setText(status, parsed.error);
-      return;
-    }
-    status.classList.remove("error");
-    // The address is user text: shown with textContent, never as HTML.
-    setText(status, `Connecting to ${parsed.url.origin} is not available yet.`);
-  });
-
+  fillIcons();
+  const app = new App();
+  try {
+    // Subscribed first, so no event sent while the first state is on its way is missed.
+    await app.subscribe();
+    app.render(await commands.appState());
+  } catch (error: unknown) {
+    console.error("Natter could not start", error);
+    const fatal = byId("fatal-error", HTMLElement);
+    setText(byId("fatal-error-text", HTMLElement), errorMessage(error));
+    show(fatal, true);
+  }
   document.body.dataset["ready"] = "true";
 }
 
 start().catch((error: unknown) => {
-  console.error("start page failed to initialise", error);
+  console.error("Natter failed to initialise", error);
+  document.body.dataset["ready"] = "true";
 });

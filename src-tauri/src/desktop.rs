@@ -1,0 +1,442 @@
+//! The app's state between the webview and the client core: which server, who is signed in,
+//! the settings, and the running [`Client`]. Commands (`commands.rs`) are thin calls into this.
+
+use std::{path::PathBuf, sync::Arc};
+
+use natter_client::{
+    Api, Client, ClientOptions, ConnectionStatus, CredentialError, CredentialStore, SessionConfig,
+    StoredSession,
+};
+use natter_protocol::{AuthResponse, ConversationId, User};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, Url};
+use tokio::sync::Mutex;
+
+/// The credential store entry name of the desktop app.
+const CREDENTIAL_SERVICE: &str = "org.natter.desktop";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Settings {
+    pub notifications: bool,
+    pub close_to_tray: bool,
+    pub theme: Theme,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            notifications: true,
+            close_to_tray: true,
+            theme: Theme::System,
+        }
+    }
+}
+
+/// What is kept between runs, besides the token (which only the credential store holds).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Saved {
+    server_url: Option<String>,
+    #[serde(default)]
+    settings: Settings,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    ChooseServer,
+    SignedOut,
+    SignedIn,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppStateView {
+    pub phase: Phase,
+    pub server_url: Option<String>,
+    pub me: Option<User>,
+    pub credential_warning: Option<String>,
+    pub settings: Settings,
+}
+
+/// An error as the webview receives it from a rejected `invoke`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn new(code: &str, message: impl Into<String>) -> IpcError {
+        IpcError {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<natter_client::ClientError> for IpcError {
+    fn from(error: natter_client::ClientError) -> Self {
+        match &error {
+            natter_client::ClientError::Api(api) => IpcError::from_api(api),
+            natter_client::ClientError::Invalid(message) => IpcError::new("invalid", message),
+            _ => IpcError::new("internal", error.to_string()),
+        }
+    }
+}
+
+impl From<natter_client::ApiError> for IpcError {
+    fn from(error: natter_client::ApiError) -> Self {
+        IpcError::from_api(&error)
+    }
+}
+
+impl IpcError {
+    fn from_api(error: &natter_client::ApiError) -> IpcError {
+        match error {
+            natter_client::ApiError::Server { code, message, .. } => IpcError::new(
+                serde_json::to_value(code)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_owned))
+                    .as_deref()
+                    .unwrap_or("server_error"),
+                message.clone(),
+            ),
+            natter_client::ApiError::Unreachable(_) => {
+                IpcError::new("unreachable", "The server cannot be reached.")
+            }
+            natter_client::ApiError::Malformed(message) => IpcError::new("malformed", message),
+        }
+    }
+}
+
+struct Inner {
+    saved: Saved,
+    me: Option<User>,
+    client: Option<Client>,
+    forwarder: Option<tauri::async_runtime::JoinHandle<()>>,
+    credential_warning: Option<String>,
+    /// The conversation on screen: read while focused, and not notified.
+    shown_conversation: Option<ConversationId>,
+}
+
+/// Managed by Tauri; shared by the commands, the tray and the event forwarder.
+#[derive(Clone)]
+pub struct Desktop {
+    data_dir: PathBuf,
+    credentials: CredentialStore,
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn server_key(url: &str) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+impl Desktop {
+    /// Loads the saved settings; `server_url` from the command line wins over the saved one.
+    pub fn load(data_dir: PathBuf, server_url: Option<&Url>) -> Desktop {
+        let mut saved: Saved = std::fs::read(data_dir.join("settings.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        if let Some(url) = server_url {
+            saved.server_url = Some(server_key(url.as_str()));
+        }
+        Desktop {
+            data_dir,
+            credentials: CredentialStore::new(CREDENTIAL_SERVICE),
+            inner: Arc::new(Mutex::new(Inner {
+                saved,
+                me: None,
+                client: None,
+                forwarder: None,
+                credential_warning: None,
+                shown_conversation: None,
+            })),
+        }
+    }
+
+    fn save(&self, saved: &Saved) {
+        let write = std::fs::create_dir_all(&self.data_dir).and_then(|()| {
+            std::fs::write(
+                self.data_dir.join("settings.json"),
+                serde_json::to_vec_pretty(saved).unwrap_or_default(),
+            )
+        });
+        if let Err(error) = write {
+            tracing::warn!(%error, "settings not saved");
+        }
+    }
+
+    pub async fn state(&self) -> AppStateView {
+        let inner = self.inner.lock().await;
+        Desktop::state_of(&inner)
+    }
+
+    fn state_of(inner: &Inner) -> AppStateView {
+        let phase = match (&inner.saved.server_url, &inner.client) {
+            (None, _) => Phase::ChooseServer,
+            (Some(_), None) => Phase::SignedOut,
+            (Some(_), Some(_)) => Phase::SignedIn,
+        };
+        AppStateView {
+            phase,
+            server_url: inner.saved.server_url.clone(),
+            me: inner.client.as_ref().map(Client::me).or(inner.me.clone()),
+            credential_warning: inner.credential_warning.clone(),
+            settings: inner.saved.settings.clone(),
+        }
+    }
+
+    pub async fn settings(&self) -> Settings {
+        self.inner.lock().await.saved.settings.clone()
+    }
+
+    pub async fn client(&self) -> Result<Client, IpcError> {
+        self.inner
+            .lock()
+            .await
+            .client
+            .clone()
+            .ok_or_else(|| IpcError::new("signed_out", "Not signed in."))
+    }
+
+    pub async fn shown_conversation(&self) -> Option<ConversationId> {
+        self.inner.lock().await.shown_conversation
+    }
+
+    pub async fn show_conversation(&self, id: Option<ConversationId>) {
+        self.inner.lock().await.shown_conversation = id;
+    }
+
+    async fn api(&self) -> Result<Api, IpcError> {
+        let url = self
+            .inner
+            .lock()
+            .await
+            .saved
+            .server_url
+            .clone()
+            .ok_or_else(|| IpcError::new("no_server", "Choose a server first."))?;
+        let url =
+            Url::parse(&url).map_err(|error| IpcError::new("invalid_url", error.to_string()))?;
+        Ok(Api::new(url)?)
+    }
+
+    pub async fn choose_server(
+        &self,
+        app: &AppHandle,
+        url: &str,
+    ) -> Result<AppStateView, IpcError> {
+        let url = crate::parse_server_url(url)
+            .map_err(|message| IpcError::new("invalid_url", message))?;
+        Api::new(url.clone())?.check().await.map_err(|error| {
+            IpcError::new(
+                "unreachable",
+                format!("No Natter server answers at {url}: {error}"),
+            )
+        })?;
+        let state = {
+            let mut inner = self.inner.lock().await;
+            inner.saved.server_url = Some(server_key(url.as_str()));
+            self.save(&inner.saved);
+            Desktop::state_of(&inner)
+        };
+        let _ = app.emit("natter://state", &state);
+        Ok(state)
+    }
+
+    /// At start: restore the session stored for the chosen server, without a password.
+    pub async fn restore(&self, app: &AppHandle) {
+        let Ok(api) = self.api().await else { return };
+        let server = server_key(api.base().as_str());
+        let credentials = self.credentials.clone();
+        let stored = tauri::async_runtime::spawn_blocking(move || credentials.load(&server)).await;
+        let stored = match stored {
+            Ok(Ok(Some(stored))) => stored,
+            Ok(Ok(None)) => return,
+            Ok(Err(error)) => {
+                self.inner.lock().await.credential_warning = Some(credential_message(&error));
+                let _ = app.emit("natter://state", &self.state().await);
+                return;
+            }
+            Err(_) => return,
+        };
+        let api = api.with_token(&stored.token);
+        let me = match api.me().await {
+            Ok(me) => me,
+            Err(error) if error.is_unauthorized() => {
+                // Revoked while the app was closed: forget it and ask again.
+                let credentials = self.credentials.clone();
+                let server = server_key(api.base().as_str());
+                let _ =
+                    tauri::async_runtime::spawn_blocking(move || credentials.delete(&server)).await;
+                return;
+            }
+            // Offline: open from the cache; the profile refreshes when the server is back.
+            Err(_) => User {
+                id: stored.user_id,
+                username: stored.username.clone(),
+                display_name: stored.username.clone(),
+                status_text: String::new(),
+                avatar_url: None,
+                presence: None,
+            },
+        };
+        if let Err(error) = self.start_client(app, api, me).await {
+            tracing::warn!(message = %error.message, "session not restored");
+        }
+    }
+
+    pub async fn sign_in(
+        &self,
+        app: &AppHandle,
+        auth: Result<AuthResponse, natter_client::ApiError>,
+    ) -> Result<AppStateView, IpcError> {
+        let auth = auth?;
+        let api = self.api().await?;
+        let server = server_key(api.base().as_str());
+        let credentials = self.credentials.clone();
+        let stored = StoredSession {
+            user_id: auth.user.id,
+            username: auth.user.username.clone(),
+            token: auth.token.clone(),
+        };
+        let saved =
+            tauri::async_runtime::spawn_blocking(move || credentials.save(&server, &stored))
+                .await
+                .map_err(|error| IpcError::new("internal", error.to_string()))?;
+        self.inner.lock().await.credential_warning =
+            saved.err().map(|error| credential_message(&error));
+        self.start_client(app, api.with_token(&auth.token), auth.user)
+            .await?;
+        Ok(self.state().await)
+    }
+
+    pub async fn api_for_auth(&self) -> Result<Api, IpcError> {
+        self.api().await
+    }
+
+    async fn start_client(&self, app: &AppHandle, api: Api, me: User) -> Result<(), IpcError> {
+        let client = Client::start(
+            api,
+            me.clone(),
+            ClientOptions {
+                data_dir: self.data_dir.clone(),
+                session: SessionConfig::default(),
+            },
+        )
+        .await?;
+        let forwarder = tauri::async_runtime::spawn(crate::events::forward(
+            app.clone(),
+            self.clone(),
+            client.subscribe(),
+        ));
+        let state = {
+            let mut inner = self.inner.lock().await;
+            inner.me = Some(me);
+            inner.client = Some(client);
+            inner.forwarder = Some(forwarder);
+            Desktop::state_of(&inner)
+        };
+        let _ = app.emit("natter://state", &state);
+        crate::tray::refresh(app).await;
+        Ok(())
+    }
+
+    /// Signs out: revokes the session on the server (unless `revoked` says it already is),
+    /// deletes the stored token and the running client.
+    pub async fn sign_out(&self, app: &AppHandle, revoked: bool) -> AppStateView {
+        let (client, forwarder, server) = {
+            let mut inner = self.inner.lock().await;
+            inner.me = None;
+            inner.shown_conversation = None;
+            (
+                inner.client.take(),
+                inner.forwarder.take(),
+                inner.saved.server_url.clone(),
+            )
+        };
+        if let Some(client) = client {
+            if revoked {
+                client.stop().await;
+            } else if let Err(error) = client.sign_out().await {
+                tracing::warn!(%error, "the server was not told about the sign-out");
+            }
+        }
+        if let Some(forwarder) = forwarder {
+            forwarder.abort();
+        }
+        if let Some(server) = server {
+            let credentials = self.credentials.clone();
+            let deleted = tauri::async_runtime::spawn_blocking(move || {
+                credentials.delete(&server_key(&server))
+            })
+            .await;
+            if let Ok(Err(error)) = deleted {
+                tracing::warn!(%error, "the stored token could not be deleted");
+            }
+        }
+        let state = self.state().await;
+        let _ = app.emit("natter://state", &state);
+        crate::tray::refresh(app).await;
+        state
+    }
+
+    pub async fn set_settings(&self, app: &AppHandle, settings: Settings) -> AppStateView {
+        let state = {
+            let mut inner = self.inner.lock().await;
+            inner.saved.settings = settings;
+            self.save(&inner.saved);
+            Desktop::state_of(&inner)
+        };
+        let _ = app.emit("natter://state", &state);
+        state
+    }
+
+    pub async fn stop(&self) {
+        let client = self.inner.lock().await.client.clone();
+        if let Some(client) = client {
+            client.stop().await;
+        }
+    }
+}
+
+fn credential_message(error: &CredentialError) -> String {
+    format!(
+        "Your session could not be saved in the system keyring ({error}). You stay signed in \
+         until you quit; next time Natter will ask for your password again."
+    )
+}
+
+/// The connection as the webview shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionView {
+    pub state: &'static str,
+    pub retry_in_ms: Option<u64>,
+}
+
+pub fn connection_view(status: ConnectionStatus, retry_in_ms: Option<u64>) -> ConnectionView {
+    let state = match status {
+        ConnectionStatus::Online => "online",
+        ConnectionStatus::Connecting => "connecting",
+        ConnectionStatus::Offline { .. } | ConnectionStatus::Idle | ConnectionStatus::SignedOut => {
+            "offline"
+        }
+    };
+    ConnectionView { state, retry_in_ms }
+}
+
+/// Where the app keeps its settings and caches.
+pub fn data_dir(app: &AppHandle) -> PathBuf {
+    std::env::var_os("NATTER_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| app.path().app_data_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("natter-desktop-data"))
+}

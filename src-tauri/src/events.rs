@@ -1,0 +1,140 @@
+//! Forwards what the client core reports to the webview as `natter://…` events
+//! (docs/desktop-ipc.md), raises notifications for new messages, and keeps the tray current.
+
+use natter_client::ClientEvent;
+use serde_json::json;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+use tokio::sync::broadcast;
+
+use crate::desktop::{Desktop, connection_view};
+
+/// Longest message preview shown in a notification, in characters.
+const PREVIEW_CHARS: usize = 120;
+
+pub async fn forward(
+    app: AppHandle,
+    desktop: Desktop,
+    mut events: broadcast::Receiver<ClientEvent>,
+) {
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the UI fell behind; reloading its state");
+                let _ = app.emit("natter://state", &desktop.state().await);
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let emitted = match &event {
+            ClientEvent::Connection {
+                status,
+                retry_in_ms,
+            } => app.emit(
+                "natter://connection",
+                connection_view(*status, *retry_in_ms),
+            ),
+            ClientEvent::Conversation { conversation } => {
+                crate::tray::refresh(&app).await;
+                app.emit("natter://conversation", conversation)
+            }
+            ClientEvent::ConversationRemoved { conversation_id } => app.emit(
+                "natter://conversation-removed",
+                json!({ "conversation_id": conversation_id }),
+            ),
+            ClientEvent::Message { message, incoming } => {
+                if *incoming {
+                    notify(&app, &desktop, message).await;
+                    read_if_shown(&app, &desktop, message.conversation_id).await;
+                }
+                app.emit("natter://message", message)
+            }
+            ClientEvent::MessageDiscarded {
+                conversation_id,
+                client_id,
+            } => app.emit(
+                "natter://message-discarded",
+                json!({ "conversation_id": conversation_id, "client_id": client_id }),
+            ),
+            ClientEvent::HistoryReloaded { conversation_id } => app.emit(
+                "natter://open-conversation",
+                json!({ "conversation_id": conversation_id, "reload": true }),
+            ),
+            ClientEvent::Typing {
+                conversation_id,
+                user_id,
+                display_name,
+                expires_in_ms,
+            } => app.emit(
+                "natter://typing",
+                json!({
+                    "conversation_id": conversation_id,
+                    "user_id": user_id,
+                    "display_name": display_name,
+                    "expires_in_ms": expires_in_ms,
+                }),
+            ),
+            ClientEvent::Presence {
+                user_id,
+                online,
+                last_seen_at,
+            } => app.emit(
+                "natter://presence",
+                json!({ "user_id": user_id, "online": online, "last_seen_at": last_seen_at }),
+            ),
+            ClientEvent::SignedOut => {
+                desktop.sign_out(&app, true).await;
+                return;
+            }
+        };
+        if let Err(error) = emitted {
+            tracing::warn!(%error, "event not delivered to the webview");
+        }
+    }
+}
+
+fn main_window_focused(app: &AppHandle) -> bool {
+    app.get_webview_window("main")
+        .and_then(|window| Some(window.is_focused().ok()? && window.is_visible().ok()?))
+        .unwrap_or(false)
+}
+
+/// The conversation on screen in a focused window is read as messages arrive.
+async fn read_if_shown(
+    app: &AppHandle,
+    desktop: &Desktop,
+    conversation_id: natter_protocol::ConversationId,
+) {
+    if desktop.shown_conversation().await == Some(conversation_id)
+        && main_window_focused(app)
+        && let Ok(client) = desktop.client().await
+        && let Err(error) = client.mark_read(conversation_id).await
+    {
+        tracing::debug!(%error, "not marked read");
+    }
+}
+
+async fn notify(app: &AppHandle, desktop: &Desktop, message: &natter_client::view::MessageView) {
+    if !desktop.settings().await.notifications {
+        return;
+    }
+    if main_window_focused(app)
+        && desktop.shown_conversation().await == Some(message.conversation_id)
+    {
+        return;
+    }
+    if main_window_focused(app) {
+        return;
+    }
+    let preview: String = message.body.chars().take(PREVIEW_CHARS).collect();
+    let shown = app
+        .notification()
+        .builder()
+        .title(&message.sender_name)
+        .body(preview)
+        .show();
+    if let Err(error) = shown {
+        tracing::warn!(%error, "notification not shown");
+    }
+}

@@ -1,0 +1,93 @@
+//! The tray icon: a menu (Open, Sign out, Quit) and a tooltip with the unread count.
+
+use tauri::{
+    AppHandle, Manager,
+    menu::{Menu, MenuItem},
+    tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent},
+};
+
+use crate::desktop::Desktop;
+
+const TRAY_ID: &str = "natter";
+
+pub fn install(app: &AppHandle) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open Natter", true, None::<&str>)?;
+    let sign_out = MenuItem::with_id(app, "sign_out", "Sign out", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&open, &sign_out, &quit])?;
+    let mut builder = TrayIconBuilder::with_id(TRAY_ID)
+        .tooltip("Natter")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => show_main_window(app),
+            "sign_out" => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let desktop = app.state::<Desktop>().inner().clone();
+                    desktop.sign_out(&app, false).await;
+                    show_main_window(&app);
+                });
+            }
+            "quit" => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    app.state::<Desktop>().inner().clone().stop().await;
+                    app.exit(0);
+                });
+            }
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                show_main_window(tray.app_handle());
+            }
+        });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    builder.build(app)?;
+    Ok(())
+}
+
+pub fn show_main_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Updates the tooltip (and window title) with the total unread count.
+pub async fn refresh(app: &AppHandle) {
+    let desktop = app.state::<Desktop>().inner().clone();
+    let unread: i64 = match desktop.client().await {
+        Ok(client) => client
+            .conversations()
+            .await
+            .map(|list| list.iter().map(|c| c.unread_count).sum())
+            .unwrap_or(0),
+        Err(_) => 0,
+    };
+    let text = match unread {
+        0 => "Natter".to_owned(),
+        1 => "Natter — 1 unread message".to_owned(),
+        n => format!("Natter — {n} unread messages"),
+    };
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        let _ = tray.set_tooltip(Some(&text));
+    }
+    if let Some(window) = app.get_webview_window("main") {
+        let title = if unread == 0 {
+            "Natter".to_owned()
+        } else {
+            format!("({unread}) Natter")
+        };
+        let _ = window.set_title(&title);
+    }
+}

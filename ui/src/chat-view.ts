@@ -1,0 +1,576 @@
+// The open conversation: header (title, presence or typing line), the virtualized message list,
+// and the composer. Messages are what Rust sends (open_conversation, load_older, message events);
+// this view keeps them in display order and turns clicks and keys into commands.
+
+import { avatarElement } from "./avatar";
+import { Composer, fitToContent } from "./composer";
+import { confirmAction } from "./confirm-dialog";
+import { byId, setText, show } from "./dom";
+import { lastSeen, plural, typingText } from "./format";
+import {
+  commands,
+  errorMessage,
+  type ConversationView,
+  type MessageDiscarded,
+  type MessageView,
+} from "./ipc";
+import { PopupMenu } from "./menu";
+import { buildRows, canChange, estimateRowHeight, renderRow, sameRow, type Row } from "./message-row";
+import { MessageStore } from "./message-store";
+import type { TypingTracker } from "./typing";
+import { VirtualList } from "./virtual-list";
+
+/** After a failed load_older, wait this long before trying again on scroll. */
+const LOAD_RETRY_MS = 3000;
+/** Bound on the pages fetched to reveal an old search hit. */
+const MAX_REVEAL_PAGES = 40;
+
+export type ChatViewOptions = {
+  typing: TypingTracker;
+  /** Shows a transient error. */
+  notify: (message: string) => void;
+  /** The user left the conversation view (back button). */
+  onClose: () => void;
+};
+
+export class ChatView {
+  private readonly options: ChatViewOptions;
+  private readonly root = byId("chat", HTMLElement);
+  private readonly empty = byId("chat-empty", HTMLElement);
+  private readonly main = byId("chat-main", HTMLElement);
+  private readonly avatarSlot = byId("chat-avatar", HTMLElement);
+  private readonly title = byId("chat-title", HTMLElement);
+  private readonly subtitle = byId("chat-subtitle", HTMLElement);
+  private readonly typingLine = byId("typing-indicator", HTMLElement);
+  private readonly messagesElement = byId("messages", HTMLElement);
+  private readonly status = byId("messages-status", HTMLElement);
+  private readonly olderSpinner = byId("loading-older", HTMLElement);
+  private readonly toBottom = byId("scroll-to-bottom", HTMLButtonElement);
+  private readonly list: VirtualList<Row>;
+  private readonly composer: Composer;
+  private readonly menu = new PopupMenu(byId("message-menu", HTMLElement));
+  private readonly store = new MessageStore();
+
+  private conversation: ConversationView | null = null;
+  /** Increases with every open; answers for an earlier one are dropped. */
+  private generation = 0;
+  private loading = false;
+  private hasMore = false;
+  private older: Promise<boolean> | null = null;
+  private olderRetryAt = 0;
+  private editing: { clientId: string; draft: string } | null = null;
+  private today = new Date().toDateString();
+
+  constructor(options: ChatViewOptions) {
+    this.options = options;
+    this.list = new VirtualList<Row>({
+      viewport: this.messagesElement,
+      key: (row) => row.key,
+      render: renderRow,
+      estimateHeight: estimateRowHeight,
+      same: sameRow,
+      paddingTopPx: 8,
+      paddingBottomPx: 12,
+      onNearTop: () => void this.loadOlder(),
+      onPinnedChange: (pinned) => show(this.toBottom, !pinned),
+    });
+    this.composer = new Composer(byId("composer-form", HTMLFormElement), byId("composer", HTMLTextAreaElement), {
+      send: (body) => this.send(body),
+      typing: () => {
+        const id = this.conversation?.id;
+        if (id !== undefined) {
+          commands.typing(id).catch(() => {
+            // Typing is best effort: a lost notice is harmless.
+          });
+        }
+      },
+    });
+    this.composer.setConversation(null);
+
+    this.toBottom.addEventListener("click", () => this.list.scrollToBottom());
+    byId("chat-back", HTMLButtonElement).addEventListener("click", () => options.onClose());
+    this.messagesElement.addEventListener("click", (event) => this.handleClick(event));
+    this.messagesElement.addEventListener("contextmenu", (event) => this.handleContextMenu(event));
+    this.messagesElement.addEventListener("keydown", (event) => this.handleEditKey(event));
+    this.messagesElement.addEventListener("input", (event) => {
+      const target = event.target;
+      if (target instanceof HTMLTextAreaElement && target.classList.contains("message-edit") && this.editing !== null) {
+        this.editing.draft = target.value;
+        fitToContent(target);
+      }
+    });
+    options.typing.subscribe((conversationId) => {
+      if (conversationId === this.conversation?.id) {
+        this.renderTyping();
+      }
+    });
+    // "Last seen 5 min ago" ages, and "Today" becomes "Yesterday" at midnight.
+    setInterval(() => {
+      this.renderHeader();
+      const today = new Date().toDateString();
+      if (today !== this.today) {
+        this.today = today;
+        this.rebuild();
+      }
+    }, 30_000);
+  }
+
+  /** The id of the conversation shown, if any. */
+  currentId(): string | null {
+    return this.conversation?.id ?? null;
+  }
+
+  /**
+   * Shows a conversation: asks Rust for its newest page (which also makes it the shown one).
+   * With `reveal`, scrolls to that message once it is loaded (search hits). With `reload`, an
+   * open conversation is loaded afresh.
+   */
+  async open(conversation: ConversationView, reveal?: MessageView, reload = false): Promise<void> {
+    if (this.conversation?.id === conversation.id && !reload) {
+      this.conversation = conversation;
+      this.renderHeader();
+      if (reveal !== undefined && !this.loading) {
+        await this.reveal(reveal);
+      } else {
+        this.composer.focus();
+      }
+      return;
+    }
+    this.generation += 1;
+    const generation = this.generation;
+    this.menu.close(false);
+    this.conversation = conversation;
+    this.editing = null;
+    this.store.clear();
+    this.list.reset();
+    this.hasMore = false;
+    this.older = null;
+    this.olderRetryAt = 0;
+    this.loading = true;
+    show(this.olderSpinner, false);
+    this.root.dataset["conversationId"] = conversation.id;
+    show(this.empty, false);
+    show(this.main, true);
+    this.renderHeader();
+    this.renderTyping();
+    this.composer.setConversation(conversation.id);
+    this.rebuild();
+    this.composer.focus();
+
+    let page;
+    try {
+      page = await commands.openConversation(conversation.id);
+    } catch (error: unknown) {
+      if (generation === this.generation) {
+        this.loading = false;
+        this.setStatus(`Could not load messages: ${errorMessage(error)}`);
+      }
+      return;
+    }
+    if (generation !== this.generation) {
+      return;
+    }
+    // Events that arrived while the page was on its way are newer than the page: apply them last.
+    const early = this.store.list();
+    this.store.clear();
+    this.store.upsert(page.messages);
+    this.store.upsert(early);
+    this.hasMore = page.has_more;
+    this.loading = false;
+    this.rebuild();
+    this.list.scrollToBottom();
+    if (reveal !== undefined) {
+      await this.reveal(reveal);
+    }
+  }
+
+  /**
+   * Fetches the newest page again and merges it in, keeping older pages and the scroll position:
+   * for catching up after events may have been missed.
+   */
+  async refreshNewest(): Promise<void> {
+    const conversation = this.conversation;
+    if (conversation === null || this.loading) {
+      return;
+    }
+    const generation = this.generation;
+    try {
+      const page = await commands.openConversation(conversation.id);
+      if (generation !== this.generation) {
+        return;
+      }
+      const onlyNewest = this.store.size === 0;
+      this.store.upsert(page.messages);
+      if (onlyNewest) {
+        this.hasMore = page.has_more;
+      }
+      this.rebuild();
+    } catch (error: unknown) {
+      console.warn("could not refresh the conversation", error);
+    }
+  }
+
+  /** Shows no conversation (the caller tells Rust). */
+  close(): void {
+    this.generation += 1;
+    this.menu.close(false);
+    this.conversation = null;
+    this.editing = null;
+    this.loading = false;
+    this.older = null;
+    this.store.clear();
+    this.list.reset();
+    delete this.root.dataset["conversationId"];
+    this.composer.setConversation(null);
+    show(this.main, false);
+    show(this.empty, true);
+    show(this.olderSpinner, false);
+  }
+
+  /** Signed out: forget drafts too. */
+  reset(): void {
+    this.close();
+    this.composer.clearDrafts();
+  }
+
+  /** A newer ConversationView of any conversation. */
+  conversationChanged(conversation: ConversationView): void {
+    if (conversation.id === this.conversation?.id) {
+      const kindChanged = conversation.kind !== this.conversation.kind;
+      this.conversation = conversation;
+      this.renderHeader();
+      if (kindChanged) {
+        this.rebuild();
+      }
+    }
+  }
+
+  messageChanged(message: MessageView): void {
+    if (message.conversation_id !== this.conversation?.id) {
+      return;
+    }
+    const isNew = !this.store.has(message.client_id);
+    this.store.upsert([message]);
+    if (this.editing?.clientId === message.client_id && message.deleted_at !== null) {
+      this.editing = null;
+    }
+    this.rebuild();
+    if (isNew && message.mine) {
+      this.list.scrollToBottom();
+    }
+  }
+
+  messageDiscarded(discarded: MessageDiscarded): void {
+    if (discarded.conversation_id === this.conversation?.id && this.store.remove(discarded.client_id)) {
+      this.rebuild();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async send(body: string): Promise<boolean> {
+    const conversationId = this.conversation?.id;
+    if (conversationId === undefined) {
+      return false;
+    }
+    try {
+      const message = await commands.sendMessage(conversationId, body);
+      // The event for this message may have come first with a newer state: keep that one.
+      if (message.conversation_id === this.conversation?.id && !this.store.has(message.client_id)) {
+        this.store.upsert([message]);
+        this.rebuild();
+      }
+      this.list.scrollToBottom();
+      return true;
+    } catch (error: unknown) {
+      this.options.notify(`Message not sent: ${errorMessage(error)}`);
+      return false;
+    }
+  }
+
+  /** Loads one older page; resolves to whether messages were added. One request at a time. */
+  private loadOlder(): Promise<boolean> {
+    if (this.older !== null) {
+      return this.older;
+    }
+    const conversation = this.conversation;
+    const before = this.store.oldestSeq();
+    if (
+      conversation === null ||
+      this.loading ||
+      !this.hasMore ||
+      before === null ||
+      Date.now() < this.olderRetryAt
+    ) {
+      return Promise.resolve(false);
+    }
+    const generation = this.generation;
+    show(this.olderSpinner, true);
+    const request = (async (): Promise<boolean> => {
+      try {
+        const page = await commands.loadOlder(conversation.id, before);
+        if (generation !== this.generation) {
+          return false;
+        }
+        this.hasMore = page.has_more;
+        const added = this.store.upsert(page.messages);
+        // Cleared before re-rendering: the new rows may call for the next page at once.
+        this.older = null;
+        show(this.olderSpinner, false);
+        this.rebuild();
+        return added;
+      } catch (error: unknown) {
+        if (generation === this.generation) {
+          this.older = null;
+          show(this.olderSpinner, false);
+          this.olderRetryAt = Date.now() + LOAD_RETRY_MS;
+          this.options.notify(`Could not load older messages: ${errorMessage(error)}`);
+        }
+        return false;
+      }
+    })();
+    this.older = request;
+    return request;
+  }
+
+  /** Scrolls to a message, loading older pages while it is older than what is held. */
+  private async reveal(message: MessageView): Promise<void> {
+    const generation = this.generation;
+    for (let page = 0; page < MAX_REVEAL_PAGES && !this.store.has(message.client_id); page += 1) {
+      const oldest = this.store.oldestSeq();
+      if (!this.hasMore || message.seq === null || (oldest !== null && message.seq >= oldest)) {
+        break;
+      }
+      if (!(await this.loadOlder()) || generation !== this.generation) {
+        break;
+      }
+    }
+    if (generation !== this.generation || !this.store.has(message.client_id)) {
+      return;
+    }
+    this.list.scrollToKey(message.client_id);
+    const element = this.list.elementOf(message.client_id);
+    if (element !== null) {
+      element.classList.remove("flash");
+      // Restart the animation even if the row was flashed before.
+      void element.offsetWidth;
+      element.classList.add("flash");
+    }
+  }
+
+  private rebuild(): void {
+    const conversation = this.conversation;
+    const editBoxHadFocus =
+      document.activeElement instanceof HTMLTextAreaElement &&
+      document.activeElement.classList.contains("message-edit");
+    const rows =
+      conversation === null
+        ? []
+        : buildRows(this.store.list(), conversation.kind === "group", this.editing);
+    this.list.setItems(rows);
+    if (this.loading) {
+      this.setStatus("Loading messages…");
+    } else if (conversation !== null && this.store.size === 0) {
+      this.setStatus("No messages yet. Say hello!");
+    } else {
+      this.setStatus("");
+    }
+    if (this.editing !== null && editBoxHadFocus) {
+      this.focusEditBox();
+    }
+  }
+
+  private setStatus(text: string): void {
+    setText(this.status, text);
+    show(this.status, text !== "");
+  }
+
+  private renderHeader(): void {
+    const conversation = this.conversation;
+    if (conversation === null) {
+      return;
+    }
+    setText(this.title, conversation.title);
+    this.avatarSlot.replaceChildren(
+      avatarElement(conversation.title, conversation.avatar_url, conversation.peer_id ?? conversation.id, "medium"),
+    );
+    this.root.dataset["online"] = String(conversation.online);
+    let line = "";
+    if (conversation.kind === "direct") {
+      const peer = conversation.members.find((member) => member.id === conversation.peer_id);
+      if (conversation.online) {
+        line = "Online";
+      } else if (peer?.presence?.last_seen_at !== undefined && peer.presence.last_seen_at !== null) {
+        line = lastSeen(peer.presence.last_seen_at);
+      } else if (peer !== undefined && peer.status_text !== "") {
+        line = peer.status_text;
+      }
+    } else {
+      line = plural(conversation.members.length, "member", "members");
+      this.subtitle.title = conversation.members.map((member) => member.display_name).join(", ");
+    }
+    if (conversation.kind === "direct") {
+      this.subtitle.removeAttribute("title");
+    }
+    this.subtitle.classList.toggle("online", conversation.kind === "direct" && conversation.online);
+    setText(this.subtitle, line);
+  }
+
+  private renderTyping(): void {
+    const id = this.conversation?.id;
+    const text = id === undefined ? "" : typingText(this.options.typing.names(id));
+    setText(this.typingLine, text);
+    show(this.typingLine, text !== "");
+    // The typing line takes the place of the presence line while someone types.
+    this.subtitle.classList.toggle("covered", text !== "");
+  }
+
+  // --- message actions ------------------------------------------------------------------------
+
+  private messageOf(target: EventTarget | null): { row: HTMLElement; message: MessageView } | null {
+    if (!(target instanceof Element)) {
+      return null;
+    }
+    const row = target.closest<HTMLElement>(".message");
+    const clientId = row?.dataset["clientId"];
+    const message = clientId === undefined ? undefined : this.store.get(clientId);
+    return row !== null && message !== undefined ? { row, message } : null;
+  }
+
+  private handleClick(event: MouseEvent): void {
+    const target = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-action]") : null;
+    const found = this.messageOf(event.target);
+    if (target === null || found === null) {
+      return;
+    }
+    const action = target.dataset["action"];
+    if (action === "menu") {
+      this.openMenu(found.message, target, target);
+    } else if (action === "discard") {
+      commands.discardMessage(found.message.client_id).catch((error: unknown) => {
+        this.options.notify(errorMessage(error));
+      });
+    }
+  }
+
+  private handleContextMenu(event: MouseEvent): void {
+    const found = this.messageOf(event.target);
+    if (found === null || !canChange(found.message) || this.editing !== null) {
+      return;
+    }
+    event.preventDefault();
+    const trigger = found.row.querySelector<HTMLElement>(".message-actions-button");
+    this.openMenu(found.message, { x: event.clientX, y: event.clientY }, trigger);
+  }
+
+  private openMenu(
+    message: MessageView,
+    at: HTMLElement | { x: number; y: number },
+    trigger: HTMLElement | null,
+  ): void {
+    this.menu.open(
+      at,
+      trigger,
+      (action) => {
+        if (action === "edit") {
+          this.startEdit(message.client_id);
+        } else if (action === "delete") {
+          void this.deleteMessage(message.client_id);
+        }
+      },
+      [
+        { label: "Edit", action: "edit" },
+        { label: "Delete", action: "delete", danger: true },
+      ],
+    );
+  }
+
+  private startEdit(clientId: string): void {
+    const message = this.store.get(clientId);
+    if (message === undefined || !canChange(message)) {
+      return;
+    }
+    this.editing = { clientId, draft: message.body };
+    this.rebuild();
+    this.focusEditBox();
+  }
+
+  private focusEditBox(): void {
+    const editing = this.editing;
+    if (editing === null) {
+      return;
+    }
+    let box = this.list.elementOf(editing.clientId)?.querySelector<HTMLTextAreaElement>("textarea.message-edit");
+    if (box === null || box === undefined) {
+      this.list.scrollToKey(editing.clientId);
+      box = this.list.elementOf(editing.clientId)?.querySelector<HTMLTextAreaElement>("textarea.message-edit");
+    }
+    if (box !== null && box !== undefined && document.activeElement !== box) {
+      fitToContent(box);
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    }
+  }
+
+  private handleEditKey(event: KeyboardEvent): void {
+    const box = event.target;
+    if (!(box instanceof HTMLTextAreaElement) || !box.classList.contains("message-edit")) {
+      return;
+    }
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      this.cancelEdit();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      void this.saveEdit(box.value);
+    }
+  }
+
+  private cancelEdit(): void {
+    this.editing = null;
+    this.rebuild();
+    this.composer.focus();
+  }
+
+  private async saveEdit(text: string): Promise<void> {
+    const editing = this.editing;
+    const conversationId = this.conversation?.id;
+    const message = editing === null ? undefined : this.store.get(editing.clientId);
+    const body = text.trim();
+    if (message === undefined || message.id === null || conversationId === undefined || body === "") {
+      return;
+    }
+    this.cancelEdit();
+    if (body === message.body) {
+      return;
+    }
+    try {
+      await commands.editMessage(conversationId, message.id, body);
+    } catch (error: unknown) {
+      this.options.notify(`Could not edit the message: ${errorMessage(error)}`);
+    }
+  }
+
+  private async deleteMessage(clientId: string): Promise<void> {
+    const conversationId = this.conversation?.id;
+    const message = this.store.get(clientId);
+    if (conversationId === undefined || message === undefined || message.id === null) {
+      return;
+    }
+    const confirmed = await confirmAction({
+      title: "Delete message?",
+      text: "It will be deleted for everyone in this conversation.",
+      confirmLabel: "Delete",
+      danger: true,
+    });
+    if (!confirmed) {
+      return;
+    }
+    try {
+      await commands.deleteMessage(conversationId, message.id);
+    } catch (error: unknown) {
+      this.options.notify(`Could not delete the message: ${errorMessage(error)}`);
+    }
+  }
+}

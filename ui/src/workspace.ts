@@ -1,0 +1,325 @@
+// The signed-in screen: sidebar (profile menu, search, new group, conversation list) and the
+// chat view. It routes Rust's events to the parts that show them and keeps track of which
+// conversation is open, telling Rust through open_conversation / close_conversation.
+
+import { avatarElement } from "./avatar";
+import { ChatView } from "./chat-view";
+import { ConversationList } from "./conversation-list";
+import { byId, setText, show } from "./dom";
+import {
+  commands,
+  errorMessage,
+  type AppState,
+  type ConversationRemoved,
+  type ConversationView,
+  type MessageDiscarded,
+  type MessageView,
+  type PresenceChange,
+  type SearchHit,
+  type Typing,
+  type User,
+} from "./ipc";
+import { PopupMenu } from "./menu";
+import { NewGroupDialog } from "./new-group-dialog";
+import { ProfileDialog } from "./profile-dialog";
+import { SearchPanel } from "./search";
+import { SettingsDialog } from "./settings-dialog";
+import { TypingTracker } from "./typing";
+
+const TOAST_MS = 6000;
+
+export class Workspace {
+  private readonly screen = byId("screen-main", HTMLElement);
+  private readonly profileButton = byId("profile-button", HTMLButtonElement);
+  private readonly profileMenu = new PopupMenu(byId("profile-menu", HTMLElement));
+  private readonly conversationList = byId("conversation-list", HTMLUListElement);
+  private readonly toast = byId("toast", HTMLElement);
+  private readonly typing = new TypingTracker();
+  private readonly list: ConversationList;
+  private readonly chat: ChatView;
+  private readonly search: SearchPanel;
+  private readonly profileDialog: ProfileDialog;
+  private readonly settingsDialog: SettingsDialog;
+  private readonly newGroupDialog: NewGroupDialog;
+  private state: AppState | null = null;
+  private active = false;
+  /** Increases on every sign-in; answers for an earlier session are dropped. */
+  private session = 0;
+  private toastTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onState: (state: AppState) => void;
+
+  constructor(onState: (state: AppState) => void) {
+    this.onState = onState;
+    this.list = new ConversationList(this.conversationList, byId("conversation-list-empty", HTMLElement), {
+      onOpen: (id) => void this.open(id),
+      typing: this.typing,
+    });
+    this.chat = new ChatView({
+      typing: this.typing,
+      notify: (message) => this.notify(message),
+      onClose: () => this.closeConversation(),
+    });
+    this.search = new SearchPanel(byId("search", HTMLInputElement), byId("search-results", HTMLElement), {
+      onUser: (user) => void this.startDirect(user),
+      onHit: (hit) => void this.openHit(hit),
+      onActiveChange: (searching) => show(this.conversationList, !searching),
+    });
+    this.profileDialog = new ProfileDialog((user) => this.meChanged(user));
+    this.settingsDialog = new SettingsDialog(onState);
+    this.newGroupDialog = new NewGroupDialog((conversation) => {
+      this.list.upsert(conversation);
+      void this.open(conversation.id);
+    });
+
+    this.profileButton.addEventListener("click", () => {
+      if (this.profileMenu.isOpen()) {
+        this.profileMenu.close(true);
+        return;
+      }
+      this.profileMenu.open(this.profileButton, this.profileButton, (action) => this.profileAction(action));
+    });
+    byId("new-group", HTMLButtonElement).addEventListener("click", () =>
+      this.newGroupDialog.open(this.state?.me?.id ?? null),
+    );
+    byId("toast-close", HTMLButtonElement).addEventListener("click", () => show(this.toast, false));
+    document.addEventListener("keydown", (event) => {
+      // Ctrl/Cmd+K: jump to search, as in Signal and Element.
+      if (this.active && (event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        byId("search", HTMLInputElement).focus();
+      }
+    });
+  }
+
+  /** Shows the workspace for this state (signed in); starts a session on the first call. */
+  show(state: AppState): void {
+    const previousMe = this.state?.me?.id;
+    this.state = state;
+    if (this.active && previousMe !== state.me?.id) {
+      // Another account: nothing of the previous one may stay on screen.
+      this.leave();
+    }
+    this.renderMe();
+    this.settingsDialog.show(state.settings);
+    if (!this.active) {
+      this.active = true;
+      show(this.screen, true);
+      this.screen.dataset["view"] = "list";
+      void this.loadConversations();
+    } else {
+      // Rust also sends the state when the UI may have missed events: catch up on what is shown.
+      void this.loadConversations();
+      void this.chat.refreshNewest();
+    }
+  }
+
+  /** Signed out: forget everything that was shown. */
+  leave(): void {
+    if (!this.active) {
+      return;
+    }
+    this.active = false;
+    this.session += 1;
+    this.profileMenu.close(false);
+    this.profileDialog.close();
+    this.settingsDialog.close();
+    this.newGroupDialog.close();
+    const confirm = byId("confirm-dialog", HTMLDialogElement);
+    if (confirm.open) {
+      confirm.close();
+    }
+    this.search.clear();
+    this.chat.reset();
+    this.list.clear();
+    this.typing.clear();
+    show(this.toast, false);
+    show(this.screen, false);
+  }
+
+  // --- events from Rust -------------------------------------------------------------------------
+
+  conversationChanged(conversation: ConversationView): void {
+    if (!this.active) {
+      return;
+    }
+    this.list.upsert(conversation);
+    this.chat.conversationChanged(conversation);
+  }
+
+  conversationRemoved(removed: ConversationRemoved): void {
+    if (!this.active) {
+      return;
+    }
+    this.list.remove(removed.conversation_id);
+    if (this.chat.currentId() === removed.conversation_id) {
+      this.closeConversation();
+    }
+  }
+
+  messageChanged(message: MessageView): void {
+    if (!this.active) {
+      return;
+    }
+    if (!message.mine) {
+      // Whoever sent a message has stopped typing it.
+      this.typing.stopped(message.conversation_id, message.sender_id);
+    }
+    this.chat.messageChanged(message);
+  }
+
+  messageDiscarded(discarded: MessageDiscarded): void {
+    if (this.active) {
+      this.chat.messageDiscarded(discarded);
+    }
+  }
+
+  typingChanged(typing: Typing): void {
+    if (this.active && typing.user_id !== this.state?.me?.id) {
+      this.typing.typing(typing);
+    }
+  }
+
+  presenceChanged(change: PresenceChange): void {
+    if (!this.active) {
+      return;
+    }
+    this.list.applyPresence(change);
+    const open = this.chat.currentId();
+    const conversation = open === null ? undefined : this.list.get(open);
+    if (conversation !== undefined) {
+      this.chat.conversationChanged(conversation);
+    }
+  }
+
+  /** Rust reloaded a conversation's history: show it afresh if it is the one open. */
+  historyReloaded(conversationId: string): void {
+    if (this.active && this.chat.currentId() === conversationId) {
+      const conversation = this.list.get(conversationId);
+      if (conversation !== undefined) {
+        void this.chat.open(conversation, undefined, true);
+      }
+    }
+  }
+
+  /** A notification was activated. */
+  openRequested(conversationId: string): void {
+    if (this.active) {
+      void this.open(conversationId);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async loadConversations(): Promise<void> {
+    const session = this.session;
+    try {
+      const conversations = await commands.conversations();
+      if (session === this.session && this.active) {
+        this.list.setAll(conversations);
+      }
+    } catch (error: unknown) {
+      if (session === this.session) {
+        this.notify(`Could not load conversations: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  private async open(conversationId: string, reveal?: MessageView): Promise<void> {
+    const session = this.session;
+    let conversation = this.list.get(conversationId);
+    if (conversation === undefined) {
+      // Not known yet (e.g. a notification raced the list): ask Rust for the current list.
+      try {
+        const conversations = await commands.conversations();
+        if (session !== this.session) {
+          return;
+        }
+        this.list.setAll(conversations);
+        conversation = this.list.get(conversationId);
+      } catch (error: unknown) {
+        this.notify(errorMessage(error));
+        return;
+      }
+      if (conversation === undefined) {
+        this.notify("That conversation is not available.");
+        return;
+      }
+    }
+    this.list.setSelected(conversationId);
+    this.screen.dataset["view"] = "chat";
+    await this.chat.open(conversation, reveal);
+  }
+
+  private closeConversation(): void {
+    this.chat.close();
+    this.list.setSelected(null);
+    this.screen.dataset["view"] = "list";
+    commands.closeConversation().catch((error: unknown) => {
+      console.warn("close_conversation failed", error);
+    });
+    const selected = this.conversationList.querySelector<HTMLElement>("li.conversation[tabindex='0']");
+    selected?.focus();
+  }
+
+  private async startDirect(user: User): Promise<void> {
+    try {
+      const conversation = await commands.startDirect(user.id);
+      this.search.clear();
+      this.list.upsert(conversation);
+      await this.open(conversation.id);
+    } catch (error: unknown) {
+      this.notify(errorMessage(error));
+    }
+  }
+
+  private async openHit(hit: SearchHit): Promise<void> {
+    this.search.clear();
+    await this.open(hit.conversation_id, hit.message);
+  }
+
+  private profileAction(action: string): void {
+    const me = this.state?.me;
+    if (action === "menu-profile" && me !== null && me !== undefined) {
+      this.profileDialog.open(me);
+    } else if (action === "menu-settings" && this.state !== null) {
+      this.settingsDialog.open(this.state.settings);
+    } else if (action === "sign-out") {
+      void this.signOut();
+    }
+  }
+
+  private async signOut(): Promise<void> {
+    try {
+      this.onState(await commands.signOut());
+    } catch (error: unknown) {
+      this.notify(`Could not sign out: ${errorMessage(error)}`);
+    }
+  }
+
+  private meChanged(user: User): void {
+    if (this.state !== null) {
+      this.state = { ...this.state, me: user };
+      this.renderMe();
+    }
+  }
+
+  private renderMe(): void {
+    const me = this.state?.me;
+    const name = me?.display_name ?? "";
+    setText(byId("profile-name", HTMLElement), name);
+    setText(byId("profile-status-line", HTMLElement), me?.status_text ?? "");
+    byId("profile-avatar", HTMLElement).replaceChildren(
+      avatarElement(name, me?.avatar_url ?? null, me?.id ?? "", "small"),
+    );
+    this.profileButton.setAttribute("aria-label", `${name}: profile and settings`);
+  }
+
+  private notify(message: string): void {
+    setText(byId("toast-text", HTMLElement), message);
+    show(this.toast, true);
+    if (this.toastTimer !== undefined) {
+      clearTimeout(this.toastTimer);
+    }
+    this.toastTimer = setTimeout(() => show(this.toast, false), TOAST_MS);
+  }
+}
