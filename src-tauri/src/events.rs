@@ -4,13 +4,9 @@
 use natter_client::ClientEvent;
 use serde_json::json;
 use tauri::{AppHandle, Emitter, Manager};
-use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast;
 
 use crate::desktop::{Desktop, connection_view};
-
-/// Longest message preview shown in a notification, in characters.
-const PREVIEW_CHARS: usize = 120;
 
 pub async fn forward(
     app: AppHandle,
@@ -115,26 +111,9 @@ async fn read_if_shown(
     }
 }
 
+/// A new message raises a notification unless the user is looking at the window.
 async fn notify(app: &AppHandle, desktop: &Desktop, message: &natter_client::view::MessageView) {
-    if !desktop.settings().await.notifications {
-        return;
-    }
-    if main_window_focused(app)
-        && desktop.shown_conversation().await == Some(message.conversation_id)
-    {
-        return;
-    }
-    if main_window_focused(app) {
-        return;
-    }
-    let preview: String = message.body.chars().take(PREVIEW_CHARS).collect();
-    let shown = app
-        .notification()
-        .builder()
-        .title(&message.sender_name)
-        .body(preview)
-        .show();
-    if let Err(error) = shown {
-        tracing::warn!(%error, "notification not shown");
+    if desktop.settings().await.notifications && !main_window_focused(app) {
+        crate::notifications::show(app, message);
     }
 }

@@ -9,6 +9,7 @@
 mod commands;
 mod desktop;
 mod events;
+mod notifications;
 mod tray;
 
 use std::process::ExitCode;

@@ -102,6 +102,102 @@ pub fn window_smoke_test(root: &Path, app_binary: &Path, artifacts_dir: &Path) -
     Ok(())
 }
 
+/// Longest run of the desktop end-to-end test.
+const E2E_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Binaries the desktop end-to-end test drives.
+pub struct E2eBinaries {
+    /// The test itself (crate `natter-e2e`).
+    pub test: PathBuf,
+    pub server: PathBuf,
+    pub cli: PathBuf,
+    pub app: PathBuf,
+    pub tauri_driver: PathBuf,
+}
+
+/// Runs the desktop end-to-end test (`natter-e2e`) under a private Xvfb display and a private
+/// D-Bus session bus, with a fresh HOME (so its keyring and notification server are its own).
+/// Screenshots and logs go to `artifacts_dir`.
+pub fn end_to_end_test(root: &Path, binaries: &E2eBinaries, artifacts_dir: &Path) -> Result<()> {
+    let tools = Tools::find()?;
+    fs::create_dir_all(artifacts_dir)
+        .with_context(|| format!("cannot create {}", artifacts_dir.display()))?;
+    let home = std::env::temp_dir().join(format!("natter-e2e-home-{}", std::process::id()));
+    let runtime_dir = home.join("run");
+    fs::create_dir_all(&runtime_dir)
+        .with_context(|| format!("cannot create {}", runtime_dir.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700))?;
+    }
+
+    let mut xvfb = Xvfb::start(&tools, artifacts_dir)?;
+    let mut command = match &tools.unshare {
+        Some(unshare) => {
+            let mut command = Command::new(unshare);
+            command
+                .args(UNSHARE_PID_NAMESPACE)
+                .arg(&tools.dbus_run_session);
+            command
+        }
+        None => Command::new(&tools.dbus_run_session),
+    };
+    command
+        .arg("--")
+        .arg(&binaries.test)
+        .arg("--server")
+        .arg(&binaries.server)
+        .arg("--cli")
+        .arg(&binaries.cli)
+        .arg("--app")
+        .arg(&binaries.app)
+        .arg("--tauri-driver")
+        .arg(&binaries.tauri_driver)
+        .arg("--artifacts")
+        .arg(artifacts_dir)
+        .current_dir(root)
+        .env("DISPLAY", &xvfb.display)
+        .env("HOME", &home)
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("GDK_BACKEND", "x11")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null());
+    eprintln!(
+        "xtask: desktop end-to-end test ({})",
+        binaries.test.display()
+    );
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let mut test = Process::new(
+        "desktop end-to-end test",
+        child,
+        Some(binaries.test.clone()),
+    );
+    let outcome = poll(E2E_TIMEOUT, || Ok(test.child.try_wait()?)).with_context(|| {
+        format!(
+            "the desktop end-to-end test did not finish within {} s",
+            E2E_TIMEOUT.as_secs()
+        )
+    });
+    let stopped = test.stop();
+    let stopped_xvfb = xvfb.process.stop();
+    let _ = fs::remove_dir_all(&home);
+    let status = outcome?;
+    stopped.context("stopping the desktop end-to-end test failed")?;
+    stopped_xvfb.context("stopping Xvfb failed")?;
+    ensure!(
+        status.success(),
+        "the desktop end-to-end test failed ({status}); logs and screenshots in {}",
+        artifacts_dir.display()
+    );
+    Ok(())
+}
+
 /// The part of the smoke test that runs while Xvfb is up.
 fn with_app(
     root: &Path,
@@ -515,7 +611,7 @@ fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Result<Option<T>>) -> R
 }
 
 /// The full path of `program` on PATH.
-fn find_program(program: &str) -> Option<PathBuf> {
+pub fn find_program(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

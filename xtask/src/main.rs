@@ -4,7 +4,8 @@
 //!   and the desktop app pointed at it.
 //! - `cargo xtask test`: install what is missing, then every check and test the project has.
 //!
-//! Also `cargo xtask setup` (install only) and `cargo xtask bench` (benchmarks).
+//! Also `cargo xtask setup` (install only), `cargo xtask bench` (benchmarks) and `cargo xtask e2e`
+//! (only the desktop end-to-end test).
 
 mod desktop;
 mod setup;
@@ -25,13 +26,17 @@ fn main() -> ExitCode {
         Some("test") => test(&root),
         Some("setup") => setup::install().and_then(|()| desktop::build_ui(&root)),
         Some("bench") => bench(&root, &args[1..]),
+        Some("e2e") => setup::install()
+            .and_then(|()| desktop::build_ui(&root))
+            .and_then(|()| end_to_end(&root)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|setup|bench>\n\n  \
+                "usage: cargo xtask <run|test|setup|bench|e2e>\n\n  \
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
-                 bench  run the benchmarks and print their figures"
+                 bench  run the benchmarks and print their figures\n  \
+                 e2e    only the desktop end-to-end test (part of test)"
             );
             return ExitCode::from(2);
         }
@@ -189,8 +194,38 @@ fn test(root: &Path) -> Result<()> {
         &target_dir(root).join("debug").join("natter-desktop"),
         &artifacts,
     )?;
+    end_to_end(root)?;
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// Builds what the desktop end-to-end test needs and runs it.
+fn end_to_end(root: &Path) -> Result<()> {
+    run_command(cargo().current_dir(root).args([
+        "build",
+        "-p",
+        "natter-e2e",
+        "-p",
+        "natter-server",
+        "-p",
+        "natter-cli",
+        "-p",
+        "natter-desktop",
+    ]))?;
+    let binaries = target_dir(root).join("debug");
+    let tauri_driver = setup::find_tauri_driver()
+        .context("tauri-driver is not installed (cargo xtask setup installs it)")?;
+    desktop::end_to_end_test(
+        root,
+        &desktop::E2eBinaries {
+            test: binaries.join("natter-e2e"),
+            server: binaries.join("natter-server"),
+            cli: binaries.join("natter"),
+            app: binaries.join("natter-desktop"),
+            tauri_driver,
+        },
+        &root.join("artifacts"),
+    )
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<()> {

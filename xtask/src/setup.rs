@@ -1,12 +1,12 @@
 //! Installs what the project needs on a Debian or Ubuntu machine: system packages through apt
-//! (with sudo when not root). Does nothing for what is present. (npm packages are installed by
-//! `desktop::build_ui`.)
+//! (with sudo when not root) and cargo tools (tauri-driver, for the desktop end-to-end test).
+//! Does nothing for what is present. (npm packages are installed by `desktop::build_ui`.)
 
 use std::{path::Path, process::Command};
 
 use anyhow::Result;
 
-use crate::run_command;
+use crate::{cargo, desktop::find_program, run_command};
 
 /// Debian packages: build tools, the WebKitGTK stack Tauri needs, a virtual display and
 /// audio for headless tests, the OS keyring, and PostgreSQL/Redis binaries that the test
@@ -89,5 +89,35 @@ pub fn install() -> Result<()> {
             "xtask: not a Debian-like system; install the packages in xtask/src/setup.rs yourself"
         );
     }
+    install_cargo_tools()
+}
+
+/// Cargo tools: tauri-driver, the WebDriver server that starts the desktop app for the
+/// end-to-end test (in front of WebKitWebDriver on Linux).
+fn install_cargo_tools() -> Result<()> {
+    if cfg!(target_os = "linux") && find_tauri_driver().is_none() {
+        eprintln!("xtask: installing tauri-driver");
+        run_command(cargo().args([
+            "install",
+            "tauri-driver",
+            "--locked",
+            "--version",
+            TAURI_DRIVER_VERSION,
+        ]))?;
+    }
     Ok(())
+}
+
+/// The tauri-driver release the end-to-end test is written against.
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+/// tauri-driver on PATH or in cargo's bin directory.
+pub fn find_tauri_driver() -> Option<std::path::PathBuf> {
+    find_program("tauri-driver").or_else(|| {
+        let cargo_home = std::env::var_os("CARGO_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))?;
+        let installed = cargo_home.join("bin").join("tauri-driver");
+        installed.is_file().then_some(installed)
+    })
 }

@@ -91,6 +91,13 @@ impl Cache {
         Ok(Cache { pool })
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at the start, so concurrent
+    /// writers (the session task and a command) wait on the busy timeout instead of one failing
+    /// with SQLITE_BUSY when its read turns into a write.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -150,7 +157,7 @@ impl Cache {
         conversation: &Conversation,
         cursor: Option<Seq>,
     ) -> Result<(), CacheError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let existing = sqlx::query("SELECT snapshot FROM conversations WHERE id = ?")
             .bind(conversation.id.to_string())
             .fetch_optional(&mut *tx)
@@ -187,7 +194,7 @@ impl Cache {
     /// Applies a durable event and moves the conversation's cursor to it, atomically.
     pub async fn apply(&self, event: &Event, me: UserId) -> Result<Applied, CacheError> {
         let conversation_id = event.conversation_id;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query("SELECT snapshot FROM conversations WHERE id = ?")
             .bind(conversation_id.to_string())
             .fetch_optional(&mut *tx)
@@ -269,7 +276,7 @@ impl Cache {
         read_seq: Seq,
         unread_count: i64,
     ) -> Result<Option<Conversation>, CacheError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let Some(row) = sqlx::query("SELECT snapshot FROM conversations WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
@@ -310,7 +317,7 @@ impl Cache {
         messages: &[Message],
         complete_from: Seq,
     ) -> Result<(), CacheError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for message in messages {
             upsert_message(&mut tx, message).await?;
         }
@@ -331,7 +338,7 @@ impl Cache {
 
     /// Forgets a conversation's history (after a resync: what is cached may have a hole).
     pub async fn reset_history(&self, id: ConversationId) -> Result<(), CacheError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM messages WHERE conversation_id = ?")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -428,7 +435,7 @@ impl Cache {
 
     /// The server stored an outbox message: keep it as a message, drop it from the outbox.
     pub async fn outbox_sent(&self, message: &Message) -> Result<(), CacheError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let known: Option<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
             .bind(message.conversation_id.to_string())
             .fetch_optional(&mut *tx)

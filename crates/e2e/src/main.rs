@@ -1,0 +1,713 @@
+//! End-to-end test of the Natter desktop app: the real app in a real window, driven through
+//! tauri-driver and WebKitWebDriver, against a real server, with a second user played by the
+//! `natter` command-line client.
+//!
+//! Run it through `cargo xtask e2e` (part of `cargo xtask test`): that starts Xvfb and a private
+//! D-Bus session with its own HOME, in which this program unlocks a fresh gnome-keyring (the
+//! Secret Service the app keeps its token in) and runs dunst (the notification server).
+//!
+//! The story: first start → server address → sign up → Bob (through `natter`) writes → the
+//! conversation appears with an unread badge and Bob's presence dot → with the window unfocused
+//! Bob's hostile message raises a notification (seen on D-Bus) → activating it opens the
+//! conversation, where the message is plain text → a reply reaches Bob → after a restart the app
+//! opens signed in from the keyring, and the token is in no file. Screenshots of each screen go
+//! to the artifacts directory.
+
+mod processes;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::Parser;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use processes::{Running, find_program, free_port, http_ok, listening, output, poll};
+
+/// Longest wait for a process to be ready (server, tauri-driver, dunst).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for something to show in the app.
+const UI_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for the app to exit after its WebDriver session is closed.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Password of the throwaway keyring of the test session.
+const KEYRING_PASSWORD: &str = "natter-e2e";
+/// What a hostile user sends: must show as text, never as markup.
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+#[derive(Debug, Parser)]
+#[command(about = "End-to-end test of the Natter desktop app (run it via `cargo xtask e2e`)")]
+struct Options {
+    /// The natter-server binary.
+    #[arg(long)]
+    server: PathBuf,
+    /// The natter command-line client.
+    #[arg(long)]
+    cli: PathBuf,
+    /// The natter-desktop binary.
+    #[arg(long)]
+    app: PathBuf,
+    /// tauri-driver (`cargo install tauri-driver --locked`).
+    #[arg(long)]
+    tauri_driver: PathBuf,
+    /// Where screenshots and logs go.
+    #[arg(long)]
+    artifacts: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let options = Options::parse();
+    match run(&options).await {
+        Ok(()) => {
+            println!(
+                "desktop e2e: passed; screenshots in {}",
+                options.artifacts.display()
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("desktop e2e: FAILED: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: &Options) -> Result<()> {
+    for variable in ["DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "HOME"] {
+        ensure!(
+            std::env::var_os(variable).is_some(),
+            "{variable} is not set: run this through `cargo xtask e2e`, which provides a display \
+             and a private D-Bus session"
+        );
+    }
+    let app = fs::canonicalize(&options.app)
+        .with_context(|| format!("desktop app {} not found", options.app.display()))?;
+    fs::create_dir_all(&options.artifacts)?;
+    let artifacts = fs::canonicalize(&options.artifacts)?;
+    let work = tempfile::tempdir().context("no temporary directory")?;
+
+    unlock_keyring()?;
+    let _notification_server = start_dunst(&artifacts)?;
+    let mut monitor = Running::capture(
+        "dbus-monitor",
+        Command::new("dbus-monitor").args([
+            "--session",
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+        ]),
+        &artifacts.join("e2e-dbus-monitor.log"),
+    )?;
+    // dbus-monitor prints the bus's greeting once it is monitoring.
+    monitor.wait_for_line("dbus-monitor greeting", START_TIMEOUT, |_| true)?;
+
+    let server = Server::start(&options.server, work.path(), &artifacts)?;
+    let bob = Cli::signup(&options.cli, &server.url, work.path(), "bob", "Bob Builder")?;
+
+    let driver = TauriDriver::start(&options.tauri_driver, &app, work.path(), &artifacts)?;
+    let screens = Screenshots::new(&artifacts);
+
+    // First start: server address, then sign up.
+    let session = driver.session().await?;
+    let story = first_start(&session, &server.url, &screens).await;
+    let story = match story {
+        Ok(()) => chat_story(&session, &bob, &mut monitor, &screens).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = story {
+        screens.failure(&session).await;
+        let _ = session.close().await;
+        return Err(error);
+    }
+    session.close().await.context("closing the app failed")?;
+    wait_for_exit(&app)?;
+
+    // The token is in the keyring, and in no file of the app.
+    let token = keyring_token()?;
+    ensure_not_in_files(work.path(), &token)?;
+
+    // Restart: straight to the conversations, no password typed.
+    let session = driver.session().await?;
+    let restored = restart_story(&session, &screens).await;
+    if let Err(error) = restored {
+        screens.failure(&session).await;
+        let _ = session.close().await;
+        return Err(error);
+    }
+    session.close().await.context("closing the app failed")?;
+    wait_for_exit(&app)?;
+    Ok(())
+}
+
+/// Server address → sign-up form → the main screen, empty.
+async fn first_start(session: &Client, server_url: &str, screens: &Screenshots) -> Result<()> {
+    until_js(
+        session,
+        "the server address screen",
+        "return document.body.dataset.ready === 'true' && !document.getElementById('screen-server').hidden",
+    )
+    .await?;
+    let address = session.find(Locator::Id("server-url")).await?;
+    address.clear().await?;
+    address.send_keys(server_url).await?;
+    screens.take(session, "01-server").await?;
+    session
+        .find(Locator::Id("server-connect"))
+        .await?
+        .click()
+        .await?;
+
+    until_js(
+        session,
+        "the sign-in screen",
+        "return !document.getElementById('screen-auth').hidden",
+    )
+    .await?;
+    screens.take(session, "02-sign-in").await?;
+    session
+        .find(Locator::Id("show-sign-up"))
+        .await?
+        .click()
+        .await?;
+    until_displayed(session, "signup-username").await?;
+    type_into(session, "signup-username", "alice").await?;
+    type_into(session, "signup-display-name", "Alice Liddell").await?;
+    type_into(session, "signup-password", "correct horse battery").await?;
+    screens.take(session, "03-sign-up").await?;
+    session.find(Locator::Id("sign-up")).await?.click().await?;
+
+    until_js(
+        session,
+        "the main screen after signing up",
+        "return !document.getElementById('screen-main').hidden \
+         && document.getElementById('screen-auth').hidden",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Bob writes; the list shows it; a notification while unfocused; activating it opens the
+/// conversation; the hostile message is text; Alice replies and Bob receives it.
+async fn chat_story(
+    session: &Client,
+    bob: &Cli,
+    monitor: &mut Running,
+    screens: &Screenshots,
+) -> Result<()> {
+    // Bob online (a live session through `natter follow`) and writing.
+    let conversation = bob.run(&["dm", "alice"])?;
+    let conversation: Value =
+        serde_json::from_str(conversation.trim()).context("`natter dm` printed no JSON")?;
+    let conversation_id = conversation["id"]
+        .as_str()
+        .context("`natter dm` printed no conversation id")?;
+    let mut follow = bob.follow(conversation_id)?;
+    bob.run(&["send", "@alice", "Hi Alice, Bob here"])?;
+
+    let row =
+        format!("#conversation-list li.conversation[data-conversation-id='{conversation_id}']");
+    until_js(
+        session,
+        "Bob's conversation with unread badge 1 and an online presence dot",
+        &format!(
+            "const row = document.querySelector(\"{row}\"); \
+             return row !== null \
+               && row.querySelector('.conversation-title')?.textContent === 'Bob Builder' \
+               && row.querySelector('.unread-badge')?.textContent.trim() === '1' \
+               && row.querySelector('.presence-dot.online') !== null \
+               && row.querySelector('.conversation-preview')?.textContent.includes('Hi Alice, Bob here')"
+        ),
+    )
+    .await?;
+    screens.take(session, "04-conversations").await?;
+
+    // Another window takes the focus; a new message now raises a notification.
+    let _other_window = focus_other_window()?;
+    until_js(
+        session,
+        "the app's window losing the focus",
+        "return !document.hasFocus()",
+    )
+    .await?;
+    bob.run(&["send", "@alice", HOSTILE])?;
+    let notified = monitor.wait_for_line(
+        "a Notify call on D-Bus with the hostile message",
+        UI_TIMEOUT,
+        |line| line.contains(&format!("string \"{HOSTILE}\"")),
+    )?;
+    let calls = monitor.output();
+    ensure!(
+        calls.contains("string \"Bob Builder\""),
+        "the notification does not name the sender; D-Bus saw:\n{calls}"
+    );
+    println!(
+        "desktop e2e: notification seen on D-Bus: {}",
+        notified.trim()
+    );
+
+    // Activating the notification (its default action, as a click does) opens the conversation.
+    poll("dunst showing the notification", UI_TIMEOUT, || {
+        let shown = output(Command::new("dunstctl").args(["count", "displayed"]))?;
+        Ok((shown.trim() != "0").then_some(()))
+    })?;
+    output(Command::new("dunstctl").arg("action"))?;
+    until_js(
+        session,
+        "the conversation opened by the notification",
+        "return !document.getElementById('chat-main').hidden \
+         && document.getElementById('chat-title').textContent === 'Bob Builder'",
+    )
+    .await?;
+
+    // The hostile message is shown literally, and no markup came out of it.
+    let shown = until_js(
+        session,
+        "the hostile message in the chat",
+        "const bodies = [...document.querySelectorAll('#messages div.message .message-body')]; \
+         const last = bodies[bodies.length - 1]; \
+         return last === undefined ? null \
+           : { text: last.textContent, children: last.children.length, \
+               images: document.querySelectorAll('#messages .message-body img').length }",
+    )
+    .await?;
+    ensure!(
+        shown["text"] == HOSTILE && shown["children"] == 0 && shown["images"] == 0,
+        "the hostile message was not shown as plain text: {shown}"
+    );
+    ensure!(
+        session.get_alert_text().await.is_err(),
+        "an alert is open: the hostile message ran script"
+    );
+    screens.take(session, "05-chat").await?;
+
+    // Alice replies with Enter; Bob's live session receives it, and Alice's copy is stored.
+    let reply = "Hello Bob, got it";
+    let composer = session.find(Locator::Id("composer")).await?;
+    composer.click().await?;
+    composer.send_keys(&format!("{reply}\u{e007}")).await?;
+    follow.wait_for_line("Bob receiving Alice's reply", UI_TIMEOUT, |line| {
+        serde_json::from_str::<Value>(line)
+            .is_ok_and(|event| event["type"] == "message" && event["message"]["body"] == reply)
+    })?;
+    until_js(
+        session,
+        "Alice's reply marked as stored by the server",
+        &format!(
+            "return [...document.querySelectorAll('#messages div.message')].some(row => \
+               row.querySelector('.message-body')?.textContent === {reply:?} \
+               && (row.dataset.state === 'sent' || row.dataset.state === 'read'))"
+        ),
+    )
+    .await?;
+    until_js(
+        session,
+        "the composer emptied after sending",
+        "return document.getElementById('composer').value === ''",
+    )
+    .await?;
+    screens.take(session, "06-reply").await?;
+    Ok(())
+}
+
+/// After a restart the app opens signed in, on the conversation list, without a password.
+async fn restart_story(session: &Client, screens: &Screenshots) -> Result<()> {
+    until_js(
+        session,
+        "the main screen restored from the keyring",
+        "return document.body.dataset.ready === 'true' \
+         && !document.getElementById('screen-main').hidden \
+         && document.querySelectorAll('#conversation-list li.conversation').length === 1",
+    )
+    .await?;
+    let password = session.find(Locator::Id("password")).await?;
+    ensure!(
+        password.prop("value").await?.unwrap_or_default().is_empty(),
+        "a password was typed into the sign-in form"
+    );
+    screens.take(session, "07-restored").await?;
+    Ok(())
+}
+
+/// Polls a script until it returns something other than null, undefined or false.
+async fn until_js(session: &Client, what: &str, script: &str) -> Result<Value> {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let value = session
+            .execute(script, Vec::new())
+            .await
+            .with_context(|| format!("checking {what} failed"))?;
+        if !matches!(value, Value::Null | Value::Bool(false)) {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            bail!("{what}: not shown within {} s", UI_TIMEOUT.as_secs());
+        }
+        tokio::time::sleep(processes::POLL_INTERVAL).await;
+    }
+}
+
+async fn until_displayed(session: &Client, id: &str) -> Result<()> {
+    until_js(
+        session,
+        &format!("#{id} displayed"),
+        &format!("const e = document.getElementById({id:?}); return e !== null && e.offsetParent !== null"),
+    )
+    .await
+    .map(drop)
+}
+
+async fn type_into(session: &Client, id: &str, text: &str) -> Result<()> {
+    let field = session.find(Locator::Id(id)).await?;
+    field.clear().await?;
+    field.send_keys(text).await?;
+    Ok(())
+}
+
+/// Screenshots of the app's window, named by step.
+struct Screenshots {
+    directory: PathBuf,
+}
+
+impl Screenshots {
+    fn new(artifacts: &Path) -> Self {
+        Self {
+            directory: artifacts.to_path_buf(),
+        }
+    }
+
+    async fn take(&self, session: &Client, name: &str) -> Result<()> {
+        // The DOM may be ahead of the pixels: let the page paint twice before the picture.
+        session
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                Vec::new(),
+            )
+            .await
+            .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
+        let png = session
+            .screenshot()
+            .await
+            .with_context(|| format!("screenshot {name} failed"))?;
+        let path = self.directory.join(format!("e2e-{name}.png"));
+        fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Best effort: the screen at the moment of a failure.
+    async fn failure(&self, session: &Client) {
+        if self.take(session, "failure").await.is_ok() {
+            eprintln!(
+                "desktop e2e: screen at the failure: {}",
+                self.directory.join("e2e-failure.png").display()
+            );
+        }
+    }
+}
+
+/// A throwaway login keyring, unlocked: the Secret Service the app stores its token in.
+fn unlock_keyring() -> Result<()> {
+    use std::io::Write;
+    let mut daemon = Command::new("gnome-keyring-daemon")
+        .args(["--unlock", "--components=secrets"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start gnome-keyring-daemon (Debian package gnome-keyring)")?;
+    daemon
+        .stdin
+        .take()
+        .context("gnome-keyring-daemon has no stdin")?
+        .write_all(KEYRING_PASSWORD.as_bytes())?;
+    let status = daemon.wait()?;
+    ensure!(
+        status.success(),
+        "gnome-keyring-daemon --unlock failed ({status})"
+    );
+    Ok(())
+}
+
+/// The token the app stored in the Secret Service.
+fn keyring_token() -> Result<String> {
+    let found = output(Command::new("secret-tool").args([
+        "search",
+        "--all",
+        "--unlock",
+        "service",
+        "org.natter.desktop",
+    ]))
+    .context("reading the keyring failed")?;
+    found
+        .lines()
+        .find_map(|line| line.strip_prefix("secret = "))
+        .map(str::to_owned)
+        .filter(|token| !token.is_empty())
+        .with_context(|| format!("no Natter token in the keyring; secret-tool printed:\n{found}"))
+}
+
+/// Fails when any file under `directory` contains `secret`.
+fn ensure_not_in_files(directory: &Path, secret: &str) -> Result<()> {
+    let mut pending = vec![directory.to_path_buf()];
+    let mut checked = 0;
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            for entry in fs::read_dir(&path)? {
+                pending.push(entry?.path());
+            }
+        } else if let Ok(bytes) = fs::read(&path) {
+            checked += 1;
+            ensure!(
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "the session token is stored in plain text in {}",
+                path.display()
+            );
+        }
+    }
+    ensure!(checked > 0, "no files found under {}", directory.display());
+    Ok(())
+}
+
+/// dunst, the notification server, with notifications that stay until acted on. The config
+/// goes where dunst looks by default, so a dunst started by D-Bus activation uses it too.
+fn start_dunst(artifacts: &Path) -> Result<Running> {
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .context("XDG_CONFIG_HOME is not set")?;
+    let config = config_home.join("dunst").join("dunstrc");
+    fs::create_dir_all(config_home.join("dunst"))?;
+    fs::write(
+        &config,
+        "[global]\n    font = Monospace 9\n\
+         [urgency_low]\n    timeout = 0\n\
+         [urgency_normal]\n    timeout = 0\n\
+         [urgency_critical]\n    timeout = 0\n",
+    )?;
+    let mut dunst = Running::logged(
+        "dunst",
+        Command::new("dunst").arg("-config").arg(&config),
+        &artifacts.join("e2e-dunst.log"),
+    )?;
+    poll(
+        "dunst owning the notification service",
+        START_TIMEOUT,
+        || {
+            dunst.ensure_running()?;
+            // NameHasOwner does not start a service by activation, unlike a call to it.
+            let answer = output(Command::new("dbus-send").args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.Notifications",
+            ]))?;
+            Ok(answer.contains("boolean true").then_some(()))
+        },
+    )?;
+    Ok(dunst)
+}
+
+/// A small X window that takes the keyboard focus from the app while it lives.
+fn focus_other_window() -> Result<Running> {
+    const TITLE: &str = "natter-e2e-other-window";
+    let mut window = Running::logged(
+        "another window",
+        Command::new("display").args([
+            "-title",
+            TITLE,
+            "-geometry",
+            "120x80+1100+700",
+            "-size",
+            "120x80",
+            "xc:gray",
+        ]),
+        Path::new("/dev/null"),
+    )?;
+    let id = poll("the other window appearing", START_TIMEOUT, || {
+        window.ensure_running()?;
+        let found = Command::new("xdotool")
+            .args(["search", "--name", TITLE])
+            .output()
+            .context("cannot run xdotool")?;
+        Ok(String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned))
+    })?;
+    output(Command::new("xdotool").args(["windowfocus", "--sync", id.trim()]))?;
+    Ok(window)
+}
+
+/// natter-server on a free loopback port with a fresh SQLite database.
+struct Server {
+    url: String,
+    _process: Running,
+}
+
+impl Server {
+    fn start(binary: &Path, work: &Path, artifacts: &Path) -> Result<Self> {
+        let port = free_port()?;
+        let mut process = Running::logged(
+            "natter-server",
+            Command::new(binary)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .arg("--data-dir")
+                .arg(work.join("server")),
+            &artifacts.join("e2e-server.log"),
+        )?;
+        poll("natter-server answering /healthz", START_TIMEOUT, || {
+            process.ensure_running()?;
+            Ok(http_ok(port, "/healthz").then_some(()))
+        })?;
+        Ok(Self {
+            url: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        })
+    }
+}
+
+/// A user played by the `natter` command-line client, signed in with a token.
+struct Cli {
+    binary: PathBuf,
+    server_url: String,
+    data_dir: PathBuf,
+    token: String,
+    log: PathBuf,
+}
+
+impl Cli {
+    fn signup(
+        binary: &Path,
+        server_url: &str,
+        work: &Path,
+        username: &str,
+        display_name: &str,
+    ) -> Result<Self> {
+        let data_dir = work.join(format!("cli-{username}"));
+        let printed = output(
+            Command::new(binary)
+                .args(["--server", server_url])
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .args([
+                    "signup",
+                    username,
+                    "--display-name",
+                    display_name,
+                    "--print-token",
+                ])
+                .env("NATTER_PASSWORD", "a long enough password"),
+        )?;
+        let answer: Value = serde_json::from_str(printed.trim())
+            .with_context(|| format!("`natter signup` printed {printed:?}"))?;
+        let token = answer["token"]
+            .as_str()
+            .context("`natter signup --print-token` printed no token")?
+            .to_owned();
+        Ok(Self {
+            binary: binary.to_path_buf(),
+            server_url: server_url.to_owned(),
+            log: work.join(format!("cli-{username}.log")),
+            data_dir,
+            token,
+        })
+    }
+
+    fn command(&self, data_dir: &Path) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["--server", &self.server_url])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("NATTER_TOKEN", &self.token);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Result<String> {
+        output(self.command(&self.data_dir).args(args))
+    }
+
+    /// `natter follow` of one conversation: the user is online while it runs.
+    fn follow(&self, conversation_id: &str) -> Result<Running> {
+        // Its own cache, so it does not share the outbox of the sending commands.
+        let data_dir = self.data_dir.with_extension("follow");
+        Running::capture(
+            "natter follow",
+            self.command(&data_dir).args(["follow", conversation_id]),
+            &self.log,
+        )
+    }
+}
+
+/// tauri-driver in front of WebKitWebDriver; each session starts the app afresh.
+struct TauriDriver {
+    port: u16,
+    app: PathBuf,
+    process: std::sync::Mutex<Running>,
+}
+
+impl TauriDriver {
+    fn start(tauri_driver: &Path, app: &Path, work: &Path, artifacts: &Path) -> Result<Self> {
+        let webkit_driver = find_program("WebKitWebDriver")
+            .context("WebKitWebDriver is not installed (Debian package webkit2gtk-driver)")?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut process = Running::logged(
+            "tauri-driver",
+            Command::new(tauri_driver)
+                .args(["--port", &port.to_string()])
+                .args(["--native-port", &native_port.to_string()])
+                .arg("--native-driver")
+                .arg(webkit_driver)
+                // Passed on to the app by WebKitWebDriver.
+                .env("NATTER_DATA_DIR", work.join("app"))
+                .env("NATTER_LOG", "info")
+                .env("GDK_BACKEND", "x11")
+                .env_remove("NATTER_SERVER_URL"),
+            &artifacts.join("e2e-app.log"),
+        )?;
+        poll("tauri-driver listening", START_TIMEOUT, || {
+            process.ensure_running()?;
+            Ok(listening(port).then_some(()))
+        })?;
+        Ok(Self {
+            port,
+            app: app.to_path_buf(),
+            process: std::sync::Mutex::new(process),
+        })
+    }
+
+    /// Starts the app and a WebDriver session on it.
+    async fn session(&self) -> Result<Client> {
+        if let Ok(mut process) = self.process.lock() {
+            process.ensure_running()?;
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".to_owned(),
+            json!({ "application": self.app }),
+        );
+        let started = Instant::now();
+        let session = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("starting the app through tauri-driver failed")?;
+        println!(
+            "desktop e2e: app started under WebDriver in {} ms",
+            started.elapsed().as_millis()
+        );
+        Ok(session)
+    }
+}
+
+/// Waits until no process runs the app's binary (the next start must not find the old one,
+/// which would take over as the single instance).
+fn wait_for_exit(app: &Path) -> Result<()> {
+    poll("the app exiting", EXIT_TIMEOUT, || {
+        Ok(processes::processes_running(app).is_empty().then_some(()))
+    })
+}
