@@ -7,7 +7,7 @@
 //! Only std and anyhow are used; processes are stopped by PID and always waited for, because
 //! PID 1 on the CI machines does not reap orphans.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -102,23 +102,17 @@ pub fn window_smoke_test(root: &Path, app_binary: &Path, artifacts_dir: &Path) -
     Ok(())
 }
 
-/// Longest run of the desktop end-to-end test.
-const E2E_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Binaries the desktop end-to-end test drives.
-pub struct E2eBinaries {
-    /// The test itself (crate `natter-e2e`).
-    pub test: PathBuf,
-    pub server: PathBuf,
-    pub cli: PathBuf,
-    pub app: PathBuf,
-    pub tauri_driver: PathBuf,
-}
-
-/// Runs the desktop end-to-end test (`natter-e2e`) under a private Xvfb display and a private
-/// D-Bus session bus, with a fresh HOME (so its keyring and notification server are its own).
-/// Screenshots and logs go to `artifacts_dir`.
-pub fn end_to_end_test(root: &Path, binaries: &E2eBinaries, artifacts_dir: &Path) -> Result<()> {
+/// Runs `program` with `args` under a private Xvfb display and a private D-Bus session bus,
+/// with a fresh HOME (so the keyring and notification server it starts are its own), as the
+/// desktop end-to-end test and benchmark need. Fails if it fails or outlives `timeout`.
+pub fn run_in_desktop_session(
+    root: &Path,
+    what: &'static str,
+    program: &Path,
+    args: &[OsString],
+    artifacts_dir: &Path,
+    timeout: Duration,
+) -> Result<()> {
     let tools = Tools::find()?;
     fs::create_dir_all(artifacts_dir)
         .with_context(|| format!("cannot create {}", artifacts_dir.display()))?;
@@ -144,17 +138,8 @@ pub fn end_to_end_test(root: &Path, binaries: &E2eBinaries, artifacts_dir: &Path
     };
     command
         .arg("--")
-        .arg(&binaries.test)
-        .arg("--server")
-        .arg(&binaries.server)
-        .arg("--cli")
-        .arg(&binaries.cli)
-        .arg("--app")
-        .arg(&binaries.app)
-        .arg("--tauri-driver")
-        .arg(&binaries.tauri_driver)
-        .arg("--artifacts")
-        .arg(artifacts_dir)
+        .arg(program)
+        .args(args)
         .current_dir(root)
         .env("DISPLAY", &xvfb.display)
         .env("HOME", &home)
@@ -166,33 +151,22 @@ pub fn end_to_end_test(root: &Path, binaries: &E2eBinaries, artifacts_dir: &Path
         .env_remove("WAYLAND_DISPLAY")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .stdin(Stdio::null());
-    eprintln!(
-        "xtask: desktop end-to-end test ({})",
-        binaries.test.display()
-    );
+    eprintln!("xtask: {what} ({})", program.display());
     let child = command
         .spawn()
         .with_context(|| format!("cannot start {command:?}"))?;
-    let mut test = Process::new(
-        "desktop end-to-end test",
-        child,
-        Some(binaries.test.clone()),
-    );
-    let outcome = poll(E2E_TIMEOUT, || Ok(test.child.try_wait()?)).with_context(|| {
-        format!(
-            "the desktop end-to-end test did not finish within {} s",
-            E2E_TIMEOUT.as_secs()
-        )
-    });
-    let stopped = test.stop();
+    let mut process = Process::new(what, child, Some(program.to_path_buf()));
+    let outcome = poll(timeout, || Ok(process.child.try_wait()?))
+        .with_context(|| format!("the {what} did not finish within {} s", timeout.as_secs()));
+    let stopped = process.stop();
     let stopped_xvfb = xvfb.process.stop();
     let _ = fs::remove_dir_all(&home);
     let status = outcome?;
-    stopped.context("stopping the desktop end-to-end test failed")?;
+    stopped.with_context(|| format!("stopping the {what} failed"))?;
     stopped_xvfb.context("stopping Xvfb failed")?;
     ensure!(
         status.success(),
-        "the desktop end-to-end test failed ({status}); logs and screenshots in {}",
+        "the {what} failed ({status}); logs in {}",
         artifacts_dir.display()
     );
     Ok(())

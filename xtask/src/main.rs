@@ -35,7 +35,7 @@ fn main() -> ExitCode {
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
-                 bench  run the benchmarks and print their figures\n  \
+                 bench  run the benchmarks and print their figures (bench server|desktop: one)\n  \
                  e2e    only the desktop end-to-end test (part of test)"
             );
             return ExitCode::from(2);
@@ -199,8 +199,28 @@ fn test(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Longest run of the desktop end-to-end test.
+const E2E_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest run of the desktop benchmark.
+const DESKTOP_BENCH_TIMEOUT: Duration = Duration::from_secs(1200);
+
 /// Builds what the desktop end-to-end test needs and runs it.
 fn end_to_end(root: &Path) -> Result<()> {
+    build_harness(root)?;
+    let binaries = target_dir(root).join("debug");
+    let args = harness_args(root, &binaries.join("natter-desktop"))?;
+    desktop::run_in_desktop_session(
+        root,
+        "desktop end-to-end test",
+        &binaries.join("natter-e2e"),
+        &args,
+        &root.join("artifacts"),
+        E2E_TIMEOUT,
+    )
+}
+
+/// The server, the CLI and the harness's own binaries (debug), plus the debug desktop app.
+fn build_harness(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args([
         "build",
         "-p",
@@ -211,24 +231,69 @@ fn end_to_end(root: &Path) -> Result<()> {
         "natter-cli",
         "-p",
         "natter-desktop",
-    ]))?;
+    ]))
+}
+
+/// Arguments every harness binary takes.
+fn harness_args(root: &Path, app: &Path) -> Result<Vec<std::ffi::OsString>> {
     let binaries = target_dir(root).join("debug");
     let tauri_driver = setup::find_tauri_driver()
         .context("tauri-driver is not installed (cargo xtask setup installs it)")?;
-    desktop::end_to_end_test(
+    Ok(vec![
+        "--server".into(),
+        binaries.join("natter-server").into(),
+        "--cli".into(),
+        binaries.join("natter").into(),
+        "--app".into(),
+        app.into(),
+        "--tauri-driver".into(),
+        tauri_driver.into(),
+        "--artifacts".into(),
+        root.join("artifacts").into(),
+    ])
+}
+
+/// Release builds of the desktop app and of a blank Tauri window, measured side by side.
+fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
+    setup::install()?;
+    desktop::build_ui(root)?;
+    build_harness(root)?;
+    run_command(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "natter-desktop",
+        "-p",
+        "natter-blank-window",
+        "--features",
+        "natter-desktop/custom-protocol,natter-blank-window/custom-protocol",
+    ]))?;
+    let release = target_dir(root).join("release");
+    let mut args = harness_args(root, &release.join("natter-desktop"))?;
+    args.push("--blank".into());
+    args.push(release.join("natter-blank-window").into());
+    args.extend(extra.iter().map(Into::into));
+    desktop::run_in_desktop_session(
         root,
-        &desktop::E2eBinaries {
-            test: binaries.join("natter-e2e"),
-            server: binaries.join("natter-server"),
-            cli: binaries.join("natter"),
-            app: binaries.join("natter-desktop"),
-            tauri_driver,
-        },
+        "desktop benchmark",
+        &target_dir(root).join("debug").join("natter-desktop-bench"),
+        &args,
         &root.join("artifacts"),
+        DESKTOP_BENCH_TIMEOUT,
     )
 }
 
+/// `bench` runs every benchmark; `bench server [ARGS]` or `bench desktop [ARGS]` one of them.
 fn bench(root: &Path, args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("server") => server_bench(root, &args[1..]),
+        Some("desktop") => desktop_bench(root, &args[1..]),
+        None => server_bench(root, &[]).and_then(|()| desktop_bench(root, &[])),
+        Some(other) => bail!("unknown benchmark {other:?}: use `server` or `desktop`"),
+    }
+}
+
+fn server_bench(root: &Path, args: &[String]) -> Result<()> {
     let mut command = cargo();
     command
         .current_dir(root)

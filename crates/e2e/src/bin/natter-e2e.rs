@@ -13,28 +13,20 @@
 //! opens signed in from the keyring, and the token is in no file. Screenshots of each screen go
 //! to the artifacts directory.
 
-mod processes;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use clap::Parser;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
 
-use processes::{Running, find_program, free_port, http_ok, listening, output, poll};
+use natter_e2e::harness::{
+    Cli, START_TIMEOUT, Server, TauriDriver, UI_TIMEOUT, unlock_keyring, until_js, wait_for_exit,
+};
+use natter_e2e::processes::{Running, output, poll};
 
-/// Longest wait for a process to be ready (server, tauri-driver, dunst).
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for something to show in the app.
-const UI_TIMEOUT: Duration = Duration::from_secs(20);
-/// Longest wait for the app to exit after its WebDriver session is closed.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Password of the throwaway keyring of the test session.
-const KEYRING_PASSWORD: &str = "natter-e2e";
 /// What a hostile user sends: must show as text, never as markup.
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
@@ -103,7 +95,7 @@ async fn run(options: &Options) -> Result<()> {
     // dbus-monitor prints the bus's greeting once it is monitoring.
     monitor.wait_for_line("dbus-monitor greeting", START_TIMEOUT, |_| true)?;
 
-    let server = Server::start(&options.server, work.path(), &artifacts)?;
+    let server = Server::start(&options.server, work.path(), &artifacts, &[])?;
     let bob = Cli::signup(&options.cli, &server.url, work.path(), "bob", "Bob Builder")?;
 
     let driver = TauriDriver::start(&options.tauri_driver, &app, work.path(), &artifacts)?;
@@ -330,24 +322,6 @@ async fn restart_story(session: &Client, screens: &Screenshots) -> Result<()> {
     Ok(())
 }
 
-/// Polls a script until it returns something other than null, undefined or false.
-async fn until_js(session: &Client, what: &str, script: &str) -> Result<Value> {
-    let deadline = Instant::now() + UI_TIMEOUT;
-    loop {
-        let value = session
-            .execute(script, Vec::new())
-            .await
-            .with_context(|| format!("checking {what} failed"))?;
-        if !matches!(value, Value::Null | Value::Bool(false)) {
-            return Ok(value);
-        }
-        if Instant::now() >= deadline {
-            bail!("{what}: not shown within {} s", UI_TIMEOUT.as_secs());
-        }
-        tokio::time::sleep(processes::POLL_INTERVAL).await;
-    }
-}
-
 async fn until_displayed(session: &Client, id: &str) -> Result<()> {
     until_js(
         session,
@@ -404,28 +378,6 @@ impl Screenshots {
             );
         }
     }
-}
-
-/// A throwaway login keyring, unlocked: the Secret Service the app stores its token in.
-fn unlock_keyring() -> Result<()> {
-    use std::io::Write;
-    let mut daemon = Command::new("gnome-keyring-daemon")
-        .args(["--unlock", "--components=secrets"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .context("cannot start gnome-keyring-daemon (Debian package gnome-keyring)")?;
-    daemon
-        .stdin
-        .take()
-        .context("gnome-keyring-daemon has no stdin")?
-        .write_all(KEYRING_PASSWORD.as_bytes())?;
-    let status = daemon.wait()?;
-    ensure!(
-        status.success(),
-        "gnome-keyring-daemon --unlock failed ({status})"
-    );
-    Ok(())
 }
 
 /// The token the app stored in the Secret Service.
@@ -539,175 +491,4 @@ fn focus_other_window() -> Result<Running> {
     })?;
     output(Command::new("xdotool").args(["windowfocus", "--sync", id.trim()]))?;
     Ok(window)
-}
-
-/// natter-server on a free loopback port with a fresh SQLite database.
-struct Server {
-    url: String,
-    _process: Running,
-}
-
-impl Server {
-    fn start(binary: &Path, work: &Path, artifacts: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let mut process = Running::logged(
-            "natter-server",
-            Command::new(binary)
-                .args(["--listen", &format!("127.0.0.1:{port}")])
-                .arg("--data-dir")
-                .arg(work.join("server")),
-            &artifacts.join("e2e-server.log"),
-        )?;
-        poll("natter-server answering /healthz", START_TIMEOUT, || {
-            process.ensure_running()?;
-            Ok(http_ok(port, "/healthz").then_some(()))
-        })?;
-        Ok(Self {
-            url: format!("http://127.0.0.1:{port}"),
-            _process: process,
-        })
-    }
-}
-
-/// A user played by the `natter` command-line client, signed in with a token.
-struct Cli {
-    binary: PathBuf,
-    server_url: String,
-    data_dir: PathBuf,
-    token: String,
-    log: PathBuf,
-}
-
-impl Cli {
-    fn signup(
-        binary: &Path,
-        server_url: &str,
-        work: &Path,
-        username: &str,
-        display_name: &str,
-    ) -> Result<Self> {
-        let data_dir = work.join(format!("cli-{username}"));
-        let printed = output(
-            Command::new(binary)
-                .args(["--server", server_url])
-                .arg("--data-dir")
-                .arg(&data_dir)
-                .args([
-                    "signup",
-                    username,
-                    "--display-name",
-                    display_name,
-                    "--print-token",
-                ])
-                .env("NATTER_PASSWORD", "a long enough password"),
-        )?;
-        let answer: Value = serde_json::from_str(printed.trim())
-            .with_context(|| format!("`natter signup` printed {printed:?}"))?;
-        let token = answer["token"]
-            .as_str()
-            .context("`natter signup --print-token` printed no token")?
-            .to_owned();
-        Ok(Self {
-            binary: binary.to_path_buf(),
-            server_url: server_url.to_owned(),
-            log: work.join(format!("cli-{username}.log")),
-            data_dir,
-            token,
-        })
-    }
-
-    fn command(&self, data_dir: &Path) -> Command {
-        let mut command = Command::new(&self.binary);
-        command
-            .args(["--server", &self.server_url])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("NATTER_TOKEN", &self.token);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Result<String> {
-        output(self.command(&self.data_dir).args(args))
-    }
-
-    /// `natter follow` of one conversation: the user is online while it runs.
-    fn follow(&self, conversation_id: &str) -> Result<Running> {
-        // Its own cache, so it does not share the outbox of the sending commands.
-        let data_dir = self.data_dir.with_extension("follow");
-        Running::capture(
-            "natter follow",
-            self.command(&data_dir).args(["follow", conversation_id]),
-            &self.log,
-        )
-    }
-}
-
-/// tauri-driver in front of WebKitWebDriver; each session starts the app afresh.
-struct TauriDriver {
-    port: u16,
-    app: PathBuf,
-    process: std::sync::Mutex<Running>,
-}
-
-impl TauriDriver {
-    fn start(tauri_driver: &Path, app: &Path, work: &Path, artifacts: &Path) -> Result<Self> {
-        let webkit_driver = find_program("WebKitWebDriver")
-            .context("WebKitWebDriver is not installed (Debian package webkit2gtk-driver)")?;
-        let port = free_port()?;
-        let native_port = free_port()?;
-        let mut process = Running::logged(
-            "tauri-driver",
-            Command::new(tauri_driver)
-                .args(["--port", &port.to_string()])
-                .args(["--native-port", &native_port.to_string()])
-                .arg("--native-driver")
-                .arg(webkit_driver)
-                // Passed on to the app by WebKitWebDriver.
-                .env("NATTER_DATA_DIR", work.join("app"))
-                .env("NATTER_LOG", "info")
-                .env("GDK_BACKEND", "x11")
-                .env_remove("NATTER_SERVER_URL"),
-            &artifacts.join("e2e-app.log"),
-        )?;
-        poll("tauri-driver listening", START_TIMEOUT, || {
-            process.ensure_running()?;
-            Ok(listening(port).then_some(()))
-        })?;
-        Ok(Self {
-            port,
-            app: app.to_path_buf(),
-            process: std::sync::Mutex::new(process),
-        })
-    }
-
-    /// Starts the app and a WebDriver session on it.
-    async fn session(&self) -> Result<Client> {
-        if let Ok(mut process) = self.process.lock() {
-            process.ensure_running()?;
-        }
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "tauri:options".to_owned(),
-            json!({ "application": self.app }),
-        );
-        let started = Instant::now();
-        let session = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .context("starting the app through tauri-driver failed")?;
-        println!(
-            "desktop e2e: app started under WebDriver in {} ms",
-            started.elapsed().as_millis()
-        );
-        Ok(session)
-    }
-}
-
-/// Waits until no process runs the app's binary (the next start must not find the old one,
-/// which would take over as the single instance).
-fn wait_for_exit(app: &Path) -> Result<()> {
-    poll("the app exiting", EXIT_TIMEOUT, || {
-        Ok(processes::processes_running(app).is_empty().then_some(()))
-    })
 }

@@ -1,0 +1,233 @@
+//! What the desktop end-to-end test and the desktop benchmark share: a real server, users played
+//! by the `natter` CLI, tauri-driver starting the app, the throwaway keyring, and polling the page.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+
+use crate::processes::{self, Running, find_program, free_port, http_ok, listening, output, poll};
+
+/// Longest wait for a process to be ready (server, tauri-driver, dunst).
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for something to show in the app.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for the app to exit after its WebDriver session is closed.
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Password of the throwaway keyring of the test session.
+pub const KEYRING_PASSWORD: &str = "natter-e2e";
+/// Polls a script until it returns something other than null, undefined or false.
+pub async fn until_js(session: &Client, what: &str, script: &str) -> Result<Value> {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let value = session
+            .execute(script, Vec::new())
+            .await
+            .with_context(|| format!("checking {what} failed"))?;
+        if !matches!(value, Value::Null | Value::Bool(false)) {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            bail!("{what}: not shown within {} s", UI_TIMEOUT.as_secs());
+        }
+        tokio::time::sleep(processes::POLL_INTERVAL).await;
+    }
+}
+
+/// A throwaway login keyring, unlocked: the Secret Service the app stores its token in.
+pub fn unlock_keyring() -> Result<()> {
+    use std::io::Write;
+    let mut daemon = Command::new("gnome-keyring-daemon")
+        .args(["--unlock", "--components=secrets"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start gnome-keyring-daemon (Debian package gnome-keyring)")?;
+    daemon
+        .stdin
+        .take()
+        .context("gnome-keyring-daemon has no stdin")?
+        .write_all(KEYRING_PASSWORD.as_bytes())?;
+    let status = daemon.wait()?;
+    ensure!(
+        status.success(),
+        "gnome-keyring-daemon --unlock failed ({status})"
+    );
+    Ok(())
+}
+
+/// natter-server on a free loopback port with a fresh SQLite database.
+pub struct Server {
+    pub url: String,
+    _process: Running,
+}
+
+impl Server {
+    /// Starts the server with its defaults plus `extra` options.
+    pub fn start(binary: &Path, work: &Path, artifacts: &Path, extra: &[&str]) -> Result<Self> {
+        let port = free_port()?;
+        let mut process = Running::logged(
+            "natter-server",
+            Command::new(binary)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .arg("--data-dir")
+                .arg(work.join("server"))
+                .args(extra),
+            &artifacts.join("e2e-server.log"),
+        )?;
+        poll("natter-server answering /healthz", START_TIMEOUT, || {
+            process.ensure_running()?;
+            Ok(http_ok(port, "/healthz").then_some(()))
+        })?;
+        Ok(Self {
+            url: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        })
+    }
+}
+
+/// A user played by the `natter` command-line client, signed in with a token.
+pub struct Cli {
+    binary: PathBuf,
+    server_url: String,
+    data_dir: PathBuf,
+    token: String,
+    log: PathBuf,
+}
+
+impl Cli {
+    pub fn signup(
+        binary: &Path,
+        server_url: &str,
+        work: &Path,
+        username: &str,
+        display_name: &str,
+    ) -> Result<Self> {
+        let data_dir = work.join(format!("cli-{username}"));
+        let printed = output(
+            Command::new(binary)
+                .args(["--server", server_url])
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .args([
+                    "signup",
+                    username,
+                    "--display-name",
+                    display_name,
+                    "--print-token",
+                ])
+                .env("NATTER_PASSWORD", "a long enough password"),
+        )?;
+        let answer: Value = serde_json::from_str(printed.trim())
+            .with_context(|| format!("`natter signup` printed {printed:?}"))?;
+        let token = answer["token"]
+            .as_str()
+            .context("`natter signup --print-token` printed no token")?
+            .to_owned();
+        Ok(Self {
+            binary: binary.to_path_buf(),
+            server_url: server_url.to_owned(),
+            log: work.join(format!("cli-{username}.log")),
+            data_dir,
+            token,
+        })
+    }
+
+    fn command(&self, data_dir: &Path) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["--server", &self.server_url])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("NATTER_TOKEN", &self.token);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Result<String> {
+        output(self.command(&self.data_dir).args(args))
+    }
+
+    /// `natter follow` of one conversation: the user is online while it runs.
+    pub fn follow(&self, conversation_id: &str) -> Result<Running> {
+        // Its own cache, so it does not share the outbox of the sending commands.
+        let data_dir = self.data_dir.with_extension("follow");
+        Running::capture(
+            "natter follow",
+            self.command(&data_dir).args(["follow", conversation_id]),
+            &self.log,
+        )
+    }
+}
+
+/// tauri-driver in front of WebKitWebDriver; each session starts the app afresh.
+pub struct TauriDriver {
+    port: u16,
+    app: PathBuf,
+    process: std::sync::Mutex<Running>,
+}
+
+impl TauriDriver {
+    pub fn start(tauri_driver: &Path, app: &Path, work: &Path, artifacts: &Path) -> Result<Self> {
+        let webkit_driver = find_program("WebKitWebDriver")
+            .context("WebKitWebDriver is not installed (Debian package webkit2gtk-driver)")?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut process = Running::logged(
+            "tauri-driver",
+            Command::new(tauri_driver)
+                .args(["--port", &port.to_string()])
+                .args(["--native-port", &native_port.to_string()])
+                .arg("--native-driver")
+                .arg(webkit_driver)
+                // Passed on to the app by WebKitWebDriver.
+                .env("NATTER_DATA_DIR", work.join("app"))
+                .env("NATTER_LOG", "info")
+                .env("GDK_BACKEND", "x11")
+                .env_remove("NATTER_SERVER_URL"),
+            &artifacts.join("e2e-app.log"),
+        )?;
+        poll("tauri-driver listening", START_TIMEOUT, || {
+            process.ensure_running()?;
+            Ok(listening(port).then_some(()))
+        })?;
+        Ok(Self {
+            port,
+            app: app.to_path_buf(),
+            process: std::sync::Mutex::new(process),
+        })
+    }
+
+    /// Starts the app and a WebDriver session on it.
+    pub async fn session(&self) -> Result<Client> {
+        if let Ok(mut process) = self.process.lock() {
+            process.ensure_running()?;
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".to_owned(),
+            json!({ "application": self.app }),
+        );
+        let started = Instant::now();
+        let session = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("starting the app through tauri-driver failed")?;
+        println!(
+            "tauri-driver: app started in {} ms",
+            started.elapsed().as_millis()
+        );
+        Ok(session)
+    }
+}
+
+/// Waits until no process runs the app's binary (the next start must not find the old one,
+/// which would take over as the single instance).
+pub fn wait_for_exit(app: &Path) -> Result<()> {
+    poll("the app exiting", EXIT_TIMEOUT, || {
+        Ok(processes::processes_running(app).is_empty().then_some(()))
+    })
+}
