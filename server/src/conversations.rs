@@ -3,8 +3,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use natter_protocol::{
-    Conversation, ConversationId, ConversationKind, ConversationList, EventBody, Message, User,
-    UserId, limits::GROUP_MAX_MEMBERS,
+    Conversation, ConversationId, ConversationKind, ConversationList, EventBody, Message,
+    ReadPosition, User, UserId, limits::GROUP_MAX_MEMBERS,
 };
 
 use sqlx::AssertSqlSafe;
@@ -36,6 +36,7 @@ struct ConversationRow {
 #[derive(sqlx::FromRow)]
 struct MemberRow {
     member_of: String,
+    member_read_seq: i64,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -74,7 +75,8 @@ async fn load(
         return Ok(Vec::new());
     }
     let member_rows: Vec<MemberRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT mm.conversation_id AS member_of, {USER_COLUMNS} FROM members m \
+        "SELECT mm.conversation_id AS member_of, mm.read_seq AS member_read_seq, {USER_COLUMNS} \
+         FROM members m \
          JOIN members mm ON mm.conversation_id = m.conversation_id AND mm.left_seq IS NULL \
          JOIN users u ON u.id = mm.user_id \
          WHERE m.user_id = $1 AND m.left_seq IS NULL AND ($2 = '' OR m.conversation_id = $2) \
@@ -96,11 +98,17 @@ async fn load(
     .await?;
 
     let mut members: HashMap<String, Vec<User>> = HashMap::new();
+    let mut read_positions: HashMap<String, Vec<ReadPosition>> = HashMap::new();
     for row in member_rows {
-        members
-            .entry(row.member_of)
+        let user = row.user.into_user(core, true)?;
+        read_positions
+            .entry(row.member_of.clone())
             .or_default()
-            .push(row.user.into_user(core, true)?);
+            .push(ReadPosition {
+                user_id: user.id,
+                read_seq: row.member_read_seq,
+            });
+        members.entry(row.member_of).or_default().push(user);
     }
     let mut last_messages: HashMap<String, Message> = HashMap::new();
     for row in last_rows {
@@ -123,6 +131,7 @@ async fn load(
                 last_message: last_messages.remove(&row.id),
                 unread_count: row.unread_count,
                 read_seq: row.read_seq,
+                read_positions: read_positions.remove(&row.id).unwrap_or_default(),
             })
         })
         .collect()

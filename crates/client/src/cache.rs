@@ -187,6 +187,16 @@ impl Cache {
         .bind(cursor.is_some())
         .execute(&mut *tx)
         .await?;
+        // Read positions only move forward; the server's may be behind receipts already seen.
+        for position in &conversation.read_positions {
+            upsert_receipt(
+                &mut tx,
+                conversation.id,
+                position.user_id,
+                position.read_seq,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -217,16 +227,7 @@ impl Cache {
             upsert_message(&mut tx, message).await?;
         }
         if let Some((user_id, read_seq)) = effect.receipt {
-            sqlx::query(
-                "INSERT INTO receipts (conversation_id, user_id, read_seq) VALUES (?, ?, ?)
-                 ON CONFLICT (conversation_id, user_id)
-                 DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)",
-            )
-            .bind(conversation_id.to_string())
-            .bind(user_id.to_string())
-            .bind(read_seq)
-            .execute(&mut *tx)
-            .await?;
+            upsert_receipt(&mut tx, conversation_id, user_id, read_seq).await?;
         }
         let mut refetch = effect.refetch;
         if effect.recount_unread {
@@ -477,6 +478,26 @@ impl Cache {
         .await?;
         row.map(|id| uuid(&id)).transpose()
     }
+}
+
+/// Moves a member's read position forward (never back).
+async fn upsert_receipt(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    conversation_id: ConversationId,
+    user_id: UserId,
+    read_seq: Seq,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO receipts (conversation_id, user_id, read_seq) VALUES (?, ?, ?)
+         ON CONFLICT (conversation_id, user_id)
+         DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)",
+    )
+    .bind(conversation_id.to_string())
+    .bind(user_id.to_string())
+    .bind(read_seq)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn upsert_message(

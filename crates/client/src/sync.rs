@@ -7,7 +7,7 @@
 //! is what keeps unread counts from counting a message twice when a snapshot fetched from the
 //! server races with the event stream.
 
-use natter_protocol::{Conversation, Event, EventBody, Message, UserId};
+use natter_protocol::{Conversation, Event, EventBody, Message, ReadPosition, UserId};
 
 /// What applying an event did, beyond the snapshot itself.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,6 +59,17 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
         }
         EventBody::ReadReceipt { user_id, read_seq } => {
             effect.receipt = Some((*user_id, *read_seq));
+            match conversation
+                .read_positions
+                .iter_mut()
+                .find(|position| position.user_id == *user_id)
+            {
+                Some(position) => position.read_seq = position.read_seq.max(*read_seq),
+                None => conversation.read_positions.push(ReadPosition {
+                    user_id: *user_id,
+                    read_seq: *read_seq,
+                }),
+            }
             if *user_id == me && *read_seq > conversation.read_seq {
                 conversation.read_seq = *read_seq;
                 effect.recount_unread = true;
@@ -119,6 +130,7 @@ mod tests {
             last_message: None,
             unread_count: 0,
             read_seq: 0,
+            read_positions: Vec::new(),
         }
     }
 

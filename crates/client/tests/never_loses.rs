@@ -395,6 +395,51 @@ async fn live_messages_receipts_and_revocation_reach_the_client() {
     server.down().await;
 }
 
+#[tokio::test]
+async fn a_new_device_shows_what_the_others_have_read_at_once() {
+    let mut server = TestServer::start().await;
+    let alice = server.sign_up("alice").await;
+    let bob = server.sign_up("bob").await;
+    let chat = direct(&server, &alice, &bob).await;
+    let alice_api = server.api().with_token(&alice.token);
+    let bob_api = server.api().with_token(&bob.token);
+    let read = post(&alice_api, chat, "read by bob").await;
+    post(&alice_api, chat, "not read yet").await;
+    bob_api.mark_read(chat, read.id).await.expect("bob reads");
+
+    // A device that never saw bob's receipt event learns it from the conversation list.
+    let fresh_dir = tempfile::tempdir().expect("a data dir");
+    let client = start_client(&server, &alice, fresh_dir.path()).await;
+    let mut events = client.subscribe();
+    let expected = [
+        ("read by bob".to_owned(), MessageState::Read),
+        ("not read yet".to_owned(), MessageState::Sent),
+    ];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let states: Vec<(String, MessageState)> = client
+            .history(chat, None)
+            .await
+            .expect("history")
+            .messages
+            .into_iter()
+            .map(|m| (m.body, m.state))
+            .collect();
+        if states == expected {
+            break;
+        }
+        // Woken by any change; the deadline bounds the whole wait.
+        if tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .is_err()
+        {
+            panic!("the new device shows {states:?}, expected {expected:?}");
+        }
+    }
+    client.stop().await;
+    server.down().await;
+}
+
 async fn alice_api_revoke_all(server: &TestServer, alice: &AuthResponse) {
     let response = reqwest::Client::new()
         .delete(server.url().join("/api/sessions").expect("a URL"))

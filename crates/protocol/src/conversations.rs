@@ -71,6 +71,20 @@ pub struct Conversation {
     pub unread_count: i64,
     /// `seq` of the last message I have read.
     pub read_seq: Seq,
+    /// How far each current member has read (me included), so a new device can show read
+    /// ticks at once; later changes come as `read_receipt` events.
+    #[serde(default)]
+    pub read_positions: Vec<ReadPosition>,
+}
+
+/// A member's read position in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadPosition {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub user_id: UserId,
+    /// `seq` of the last message this member has read.
+    pub read_seq: Seq,
 }
 
 /// `GET /api/conversations`: all my conversations, most recent activity first.

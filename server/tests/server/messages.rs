@@ -252,6 +252,15 @@ async fn receipts_and_unread_counts_follow_every_device(backend: Backend) {
     let (_, list) = phone.call(Method::GET, "/api/conversations", None).await;
     let list: ConversationList = serde_json::from_value(list).unwrap();
     assert_eq!(list.conversations[0].unread_count, 1);
+    // Alice's view of the conversation says how far each member has read.
+    let seen_by_alice = alice.conversation(conversation.id).await;
+    let positions = &seen_by_alice.read_positions;
+    assert_eq!(positions.len(), 2, "one position per member: {positions:?}");
+    let bobs = positions
+        .iter()
+        .find(|position| position.user_id == bob.id())
+        .expect("bob's read position");
+    assert_eq!(bobs.read_seq, messages[1].seq);
     // Deleted messages stop counting.
     alice
         .call(
