@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api;
 pub mod avatar;
+pub mod calls;
 pub mod config;
 pub mod conversations;
 pub mod core;

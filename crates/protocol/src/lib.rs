@@ -13,6 +13,7 @@
 //!   seen per conversation (their cursor) and resume from it.
 
 pub mod auth;
+pub mod calls;
 pub mod conversations;
 pub mod error;
 pub mod limits;
@@ -21,6 +22,7 @@ pub mod realtime;
 pub mod users;
 
 pub use auth::*;
+pub use calls::*;
 pub use conversations::*;
 pub use error::*;
 pub use messages::*;
