@@ -72,6 +72,66 @@ pub struct Config {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "NATTER_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
+
+    /// STUN server handed to clients for calls, e.g. stun:turn.example.org:3478 (repeat the
+    /// flag, or separate with commas in the environment variable).
+    #[arg(
+        long = "stun-url",
+        env = "NATTER_STUN_URLS",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub stun_urls: Vec<String>,
+
+    /// TURN server handed to clients for calls, e.g. turn:turn.example.org:3478?transport=udp
+    /// (repeatable). Offered only with --turn-secret.
+    #[arg(
+        long = "turn-url",
+        env = "NATTER_TURN_URLS",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub turn_urls: Vec<String>,
+
+    /// Secret shared with the TURN server (coturn: `use-auth-secret` with the same
+    /// `static-auth-secret`). Clients get credentials derived from it, never the secret.
+    #[arg(long, env = "NATTER_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<Secret>,
+
+    /// How long the TURN credentials given to a client stay valid, in seconds.
+    #[arg(
+        long,
+        env = "NATTER_TURN_CREDENTIAL_TTL_SECONDS",
+        default_value_t = 21_600
+    )]
+    pub turn_credential_ttl_seconds: u64,
+}
+
+/// A secret from the command line or environment: usable, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.len() < 16 {
+            return Err("use at least 16 characters".to_owned());
+        }
+        Ok(Secret(text.to_owned()))
+    }
 }
 
 impl Config {

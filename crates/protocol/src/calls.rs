@@ -54,3 +54,25 @@ pub enum CallSignal {
     /// The sender has gathered all its candidates.
     EndOfCandidates,
 }
+
+/// One entry of a WebRTC `iceServers` list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IceServer {
+    /// `stun:host:port` or `turn:host:port?transport=udp` (or `turns:` for TLS).
+    pub urls: Vec<String>,
+    /// TURN only: `<expiry unix seconds>:<user id>` (the TURN REST API scheme).
+    pub username: Option<String>,
+    /// TURN only: base64(HMAC-SHA1(shared secret, username)).
+    pub credential: Option<String>,
+}
+
+/// `GET /api/calls/ice-servers`: where a call's devices find each other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IceServers {
+    pub ice_servers: Vec<IceServer>,
+    /// When the TURN credentials stop working (fetch new ones before a call after that);
+    /// `null` when no TURN server is offered.
+    pub expires_at: Option<crate::Timestamp>,
+}

@@ -201,6 +201,7 @@ fn check_example(example: &Example, coverage: &mut Coverage) {
         "UpdateProfileRequest" => check_only::<UpdateProfileRequest>(example, &original),
         "UserPage" => check_only::<UserPage>(example, &original),
         "ServerStats" => check_only::<ServerStats>(example, &original),
+        "IceServers" => check_only::<IceServers>(example, &original),
         "ConversationKind" => check_only::<ConversationKind>(example, &original),
         "CreateConversationRequest" => check_only::<CreateConversationRequest>(example, &original),
         "AddMembersRequest" => check_only::<AddMembersRequest>(example, &original),

@@ -2,6 +2,7 @@
 //! panics as JSON errors, tracing). Handlers are thin: extract, call one domain function, map.
 
 pub mod accounts;
+pub mod calls;
 pub mod conversations;
 pub mod error;
 pub mod extract;
@@ -85,6 +86,7 @@ pub fn router(core: Arc<Core>) -> Router {
             post(messages::typing),
         )
         .route("/api/search/messages", get(messages::search))
+        .route("/api/calls/ice-servers", get(calls::ice_servers))
         .route("/api/ws", get(realtime::upgrade))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/stats", get(ops::stats))

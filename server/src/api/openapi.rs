@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::api::{accounts, conversations, messages, ops, realtime, users};
+use crate::api::{accounts, calls, conversations, messages, ops, realtime, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,7 @@ use crate::api::{accounts, conversations, messages, ops, realtime, users};
         conversations::add_members, conversations::remove_member,
         messages::send, messages::history, messages::edit, messages::delete, messages::mark_read,
         messages::typing, messages::search,
+        calls::ice_servers,
         realtime::upgrade,
         ops::healthz, ops::readyz, ops::metrics, ops::stats,
     ),

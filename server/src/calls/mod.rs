@@ -1,4 +1,5 @@
-//! Calls on the server: the referee (pure call state) for now; call signaling over the
-//! WebSocket, call history and TURN credentials build on it.
+//! Calls on the server: the referee (pure call state) and the ICE servers with TURN credentials
+//! handed to clients; call signaling over the WebSocket and call history build on them.
 
 pub mod referee;
+pub mod turn;

@@ -4,6 +4,7 @@
 mod harness;
 
 mod accounts;
+mod calls;
 mod conversations;
 mod messages;
 mod operations;
