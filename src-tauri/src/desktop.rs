@@ -268,29 +268,33 @@ impl Desktop {
             }
             Err(_) => return,
         };
-        let api = api.with_token(&stored.token);
-        let me = match api.me().await {
-            Ok(me) => me,
-            Err(error) if error.is_unauthorized() => {
-                // Revoked while the app was closed: forget it and ask again.
-                let credentials = self.credentials.clone();
-                let server = server_key(api.base().as_str());
-                let _ =
-                    tauri::async_runtime::spawn_blocking(move || credentials.delete(&server)).await;
-                return;
-            }
-            // Offline: open from the cache; the profile refreshes when the server is back.
-            Err(_) => User {
-                id: stored.user_id,
-                username: stored.username.clone(),
-                display_name: stored.username.clone(),
-                status_text: String::new(),
-                avatar_url: None,
-                presence: None,
-            },
+        // The cached conversations show at once; the profile is refreshed from the server
+        // afterwards. A session revoked while the app was closed ends through the realtime
+        // session (4001 → signed out, which also forgets the token).
+        let known = User {
+            id: stored.user_id,
+            username: stored.username.clone(),
+            display_name: stored.username.clone(),
+            status_text: String::new(),
+            avatar_url: None,
+            presence: None,
         };
-        if let Err(error) = self.start_client(app, api, me).await {
+        if let Err(error) = self
+            .start_client(app, api.with_token(&stored.token), known, true)
+            .await
+        {
             tracing::warn!(message = %error.message, "session not restored");
+            return;
+        }
+        let Ok(client) = self.client().await else {
+            return;
+        };
+        match client.refresh_me().await {
+            Ok(me) => {
+                self.inner.lock().await.me = Some(me);
+                let _ = app.emit("natter://state", &self.state().await);
+            }
+            Err(error) => tracing::debug!(%error, "profile not refreshed (offline?)"),
         }
     }
 
@@ -314,7 +318,7 @@ impl Desktop {
                 .map_err(|error| IpcError::new("internal", error.to_string()))?;
         self.inner.lock().await.credential_warning =
             saved.err().map(|error| credential_message(&error));
-        self.start_client(app, api.with_token(&auth.token), auth.user)
+        self.start_client(app, api.with_token(&auth.token), auth.user, false)
             .await?;
         Ok(self.state().await)
     }
@@ -323,16 +327,24 @@ impl Desktop {
         self.api().await
     }
 
-    async fn start_client(&self, app: &AppHandle, api: Api, me: User) -> Result<(), IpcError> {
-        let client = Client::start(
-            api,
-            me.clone(),
-            ClientOptions {
-                data_dir: self.data_dir.clone(),
-                session: SessionConfig::default(),
-            },
-        )
-        .await?;
+    /// Starts the client core; `resume` starts from the cached profile instead of `me`.
+    async fn start_client(
+        &self,
+        app: &AppHandle,
+        api: Api,
+        me: User,
+        resume: bool,
+    ) -> Result<(), IpcError> {
+        let options = ClientOptions {
+            data_dir: self.data_dir.clone(),
+            session: SessionConfig::default(),
+        };
+        let client = if resume {
+            Client::resume(api, me, options).await?
+        } else {
+            Client::start(api, me, options).await?
+        };
+        let me = client.me();
         let forwarder = tauri::async_runtime::spawn(crate::events::forward(
             app.clone(),
             self.clone(),

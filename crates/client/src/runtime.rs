@@ -141,11 +141,39 @@ impl Client {
     /// Opens the account's cache and starts the realtime session. `api` carries the token;
     /// `me` is the signed-in user (from sign-in, or the cache when offline).
     pub async fn start(api: Api, me: User, options: ClientOptions) -> Result<Client, ClientError> {
+        Self::open(api, me, false, options).await
+    }
+
+    /// Starts from what this device already knows of the account: its cached profile when
+    /// there is one (else `known`), without asking the server first, so the cached
+    /// conversations show at once, offline too. [`Client::refresh_me`] then updates the profile.
+    pub async fn resume(
+        api: Api,
+        known: User,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        Self::open(api, known, true, options).await
+    }
+
+    async fn open(
+        api: Api,
+        me: User,
+        prefer_cached: bool,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
         let path = options
             .data_dir
             .join("accounts")
             .join(format!("{}.sqlite", me.id));
         let cache = Cache::open(&path).await?;
+        let me = match prefer_cached {
+            true => cache
+                .me()
+                .await?
+                .filter(|cached| cached.id == me.id)
+                .unwrap_or(me),
+            false => me,
+        };
         cache.set_me(&me).await?;
         if cache.conversations().await?.is_empty() {
             // A first start: take the list (with cursors at its end) rather than have the
@@ -475,6 +503,13 @@ impl Client {
         Ok(view)
     }
 
+    /// Asks the server for my profile and keeps it (after [`Client::resume`]).
+    pub async fn refresh_me(&self) -> Result<User, ClientError> {
+        let user = self.shared.api.me().await?;
+        self.shared.set_me(&user).await?;
+        Ok(user)
+    }
+
     pub async fn update_profile(
         &self,
         display_name: Option<String>,
@@ -640,6 +675,16 @@ impl Runner {
                         Ok(Ok(socket)) => {
                             self.socket = Some(socket);
                             Input::SocketOpened
+                        }
+                        // The server refused the token before upgrading: revoked, as 4001 says
+                        // on an open socket; retrying would never help.
+                        Ok(Err(tungstenite::Error::Http(response)))
+                            if response.status() == 401 =>
+                        {
+                            Input::SocketClosed {
+                                code: Some(natter_protocol::close_code::UNAUTHORIZED),
+                                reason: "the server refused the session token".to_owned(),
+                            }
                         }
                         Ok(Err(error)) => Input::SocketFailed { reason: error.to_string() },
                         Err(error) => Input::SocketFailed { reason: error.to_string() },

@@ -440,6 +440,61 @@ async fn a_new_device_shows_what_the_others_have_read_at_once() {
     server.down().await;
 }
 
+#[tokio::test]
+async fn a_restart_opens_from_the_cache_at_once_and_a_revoked_session_signs_out() {
+    let mut server = TestServer::start().await;
+    let alice = server.sign_up("alice").await;
+    let bob = server.sign_up("bob").await;
+    let chat = direct(&server, &alice, &bob).await;
+    post(&server.api().with_token(&bob.token), chat, "kept for later").await;
+    let alice_dir = tempfile::tempdir().expect("a data dir");
+    let client = start_client(&server, &alice, alice_dir.path()).await;
+    wait_for_history(&client, chat, &["kept for later".to_owned()], |_| true).await;
+    client.stop().await;
+
+    // The server hangs (its port accepts connections but nothing answers): resuming still
+    // opens at once, with the cached profile and history.
+    server.down().await;
+    let hung = std::net::TcpListener::bind(server.config.listen).expect("the port is free again");
+    let placeholder = natter_protocol::User {
+        display_name: "placeholder".into(),
+        ..alice.user.clone()
+    };
+    let options = ClientOptions {
+        data_dir: alice_dir.path().to_owned(),
+        session: fast_session(),
+    };
+    let client = tokio::time::timeout(
+        Duration::from_secs(2),
+        Client::resume(
+            server.api().with_token(&alice.token),
+            placeholder.clone(),
+            options.clone(),
+        ),
+    )
+    .await
+    .expect("resuming does not wait for the server")
+    .expect("the client starts");
+    assert_eq!(
+        client.me().display_name,
+        alice.user.display_name,
+        "the cached profile"
+    );
+    wait_for_history(&client, chat, &["kept for later".to_owned()], |_| true).await;
+    client.stop().await;
+
+    // Revoked while the app was closed: the next start signs out instead of retrying forever.
+    drop(hung);
+    server.up().await;
+    alice_api_revoke_all(&server, &alice).await;
+    let client = Client::resume(server.api().with_token(&alice.token), placeholder, options)
+        .await
+        .expect("the client starts");
+    wait_for_status(&client, |s| *s == ConnectionStatus::SignedOut, "signed out").await;
+    client.stop().await;
+    server.down().await;
+}
+
 async fn alice_api_revoke_all(server: &TestServer, alice: &AuthResponse) {
     let response = reqwest::Client::new()
         .delete(server.url().join("/api/sessions").expect("a URL"))
