@@ -126,18 +126,8 @@ pub fn run_in_desktop_session(
     }
 
     let mut xvfb = Xvfb::start(&tools, artifacts_dir)?;
-    let mut command = match &tools.unshare {
-        Some(unshare) => {
-            let mut command = Command::new(unshare);
-            command
-                .args(UNSHARE_PID_NAMESPACE)
-                .arg(&tools.dbus_run_session);
-            command
-        }
-        None => Command::new(&tools.dbus_run_session),
-    };
+    let mut command = tools.isolated_session();
     command
-        .arg("--")
         .arg(program)
         .args(args)
         .current_dir(root)
@@ -183,22 +173,8 @@ fn with_app(
     let log_path = artifacts_dir.join("desktop-app.log");
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
-    // In a PID namespace of its own (when allowed), everything the app starts (bus daemon,
-    // WebKit and accessibility helpers) is killed and reaped by the kernel once
-    // dbus-run-session, the namespace's init, exits; otherwise those helpers would outlive the
-    // test as orphans (dbus-run-session does not even wait for its bus daemon).
-    let mut command = match &tools.unshare {
-        Some(unshare) => {
-            let mut command = Command::new(unshare);
-            command
-                .args(UNSHARE_PID_NAMESPACE)
-                .arg(&tools.dbus_run_session);
-            command
-        }
-        None => Command::new(&tools.dbus_run_session),
-    };
+    let mut command = tools.isolated_session();
     command
-        .arg("--")
         .arg(app_binary)
         .current_dir(root)
         .env("DISPLAY", display)
@@ -538,6 +514,26 @@ struct Tools {
 }
 
 impl Tools {
+    /// `dbus-run-session --`, inside a PID namespace of its own when allowed: everything the
+    /// program starts (bus daemon, WebKit and accessibility helpers) is then killed and reaped
+    /// by the kernel once dbus-run-session, the namespace's init, exits; otherwise those helpers
+    /// would outlive it as orphans (dbus-run-session does not even wait for its bus daemon).
+    /// Append the program and its arguments.
+    fn isolated_session(&self) -> Command {
+        let mut command = match &self.unshare {
+            Some(unshare) => {
+                let mut command = Command::new(unshare);
+                command
+                    .args(UNSHARE_PID_NAMESPACE)
+                    .arg(&self.dbus_run_session);
+                command
+            }
+            None => Command::new(&self.dbus_run_session),
+        };
+        command.arg("--");
+        command
+    }
+
     fn find() -> Result<Self> {
         let mut missing = Vec::new();
         let mut find = |program: &str, package: &str| {

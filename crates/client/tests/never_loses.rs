@@ -410,32 +410,14 @@ async fn a_new_device_shows_what_the_others_have_read_at_once() {
     // A device that never saw bob's receipt event learns it from the conversation list.
     let fresh_dir = tempfile::tempdir().expect("a data dir");
     let client = start_client(&server, &alice, fresh_dir.path()).await;
-    let mut events = client.subscribe();
-    let expected = [
-        ("read by bob".to_owned(), MessageState::Read),
-        ("not read yet".to_owned(), MessageState::Sent),
-    ];
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let states: Vec<(String, MessageState)> = client
-            .history(chat, None)
-            .await
-            .expect("history")
-            .messages
-            .into_iter()
-            .map(|m| (m.body, m.state))
-            .collect();
-        if states == expected {
-            break;
-        }
-        // Woken by any change; the deadline bounds the whole wait.
-        if tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .is_err()
-        {
-            panic!("the new device shows {states:?}, expected {expected:?}");
-        }
-    }
+    wait_for_history(&client, chat, &["read by bob".to_owned()], |m| {
+        m.state == MessageState::Read
+    })
+    .await;
+    wait_for_history(&client, chat, &["not read yet".to_owned()], |m| {
+        m.state == MessageState::Sent
+    })
+    .await;
     client.stop().await;
     server.down().await;
 }

@@ -59,6 +59,26 @@ pub fn unlock_keyring() -> Result<()> {
     Ok(())
 }
 
+/// The binaries every harness program is given (by `xtask`'s `harness_args`).
+#[derive(Debug, clap::Args)]
+pub struct Binaries {
+    /// The natter-server binary.
+    #[arg(long)]
+    pub server: PathBuf,
+    /// The natter command-line client.
+    #[arg(long)]
+    pub cli: PathBuf,
+    /// The natter-desktop binary.
+    #[arg(long)]
+    pub app: PathBuf,
+    /// tauri-driver (`cargo install tauri-driver --locked`).
+    #[arg(long)]
+    pub tauri_driver: PathBuf,
+    /// Where screenshots, logs and figures go.
+    #[arg(long)]
+    pub artifacts: PathBuf,
+}
+
 /// natter-server on a free loopback port with a fresh SQLite database.
 pub struct Server {
     pub url: String,

@@ -16,8 +16,10 @@ use clap::Parser;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use natter_e2e::harness::{Cli, Server, TauriDriver, unlock_keyring, until_js, wait_for_exit};
-use natter_e2e::processes::{POLL_INTERVAL, processes_running};
+use natter_e2e::harness::{
+    Binaries, Cli, Server, TauriDriver, unlock_keyring, until_js, wait_for_exit,
+};
+use natter_e2e::processes::{POLL_INTERVAL, children, processes_running};
 
 /// Longest wait for the measured page to show.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(60);
@@ -27,21 +29,12 @@ const PASSWORD: &str = "a long enough password";
 #[derive(Debug, Parser)]
 #[command(about = "Desktop benchmark (run it via `cargo xtask bench desktop`)")]
 struct Options {
-    #[arg(long)]
-    server: PathBuf,
-    #[arg(long)]
-    cli: PathBuf,
-    /// The natter-desktop binary (a release build).
-    #[arg(long)]
-    app: PathBuf,
+    /// `--app` is a release build; the figures go to `artifacts/desktop-bench.json`.
+    #[command(flatten)]
+    binaries: Binaries,
     /// The blank Tauri window binary (a release build).
     #[arg(long)]
     blank: PathBuf,
-    #[arg(long)]
-    tauri_driver: PathBuf,
-    /// Where the figures (desktop-bench.json) go.
-    #[arg(long)]
-    artifacts: PathBuf,
     /// Conversations of the signed-in user.
     #[arg(long, default_value = "50")]
     conversations: usize,
@@ -76,23 +69,23 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(options: &Options) -> Result<()> {
     ensure!(options.runs > 0, "--runs must be at least 1");
-    let app = fs::canonicalize(&options.app)
-        .with_context(|| format!("{} not found", options.app.display()))?;
+    let app = fs::canonicalize(&options.binaries.app)
+        .with_context(|| format!("{} not found", options.binaries.app.display()))?;
     let blank = fs::canonicalize(&options.blank)
         .with_context(|| format!("{} not found", options.blank.display()))?;
-    fs::create_dir_all(&options.artifacts)?;
+    fs::create_dir_all(&options.binaries.artifacts)?;
     let work = tempfile::tempdir()?;
     unlock_keyring()?;
 
     // Every user signs up from this one address: lift the per-address sign-up limit.
     let server = Server::start(
-        &options.server,
+        &options.binaries.server,
         work.path(),
-        &options.artifacts,
+        &options.binaries.artifacts,
         &["--auth-attempts-per-ip-per-minute", "0"],
     )?;
     Cli::signup(
-        &options.cli,
+        &options.binaries.cli,
         &server.url,
         work.path(),
         "alice",
@@ -102,7 +95,7 @@ async fn run(options: &Options) -> Result<()> {
     for index in 0..options.conversations {
         let username = format!("friend{index:03}");
         let friend = Cli::signup(
-            &options.cli,
+            &options.binaries.cli,
             &server.url,
             work.path(),
             &username,
@@ -120,7 +113,12 @@ async fn run(options: &Options) -> Result<()> {
         started.elapsed().as_secs()
     );
 
-    let natter = TauriDriver::start(&options.tauri_driver, &app, work.path(), &options.artifacts)?;
+    let natter = TauriDriver::start(
+        &options.binaries.tauri_driver,
+        &app,
+        work.path(),
+        &options.binaries.artifacts,
+    )?;
     sign_in(&natter, &server.url, options.conversations).await?;
     wait_for_exit(&app)?;
     let all_rows = format!(
@@ -135,10 +133,10 @@ async fn run(options: &Options) -> Result<()> {
     drop(natter);
 
     let blank_driver = TauriDriver::start(
-        &options.tauri_driver,
+        &options.binaries.tauri_driver,
         &blank,
         work.path(),
-        &options.artifacts,
+        &options.binaries.artifacts,
     )?;
     let mut blank_samples = Vec::new();
     for _ in 0..options.runs {
@@ -187,7 +185,7 @@ async fn run(options: &Options) -> Result<()> {
         "natter": samples_json(&natter_samples),
         "blank": samples_json(&blank_samples),
     });
-    let path = options.artifacts.join("desktop-bench.json");
+    let path = options.binaries.artifacts.join("desktop-bench.json");
     fs::write(&path, serde_json::to_vec_pretty(&figures)?)?;
     println!("figures: {}", path.display());
     Ok(())
@@ -310,28 +308,6 @@ fn process_tree_memory(binary: &Path) -> Result<(u64, u64, usize)> {
         rss += field_kib(&rollup, "Rss:").unwrap_or(0);
     }
     Ok((pss, rss, tree.len()))
-}
-
-fn children(parent: u32) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
-            // After the command name (in parentheses, may hold anything): state, then ppid.
-            let ppid: u32 = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            (ppid == parent).then_some(pid)
-        })
-        .collect()
 }
 
 /// The value in KiB of a `Name:   123 kB` line.

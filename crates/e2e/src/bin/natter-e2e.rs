@@ -23,7 +23,8 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 
 use natter_e2e::harness::{
-    Cli, START_TIMEOUT, Server, TauriDriver, UI_TIMEOUT, unlock_keyring, until_js, wait_for_exit,
+    Binaries, Cli, START_TIMEOUT, Server, TauriDriver, UI_TIMEOUT, unlock_keyring, until_js,
+    wait_for_exit,
 };
 use natter_e2e::processes::{Running, output, poll};
 
@@ -33,21 +34,8 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 #[derive(Debug, Parser)]
 #[command(about = "End-to-end test of the Natter desktop app (run it via `cargo xtask e2e`)")]
 struct Options {
-    /// The natter-server binary.
-    #[arg(long)]
-    server: PathBuf,
-    /// The natter command-line client.
-    #[arg(long)]
-    cli: PathBuf,
-    /// The natter-desktop binary.
-    #[arg(long)]
-    app: PathBuf,
-    /// tauri-driver (`cargo install tauri-driver --locked`).
-    #[arg(long)]
-    tauri_driver: PathBuf,
-    /// Where screenshots and logs go.
-    #[arg(long)]
-    artifacts: PathBuf,
+    #[command(flatten)]
+    binaries: Binaries,
 }
 
 #[tokio::main]
@@ -57,7 +45,7 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => {
             println!(
                 "desktop e2e: passed; screenshots in {}",
-                options.artifacts.display()
+                options.binaries.artifacts.display()
             );
             std::process::ExitCode::SUCCESS
         }
@@ -76,10 +64,10 @@ async fn run(options: &Options) -> Result<()> {
              and a private D-Bus session"
         );
     }
-    let app = fs::canonicalize(&options.app)
-        .with_context(|| format!("desktop app {} not found", options.app.display()))?;
-    fs::create_dir_all(&options.artifacts)?;
-    let artifacts = fs::canonicalize(&options.artifacts)?;
+    let app = fs::canonicalize(&options.binaries.app)
+        .with_context(|| format!("desktop app {} not found", options.binaries.app.display()))?;
+    fs::create_dir_all(&options.binaries.artifacts)?;
+    let artifacts = fs::canonicalize(&options.binaries.artifacts)?;
     let work = tempfile::tempdir().context("no temporary directory")?;
 
     unlock_keyring()?;
@@ -95,10 +83,21 @@ async fn run(options: &Options) -> Result<()> {
     // dbus-monitor prints the bus's greeting once it is monitoring.
     monitor.wait_for_line("dbus-monitor greeting", START_TIMEOUT, |_| true)?;
 
-    let server = Server::start(&options.server, work.path(), &artifacts, &[])?;
-    let bob = Cli::signup(&options.cli, &server.url, work.path(), "bob", "Bob Builder")?;
+    let server = Server::start(&options.binaries.server, work.path(), &artifacts, &[])?;
+    let bob = Cli::signup(
+        &options.binaries.cli,
+        &server.url,
+        work.path(),
+        "bob",
+        "Bob Builder",
+    )?;
 
-    let driver = TauriDriver::start(&options.tauri_driver, &app, work.path(), &artifacts)?;
+    let driver = TauriDriver::start(
+        &options.binaries.tauri_driver,
+        &app,
+        work.path(),
+        &artifacts,
+    )?;
     let screens = Screenshots::new(&artifacts);
 
     // First start: server address, then sign up.
