@@ -105,6 +105,19 @@ pub struct Config {
         default_value_t = 21_600
     )]
     pub turn_credential_ttl_seconds: u64,
+
+    /// How long a call rings before it ends as missed, in seconds.
+    #[arg(long, env = "NATTER_CALL_RING_SECONDS", default_value_t = 30.0)]
+    pub call_ring_seconds: f64,
+
+    /// How long a device in a call may lose its connection to the server before the call ends
+    /// as failed, in seconds (the media may still flow meanwhile: it is peer to peer).
+    #[arg(
+        long,
+        env = "NATTER_CALL_OFFLINE_GRACE_SECONDS",
+        default_value_t = 15.0
+    )]
+    pub call_offline_grace_seconds: f64,
 }
 
 /// A secret from the command line or environment: usable, never printed.
@@ -143,6 +156,14 @@ impl Config {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("natter.db").display()
             ),
+        }
+    }
+
+    pub fn referee(&self) -> crate::calls::referee::RefereeConfig {
+        let millis = |seconds: f64| (seconds.clamp(0.05, 86_400.0) * 1000.0) as i64;
+        crate::calls::referee::RefereeConfig {
+            ring_timeout_ms: millis(self.call_ring_seconds),
+            offline_grace_ms: millis(self.call_offline_grace_seconds),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::{
     core::Core,
     error::{Error, Result, is_unique_violation},
     events,
-    messages::{MESSAGE_COLUMNS, MessageRow},
+    messages::{COUNTS_AS_UNREAD, MESSAGE_COLUMNS, MessageRow},
     users::{USER_COLUMNS, UserRow},
     util::{new_id, now_ms, parse_id},
     validate,
@@ -57,16 +57,15 @@ async fn load(
 ) -> Result<Vec<Conversation>> {
     let user = user_id.to_string();
     let only = only.map(|id| id.to_string()).unwrap_or_default();
-    let rows: Vec<ConversationRow> = sqlx::query_as(
+    let rows: Vec<ConversationRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT c.id, c.kind, c.name, c.owner_id, c.created_at, c.last_activity_at, c.last_seq, \
                 m.read_seq, \
                 (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
-                   AND x.seq > m.read_seq AND x.sender_id <> m.user_id \
-                   AND x.deleted_at IS NULL) AS unread_count \
+                   AND x.seq > m.read_seq AND {COUNTS_AS_UNREAD}) AS unread_count \
          FROM members m JOIN conversations c ON c.id = m.conversation_id \
          WHERE m.user_id = $1 AND m.left_seq IS NULL AND ($2 = '' OR c.id = $2) \
          ORDER BY c.last_activity_at DESC, c.id DESC",
-    )
+    )))
     .bind(&user)
     .bind(&only)
     .fetch_all(&core.db.pool)
@@ -213,40 +212,48 @@ pub async fn open_direct(
         &BTreeSet::from([other]),
     )
     .await?;
-    let (low, high) = if auth.user_id < other {
-        (auth.user_id, other)
+    let (conversation_id, created) = find_or_create_direct(core, auth.user_id, other).await?;
+    Ok((get(core, auth, conversation_id).await?, created))
+}
+
+/// The direct conversation of two existing users, created by `user` if there is none yet; the
+/// flag says whether it was created.
+pub async fn find_or_create_direct(
+    core: &Core,
+    user: UserId,
+    other: UserId,
+) -> Result<(ConversationId, bool)> {
+    let (low, high) = if user < other {
+        (user, other)
     } else {
-        (other, auth.user_id)
+        (other, user)
     };
     let direct_key = format!("{low}:{high}");
-    let existing: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM conversations WHERE direct_key = $1")
-            .bind(&direct_key)
-            .fetch_optional(&core.db.pool)
-            .await?;
-    if let Some((id,)) = existing {
-        return Ok((get(core, auth, parse_id(&id)?).await?, false));
+    let existing = || async {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM conversations WHERE direct_key = $1")
+                .bind(&direct_key)
+                .fetch_optional(&core.db.pool)
+                .await?;
+        row.map(|(id,)| parse_id(&id)).transpose()
+    };
+    if let Some(id) = existing().await? {
+        return Ok((id, false));
     }
-    let members = [auth.user_id, other];
     match create(
         core,
-        auth,
+        user,
         ConversationKind::Direct,
         None,
         Some(&direct_key),
-        &members,
+        &[user, other],
     )
     .await
     {
-        Ok(conversation) => Ok((conversation, true)),
+        Ok(id) => Ok((id, true)),
         // Both users opened it at the same moment: the other request created it.
         Err(Error::Database(error)) if is_unique_violation(&error) => {
-            let (id,): (String,) =
-                sqlx::query_as("SELECT id FROM conversations WHERE direct_key = $1")
-                    .bind(&direct_key)
-                    .fetch_one(&core.db.pool)
-                    .await?;
-            Ok((get(core, auth, parse_id(&id)?).await?, false))
+            Ok((existing().await?.ok_or(Error::NotFound)?, false))
         }
         Err(error) => Err(error),
     }
@@ -268,25 +275,26 @@ pub async fn create_group(
     }
     ensure_users_exist(&mut *core.db.pool.acquire().await?, &others).await?;
     let members: Vec<UserId> = std::iter::once(auth.user_id).chain(others).collect();
-    create(
+    let conversation_id = create(
         core,
-        auth,
+        auth.user_id,
         ConversationKind::Group,
         Some(name),
         None,
         &members,
     )
-    .await
+    .await?;
+    get(core, auth, conversation_id).await
 }
 
 async fn create(
     core: &Core,
-    auth: AuthSession,
+    creator: UserId,
     kind: ConversationKind,
     name: Option<String>,
     direct_key: Option<&str>,
     members: &[UserId],
-) -> Result<Conversation> {
+) -> Result<ConversationId> {
     let conversation_id = new_id();
     let now = now_ms();
     let mut tx = core.db.begin_write().await?;
@@ -300,7 +308,7 @@ async fn create(
         ConversationKind::Group => "group",
     })
     .bind(name.clone())
-    .bind((kind == ConversationKind::Group).then(|| auth.user_id.to_string()))
+    .bind((kind == ConversationKind::Group).then(|| creator.to_string()))
     .bind(direct_key)
     .bind(now)
     .execute(&mut *tx)
@@ -310,7 +318,7 @@ async fn create(
         conversation_id,
         now,
         EventBody::ConversationCreated {
-            created_by: auth.user_id,
+            created_by: creator,
             name,
             member_ids: members.to_vec(),
         },
@@ -320,7 +328,7 @@ async fn create(
         insert_member(&mut tx, conversation_id, *member, created.event.seq, now).await?;
     }
     events::commit_and_publish(core, tx, vec![created], members).await?;
-    get(core, auth, conversation_id).await
+    Ok(conversation_id)
 }
 
 /// The caller's group, for an owner-only change: `NotFound` when not a member, `Forbidden`

@@ -12,14 +12,16 @@ use natter_protocol::{ConversationId, UserId, limits::TYPING_MIN_INTERVAL_MS};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    config::Config, credentials::PasswordHashing, db::Db, metrics::Metrics,
-    rate_limit::AuthRateLimits, realtime::hub::Hub,
+    calls::signaling::Switchboard, config::Config, credentials::PasswordHashing, db::Db,
+    metrics::Metrics, rate_limit::AuthRateLimits, realtime::hub::Hub,
 };
 
 pub struct Core {
     pub config: Config,
     pub db: Db,
     pub hub: Hub,
+    /// The calls in progress on this node.
+    pub calls: Switchboard,
     pub metrics: Arc<Metrics>,
     pub auth_limits: AuthRateLimits,
     /// Typing notices per (user, conversation): more than one a second is dropped.
@@ -37,6 +39,7 @@ impl Core {
         let metrics = Arc::new(Metrics::new());
         Arc::new(Core {
             hub: Hub::new(config.ws_queue_frames, metrics.clone()),
+            calls: Switchboard::new(config.referee()),
             auth_limits: AuthRateLimits::new(
                 config.auth_attempts_per_ip_per_minute,
                 config.login_attempts_per_account_per_minute,

@@ -83,6 +83,7 @@ impl Server {
                 }
             }
         });
+        let call_timers = tokio::spawn(calls::signaling::run_timers(core.clone()));
         let signal = {
             let core = core.clone();
             async move {
@@ -114,6 +115,7 @@ impl Server {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
         janitor.abort();
+        call_timers.abort();
         core.db.pool.close().await;
         Ok(())
     }

@@ -2,8 +2,8 @@
 //! full-text search.
 
 use natter_protocol::{
-    ConversationId, EventBody, Message, MessageId, MessagePage, ReadState, SearchResults,
-    SendMessageRequest, ServerFrame, UserId, limits::TYPING_TTL_MS,
+    CallEndReason, CallRecord, ConversationId, EventBody, Message, MessageId, MessagePage,
+    ReadState, SearchResults, SendMessageRequest, ServerFrame, UserId, limits::TYPING_TTL_MS,
 };
 
 use sqlx::AssertSqlSafe;
@@ -20,7 +20,12 @@ use crate::{
 };
 
 pub const MESSAGE_COLUMNS: &str = "msg.id, msg.conversation_id, msg.seq, msg.sender_id, \
-     msg.client_id, msg.body, msg.created_at, msg.edited_at, msg.deleted_at";
+     msg.client_id, msg.body, msg.created_at, msg.edited_at, msg.deleted_at, msg.call";
+
+/// SQL condition on a message `x` and a membership `m`: the message counts as unread for the
+/// member once past their read position (see `Message::counts_as_unread_for`).
+pub const COUNTS_AS_UNREAD: &str = "x.sender_id <> m.user_id AND x.deleted_at IS NULL \
+     AND (x.call_end_reason IS NULL OR x.call_end_reason IN ('missed', 'busy', 'cancelled'))";
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct MessageRow {
@@ -33,6 +38,7 @@ pub struct MessageRow {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    pub call: Option<String>,
 }
 
 impl MessageRow {
@@ -47,6 +53,14 @@ impl MessageRow {
             created_at: self.created_at,
             edited_at: self.edited_at,
             deleted_at: self.deleted_at,
+            call: self
+                .call
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|error| {
+                    Error::Internal(anyhow::anyhow!("a stored call record: {error}"))
+                })?,
         })
     }
 }
@@ -116,45 +130,80 @@ pub async fn send(
         .await?;
         return resent(existing, conversation_id, &body);
     }
-    let now = now_ms();
     let mut tx = core.db.begin_write().await?;
-    let seq = events::next_seq(&mut tx, conversation_id).await?;
     joined_seq(&mut tx, auth.user_id, conversation_id).await?;
-    let message = Message {
-        id: new_id(),
+    let inserted = insert(
+        &mut tx,
         conversation_id,
-        seq,
-        sender_id: auth.user_id,
-        client_id: request.client_id,
-        body,
-        created_at: now,
-        edited_at: None,
-        deleted_at: None,
-    };
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        auth.user_id,
+        request.client_id,
+        body.clone(),
+        None,
     )
-    .bind(message.id.to_string())
-    .bind(conversation_id.to_string())
-    .bind(seq)
-    .bind(auth.user_id.to_string())
-    .bind(request.client_id.to_string())
-    .bind(&message.body)
-    .bind(now)
-    .execute(&mut *tx)
     .await;
-    if let Err(error) = inserted {
-        if is_unique_violation(&error) {
+    let message = match inserted {
+        Ok(message) => message,
+        Err(Error::Database(error)) if is_unique_violation(&error) => {
             // A concurrent resend won the race; answer with what it stored.
             drop(tx);
             let existing = message_by_client_id(core, auth.user_id, request.client_id)
                 .await?
                 .ok_or(Error::IdempotencyConflict)?;
-            return resent(existing, conversation_id, &message.body);
+            return resent(existing, conversation_id, &body);
         }
-        return Err(error.into());
-    }
+        Err(error) => return Err(error),
+    };
+    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    let stored = stored_creation(&mut tx, &message).await?;
+    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    core.metrics.messages_sent.inc();
+    Ok((message, true))
+}
+
+/// Inserts a new message at the conversation's next seq (the caller checked who may write).
+async fn insert(
+    tx: &mut sqlx::AnyConnection,
+    conversation_id: ConversationId,
+    sender_id: UserId,
+    client_id: uuid::Uuid,
+    body: String,
+    call: Option<CallRecord>,
+) -> Result<Message> {
+    let now = now_ms();
+    let seq = events::next_seq(&mut *tx, conversation_id).await?;
+    let message = Message {
+        id: new_id(),
+        conversation_id,
+        seq,
+        sender_id,
+        client_id,
+        body,
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        call,
+    };
+    let call_json = call
+        .map(|call| serde_json::to_string(&call))
+        .transpose()
+        .map_err(|error| Error::Internal(error.into()))?;
+    let call_end_reason = call.map(|call| call_end_reason_name(call.end_reason));
+    sqlx::query(
+        "INSERT INTO messages \
+           (id, conversation_id, seq, sender_id, client_id, body, created_at, call, call_end_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(message.id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(seq)
+    .bind(sender_id.to_string())
+    .bind(client_id.to_string())
+    .bind(&message.body)
+    .bind(now)
+    .bind(call_json)
+    .bind(call_end_reason)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE conversations SET last_activity_at = $1, last_message_id = $2 WHERE id = $3",
     )
@@ -163,19 +212,61 @@ pub async fn send(
     .bind(conversation_id.to_string())
     .execute(&mut *tx)
     .await?;
+    Ok(message)
+}
+
+/// The `message_created` event of a message just inserted.
+async fn stored_creation(
+    tx: &mut sqlx::AnyConnection,
+    message: &Message,
+) -> Result<events::StoredEvent> {
     let event = natter_protocol::Event {
-        conversation_id,
-        seq,
-        at: now,
+        conversation_id: message.conversation_id,
+        seq: message.seq,
+        at: message.created_at,
         body: EventBody::MessageCreated {
             message: message.clone(),
         },
     };
-    let stored = events::store(&mut tx, event).await?;
+    events::store(tx, event).await
+}
+
+/// The name a call end reason has in the database (as in the protocol).
+pub fn call_end_reason_name(reason: CallEndReason) -> &'static str {
+    match reason {
+        CallEndReason::Completed => "completed",
+        CallEndReason::Missed => "missed",
+        CallEndReason::Declined => "declined",
+        CallEndReason::Busy => "busy",
+        CallEndReason::Cancelled => "cancelled",
+        CallEndReason::Failed => "failed",
+    }
+}
+
+/// Records a finished call in the two users' direct conversation, as a message from the caller
+/// (the call id is its client id, so recording twice stores one message).
+pub async fn post_call_record(
+    core: &Core,
+    conversation_id: ConversationId,
+    call: CallRecord,
+) -> Result<Message> {
+    if let Some(existing) = message_by_client_id(core, call.caller_id, call.call_id).await? {
+        return Ok(existing);
+    }
+    let mut tx = core.db.begin_write().await?;
+    let message = insert(
+        &mut tx,
+        conversation_id,
+        call.caller_id,
+        call.call_id,
+        String::new(),
+        Some(call),
+    )
+    .await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
+    let stored = stored_creation(&mut tx, &message).await?;
     events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
-    core.metrics.messages_sent.inc();
-    Ok((message, true))
+    Ok(message)
 }
 
 /// A page of history. `before` and `after` are `seq` values; at most one may be given.
@@ -258,6 +349,9 @@ async fn change(
         Change::Edit(_) if message.deleted_at.is_some() => {
             return Err(Error::Conflict("a deleted message cannot be edited"));
         }
+        Change::Edit(_) if message.call.is_some() => {
+            return Err(Error::Conflict("the record of a call cannot be edited"));
+        }
         Change::Edit(body) if body == message.body => return Ok(message),
         Change::Edit(body) => {
             message.body = body;
@@ -323,11 +417,11 @@ async fn unread_count(
     user_id: UserId,
     conversation_id: ConversationId,
 ) -> Result<(i64, i64)> {
-    let (read_seq, unread): (i64, i64) = sqlx::query_as(
+    let (read_seq, unread): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT m.read_seq, (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = m.conversation_id \
-            AND x.seq > m.read_seq AND x.sender_id <> m.user_id AND x.deleted_at IS NULL) \
+            AND x.seq > m.read_seq AND {COUNTS_AS_UNREAD}) \
          FROM members m WHERE m.conversation_id = $1 AND m.user_id = $2",
-    )
+    )))
     .bind(conversation_id.to_string())
     .bind(user_id.to_string())
     .fetch_one(connection)

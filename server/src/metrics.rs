@@ -14,6 +14,11 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub reason: String,
+}
+
 type HistogramFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -23,6 +28,7 @@ pub struct Metrics {
     pub messages_sent: Counter,
     pub events_delivered: Counter,
     pub slow_clients_disconnected: Counter,
+    pub calls_ended: Family<CallLabels, Counter>,
     pub http_requests: Family<RequestLabels, Counter>,
     pub http_request_seconds: HistogramFamily,
 }
@@ -46,6 +52,7 @@ impl Metrics {
         let messages_sent = Counter::default();
         let events_delivered = Counter::default();
         let slow_clients_disconnected = Counter::default();
+        let calls_ended = Family::<CallLabels, Counter>::default();
         let http_requests = Family::<RequestLabels, Counter>::default();
         let http_request_seconds: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let mut registry = Registry::with_prefix("natter");
@@ -75,6 +82,11 @@ impl Metrics {
             slow_clients_disconnected.clone(),
         );
         registry.register(
+            "calls_ended",
+            "Calls ended, by end reason",
+            calls_ended.clone(),
+        );
+        registry.register(
             "http_requests",
             "HTTP requests by route and status",
             http_requests.clone(),
@@ -91,6 +103,7 @@ impl Metrics {
             messages_sent,
             events_delivered,
             slow_clients_disconnected,
+            calls_ended,
             http_requests,
             http_request_seconds,
         }

@@ -315,9 +315,10 @@ fn event_conversation(event: &ClientEvent) -> Option<ConversationId> {
             conversation_id, ..
         } => Some(*conversation_id),
         ClientEvent::Message { message, .. } => Some(message.conversation_id),
-        ClientEvent::Connection { .. } | ClientEvent::Presence { .. } | ClientEvent::SignedOut => {
-            None
-        }
+        ClientEvent::Connection { .. }
+        | ClientEvent::Presence { .. }
+        | ClientEvent::SignedOut
+        | ClientEvent::Call { .. } => None,
     }
 }
 

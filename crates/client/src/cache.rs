@@ -238,8 +238,11 @@ impl Cache {
                     .await?;
             if history_from.is_some_and(|from| from <= snapshot.read_seq + 1) {
                 snapshot.unread_count = sqlx::query_scalar(
+                    // The same rule as `Message::counts_as_unread_for`.
                     "SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ?
-                     AND sender_id <> ? AND json_extract(message, '$.deleted_at') IS NULL",
+                     AND sender_id <> ? AND json_extract(message, '$.deleted_at') IS NULL
+                     AND coalesce(json_extract(message, '$.call.end_reason')
+                                  IN ('missed', 'busy', 'cancelled'), 1)",
                 )
                 .bind(conversation_id.to_string())
                 .bind(snapshot.read_seq)

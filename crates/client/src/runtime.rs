@@ -98,6 +98,10 @@ pub enum ClientEvent {
     },
     /// The server no longer accepts this session (revoked, or signed out elsewhere).
     SignedOut,
+    /// A call frame from the server, as is.
+    Call {
+        frame: ServerFrame,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -907,6 +911,7 @@ impl Runner {
                 }
             }
             Output::Ephemeral(frame) => self.ephemeral(frame).await?,
+            Output::Call(frame) => shared.emit(ClientEvent::Call { frame }),
             Output::Sent { message, .. } => {
                 shared.cache.outbox_sent(&message).await?;
                 if let Some(view) = shared.message_view(&message).await? {

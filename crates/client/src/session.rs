@@ -164,6 +164,8 @@ pub enum Output {
     },
     /// Typing and presence frames: not durable, shown while live.
     Ephemeral(ServerFrame),
+    /// A `call_*` frame, for the call in progress.
+    Call(ServerFrame),
     /// The outbox message is stored on the server.
     Sent {
         client_id: ClientMessageId,
@@ -449,6 +451,15 @@ impl Session {
             ServerFrame::Error { code, message } => {
                 tracing::warn!(?code, message, "the server refused a frame");
             }
+            frame @ (ServerFrame::CallIncoming { .. }
+            | ServerFrame::CallRinging { .. }
+            | ServerFrame::CallMerged { .. }
+            | ServerFrame::CallAccepted { .. }
+            | ServerFrame::CallAnsweredElsewhere { .. }
+            | ServerFrame::CallSignal { .. }
+            | ServerFrame::CallMedia { .. }
+            | ServerFrame::CallEnded { .. }
+            | ServerFrame::CallError { .. }) => self.outputs.push_back(Output::Call(frame)),
         }
     }
 

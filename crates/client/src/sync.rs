@@ -36,7 +36,7 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
             if fresh {
                 conversation.last_activity_at =
                     conversation.last_activity_at.max(message.created_at);
-                if message.sender_id != me && message.seq > conversation.read_seq {
+                if message.counts_as_unread_for(me) && message.seq > conversation.read_seq {
                     conversation.unread_count += 1;
                 }
                 conversation.last_message = Some(message.clone());
@@ -45,7 +45,11 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
         EventBody::MessageEdited { message } | EventBody::MessageDeleted { message } => {
             effect.message = Some(message.clone());
             if fresh {
-                let was_unread = message.sender_id != me && message.seq > conversation.read_seq;
+                let was_unread = message.sender_id != me
+                    && message
+                        .call
+                        .is_none_or(|call| call.end_reason.missed_by_callee())
+                    && message.seq > conversation.read_seq;
                 if message.deleted_at.is_some() && was_unread {
                     conversation.unread_count = (conversation.unread_count - 1).max(0);
                 }
@@ -111,7 +115,7 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_protocol::{ConversationKind, Seq};
+    use natter_protocol::{CallEndReason, CallKind, CallRecord, ConversationKind, Seq};
     use uuid::Uuid;
 
     const ME: Uuid = Uuid::from_u128(1);
@@ -150,9 +154,60 @@ mod tests {
                     created_at: seq * 1000,
                     edited_at: None,
                     deleted_at: None,
+                    call: None,
                 },
             },
         }
+    }
+
+    fn call_record(seq: Seq, caller_id: UserId, end_reason: CallEndReason) -> Event {
+        let mut event = created(seq, caller_id);
+        if let EventBody::MessageCreated { message } = &mut event.body {
+            message.body = String::new();
+            message.call = Some(CallRecord {
+                call_id: Uuid::from_u128(500 + seq as u128),
+                caller_id,
+                callee_id: if caller_id == ME { BOB } else { ME },
+                kind: CallKind::Voice,
+                started_at: 0,
+                answered_at: None,
+                ended_at: 30_000,
+                duration_ms: 0,
+                end_reason,
+                conversation_id: Some(Uuid::from_u128(10)),
+            });
+        }
+        event
+    }
+
+    #[test]
+    fn only_calls_i_missed_count_as_unread() {
+        let mut snapshot = conversation(1);
+        apply(
+            &mut snapshot,
+            &call_record(2, BOB, CallEndReason::Missed),
+            ME,
+        );
+        assert_eq!(snapshot.unread_count, 1, "a missed call from Bob");
+        apply(
+            &mut snapshot,
+            &call_record(3, BOB, CallEndReason::Completed),
+            ME,
+        );
+        apply(
+            &mut snapshot,
+            &call_record(4, BOB, CallEndReason::Declined),
+            ME,
+        );
+        apply(
+            &mut snapshot,
+            &call_record(5, ME, CallEndReason::Missed),
+            ME,
+        );
+        assert_eq!(
+            snapshot.unread_count, 1,
+            "answered, declined and my own calls are not unread"
+        );
     }
 
     #[test]

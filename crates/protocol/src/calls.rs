@@ -1,7 +1,10 @@
-//! Calls: what a call is, how it ended, and the signaling a call's two devices exchange through
-//! the server. (The frames that carry these on the WebSocket come with the call signaling.)
+//! Calls: what a call is, how it ended, the signaling a call's two devices exchange through the
+//! server, and the call history. The WebSocket frames that carry calls are `call_*` in
+//! [`crate::ClientFrame`] and [`crate::ServerFrame`].
 
 use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, Timestamp, UserId};
 
 /// Identifier of a call, chosen by the caller's device (so a retried invite is recognised).
 pub type CallId = uuid::Uuid;
@@ -13,6 +16,20 @@ pub type CallId = uuid::Uuid;
 pub enum CallKind {
     Voice,
     Video,
+}
+
+/// A call as its participants are told of it when it starts ringing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallInfo {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub call_id: CallId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub caller_id: UserId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub callee_id: UserId,
+    pub kind: CallKind,
+    pub started_at: Timestamp,
 }
 
 /// Why a call ended, as recorded in the call history.
@@ -32,6 +49,48 @@ pub enum CallEndReason {
     Cancelled,
     /// A device reported a failure or lost its connection to the server for too long.
     Failed,
+}
+
+impl CallEndReason {
+    /// The callee never picked up: shown to the callee as a missed call, and counted as
+    /// unread in the conversation until read.
+    pub fn missed_by_callee(self) -> bool {
+        matches!(self, Self::Missed | Self::Busy | Self::Cancelled)
+    }
+}
+
+/// One entry of the call history (`GET /api/calls`), also carried by the message that records
+/// the call in the two users' direct conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallRecord {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub call_id: CallId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub caller_id: UserId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub callee_id: UserId,
+    pub kind: CallKind,
+    /// When the caller's invite reached the server.
+    pub started_at: Timestamp,
+    /// When the callee accepted; `null` if it was never answered.
+    pub answered_at: Option<Timestamp>,
+    pub ended_at: Timestamp,
+    /// Talk time, from answer to end; 0 for a call never answered.
+    pub duration_ms: i64,
+    pub end_reason: CallEndReason,
+    /// The callers' direct conversation, where the call is also recorded as a message.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub conversation_id: Option<ConversationId>,
+}
+
+/// `GET /api/calls?before=…&limit=…`: my calls, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallHistory {
+    pub calls: Vec<CallRecord>,
+    /// True when older calls exist: ask again with `before` = the last call's `started_at`.
+    pub has_more: bool,
 }
 
 /// Session description and ICE messages between the two devices of a call; the server forwards

@@ -24,6 +24,8 @@ pub struct EditMessageRequest {
 }
 
 /// A message. A deleted message stays as a tombstone: `deleted_at` is set and `body` is empty.
+/// A call between the two users of a direct conversation is recorded there as a message from
+/// the caller with an empty `body` and the call in `call`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
@@ -41,6 +43,21 @@ pub struct Message {
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub deleted_at: Option<Timestamp>,
+    /// Set on the message that records a call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<crate::CallRecord>,
+}
+
+impl Message {
+    /// Whether this message counts as unread for `reader` once past their read position:
+    /// messages from others, not deleted, and of call records only the calls they missed.
+    pub fn counts_as_unread_for(&self, reader: UserId) -> bool {
+        self.sender_id != reader
+            && self.deleted_at.is_none()
+            && self
+                .call
+                .is_none_or(|call| call.end_reason.missed_by_callee())
+    }
 }
 
 /// `GET /api/conversations/{id}/messages?before=…|after=…&limit=…`. Messages come oldest

@@ -15,7 +15,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, Message, Seq, SessionId, Timestamp, UserId};
+use crate::{
+    CallEndReason, CallId, CallInfo, CallKind, CallSignal, ConversationId, Message, Seq, SessionId,
+    Timestamp, UserId,
+};
 
 /// WebSocket close codes the server uses, besides the standard 1000 and 1001 (shutting down).
 pub mod close_code {
@@ -46,6 +49,30 @@ pub enum ClientFrame {
     },
     /// I am typing in this conversation; repeat every few seconds while typing continues.
     Typing { conversation_id: ConversationId },
+    /// Call a user I share a conversation with. `call_id` is a fresh UUID chosen by this
+    /// device. Answered by `call_ringing`, `call_merged` (glare), `call_ended` (busy) or
+    /// `call_error`.
+    CallInvite {
+        call_id: CallId,
+        callee_id: UserId,
+        kind: CallKind,
+    },
+    /// Take a call ringing on this device. The first device to accept wins.
+    CallAccept { call_id: CallId },
+    /// Refuse a call ringing on any of my devices.
+    CallDecline { call_id: CallId },
+    /// Cancel my call while it rings, or hang up an answered call.
+    CallHangup { call_id: CallId },
+    /// SDP or ICE for the other device of an answered call.
+    CallSignal { call_id: CallId, signal: CallSignal },
+    /// My microphone or camera changed; the other device is told.
+    CallMedia {
+        call_id: CallId,
+        muted: bool,
+        camera_on: bool,
+    },
+    /// My media could not be (re)established; ends the call as `failed`.
+    CallFailed { call_id: CallId },
 }
 
 /// Frames the server sends.
@@ -82,6 +109,50 @@ pub enum ServerFrame {
     },
     /// A frame from the client was refused; the connection stays open.
     Error {
+        code: crate::ErrorCode,
+        message: String,
+    },
+    /// Someone is calling me: ring on this device until `call_answered_elsewhere`,
+    /// `call_ended`, or my own accept or decline.
+    CallIncoming { call: CallInfo },
+    /// My invite rings on the callee's devices.
+    CallRinging { call: CallInfo },
+    /// Glare: my invite `requested_call_id` crossed the callee's call to me; the server took it
+    /// as my device accepting `call`. Continue as the callee of `call`.
+    CallMerged {
+        requested_call_id: CallId,
+        call: CallInfo,
+    },
+    /// To the caller's device: the callee's device `by_session_id` answered; send it the offer.
+    /// To the answering device (after its own `call_accept`, or `call_merged`): wait for the offer.
+    CallAccepted {
+        call_id: CallId,
+        by_session_id: SessionId,
+    },
+    /// Another of my devices took the call: stop ringing.
+    CallAnsweredElsewhere { call_id: CallId },
+    /// SDP or ICE from the other device of my call; `from_user_id` is set by the server.
+    CallSignal {
+        call_id: CallId,
+        from_user_id: UserId,
+        signal: CallSignal,
+    },
+    /// The other side's microphone or camera changed.
+    CallMedia {
+        call_id: CallId,
+        from_user_id: UserId,
+        muted: bool,
+        camera_on: bool,
+    },
+    /// The call is over, for the reason given; the history records it.
+    CallEnded {
+        call_id: CallId,
+        reason: CallEndReason,
+    },
+    /// A `call_*` frame of mine was refused: `not_found` for a call I may not act on (or a user
+    /// I may not call), `conflict` when I am already in a call or it was answered already.
+    CallError {
+        call_id: CallId,
         code: crate::ErrorCode,
         message: String,
     },

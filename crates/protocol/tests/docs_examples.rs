@@ -15,8 +15,34 @@ use serde_json::Value;
 
 // Update these lists (and the exhaustive matches below, which fail to compile until you do)
 // when adding a variant, and add an example of it to docs/protocol.md.
-const SERVER_FRAME_TYPES: &[&str] = &["ready", "event", "typing", "presence", "resync", "error"];
-const CLIENT_FRAME_TYPES: &[&str] = &["hello", "typing"];
+const SERVER_FRAME_TYPES: &[&str] = &[
+    "ready",
+    "event",
+    "typing",
+    "presence",
+    "resync",
+    "error",
+    "call_incoming",
+    "call_ringing",
+    "call_merged",
+    "call_accepted",
+    "call_answered_elsewhere",
+    "call_signal",
+    "call_media",
+    "call_ended",
+    "call_error",
+];
+const CLIENT_FRAME_TYPES: &[&str] = &[
+    "hello",
+    "typing",
+    "call_invite",
+    "call_accept",
+    "call_decline",
+    "call_hangup",
+    "call_signal",
+    "call_media",
+    "call_failed",
+];
 const EVENT_KINDS: &[&str] = &[
     "conversation_created",
     "message_created",
@@ -52,6 +78,15 @@ fn server_frame_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Resync { .. } => "resync",
         ServerFrame::Error { .. } => "error",
+        ServerFrame::CallIncoming { .. } => "call_incoming",
+        ServerFrame::CallRinging { .. } => "call_ringing",
+        ServerFrame::CallMerged { .. } => "call_merged",
+        ServerFrame::CallAccepted { .. } => "call_accepted",
+        ServerFrame::CallAnsweredElsewhere { .. } => "call_answered_elsewhere",
+        ServerFrame::CallSignal { .. } => "call_signal",
+        ServerFrame::CallMedia { .. } => "call_media",
+        ServerFrame::CallEnded { .. } => "call_ended",
+        ServerFrame::CallError { .. } => "call_error",
     }
 }
 
@@ -59,6 +94,13 @@ fn client_frame_type(frame: &ClientFrame) -> &'static str {
     match frame {
         ClientFrame::Hello { .. } => "hello",
         ClientFrame::Typing { .. } => "typing",
+        ClientFrame::CallInvite { .. } => "call_invite",
+        ClientFrame::CallAccept { .. } => "call_accept",
+        ClientFrame::CallDecline { .. } => "call_decline",
+        ClientFrame::CallHangup { .. } => "call_hangup",
+        ClientFrame::CallSignal { .. } => "call_signal",
+        ClientFrame::CallMedia { .. } => "call_media",
+        ClientFrame::CallFailed { .. } => "call_failed",
     }
 }
 
@@ -202,6 +244,8 @@ fn check_example(example: &Example, coverage: &mut Coverage) {
         "UserPage" => check_only::<UserPage>(example, &original),
         "ServerStats" => check_only::<ServerStats>(example, &original),
         "IceServers" => check_only::<IceServers>(example, &original),
+        "CallHistory" => check_only::<CallHistory>(example, &original),
+        "CallRecord" => check_only::<CallRecord>(example, &original),
         "ConversationKind" => check_only::<ConversationKind>(example, &original),
         "CreateConversationRequest" => check_only::<CreateConversationRequest>(example, &original),
         "AddMembersRequest" => check_only::<AddMembersRequest>(example, &original),

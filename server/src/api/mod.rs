@@ -86,6 +86,7 @@ pub fn router(core: Arc<Core>) -> Router {
             post(messages::typing),
         )
         .route("/api/search/messages", get(messages::search))
+        .route("/api/calls", get(calls::list))
         .route("/api/calls/ice-servers", get(calls::ice_servers))
         .route("/api/ws", get(realtime::upgrade))
         .route("/api/openapi.json", get(openapi::document))

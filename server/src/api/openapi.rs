@@ -25,7 +25,7 @@ use crate::api::{accounts, calls, conversations, messages, ops, realtime, users}
         conversations::add_members, conversations::remove_member,
         messages::send, messages::history, messages::edit, messages::delete, messages::mark_read,
         messages::typing, messages::search,
-        calls::ice_servers,
+        calls::list, calls::ice_servers,
         realtime::upgrade,
         ops::healthz, ops::readyz, ops::metrics, ops::stats,
     ),

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+pub use natter_protocol::CallInfo;
 use natter_protocol::{CallEndReason, CallId, CallKind, CallSignal, SessionId, Timestamp, UserId};
 
 /// Timing rules of calls.
@@ -101,16 +102,6 @@ pub enum RefereeError {
     WrongState,
 }
 
-/// A call as its participants are told of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallInfo {
-    pub call_id: CallId,
-    pub caller: UserId,
-    pub callee: UserId,
-    pub kind: CallKind,
-    pub started_at: Timestamp,
-}
-
 /// What a device is told.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
@@ -150,7 +141,7 @@ pub enum Recipient {
         except: Option<SessionId>,
     },
     /// One device.
-    Session(SessionId),
+    Device(Device),
 }
 
 /// A finished call, for the call history.
@@ -198,24 +189,34 @@ impl Call {
     fn participant_device(&self, device: Device) -> bool {
         match self.phase {
             Phase::Answered { callee_session, .. } => {
-                (device.user == self.info.caller && device.session == self.caller_session)
-                    || (device.user == self.info.callee && device.session == callee_session)
+                (device.user == self.info.caller_id && device.session == self.caller_session)
+                    || (device.user == self.info.callee_id && device.session == callee_session)
             }
             Phase::Ringing { .. } => {
-                device.user == self.info.caller && device.session == self.caller_session
+                device.user == self.info.caller_id && device.session == self.caller_session
             }
         }
     }
 
     /// The other device of an answered call.
-    fn peer_of(&self, device: Device) -> Option<SessionId> {
+    fn peer_of(&self, device: Device) -> Option<Device> {
         let Phase::Answered { callee_session, .. } = self.phase else {
             return None;
         };
         if device.session == self.caller_session {
-            Some(callee_session)
+            Some(Device {
+                user: self.info.callee_id,
+                session: callee_session,
+            })
         } else {
-            Some(self.caller_session)
+            Some(self.caller())
+        }
+    }
+
+    fn caller(&self) -> Device {
+        Device {
+            user: self.info.caller_id,
+            session: self.caller_session,
         }
     }
 }
@@ -256,7 +257,7 @@ impl Referee {
             Intent::Accept { call_id } => self.accept(from, call_id, now),
             Intent::Decline { call_id } => {
                 let call = self.call(call_id)?;
-                if from.user != call.info.callee {
+                if from.user != call.info.callee_id {
                     return Err(RefereeError::NotFound);
                 }
                 if !matches!(call.phase, Phase::Ringing { .. }) {
@@ -288,7 +289,7 @@ impl Referee {
             Intent::Signal { call_id, signal } => {
                 let peer = self.peer(from, call_id)?;
                 self.notify(
-                    Recipient::Session(peer),
+                    Recipient::Device(peer),
                     Notice::Signal {
                         call_id,
                         from: from.user,
@@ -304,7 +305,7 @@ impl Referee {
             } => {
                 let peer = self.peer(from, call_id)?;
                 self.notify(
-                    Recipient::Session(peer),
+                    Recipient::Device(peer),
                     Notice::Media {
                         call_id,
                         from: from.user,
@@ -329,9 +330,29 @@ impl Referee {
         }
     }
 
-    /// A device reconnected.
+    /// A device connected or reconnected. While its user's call rings it is told again (a
+    /// frame lost with its old connection must not leave it silent, and a device that comes
+    /// online mid-ring rings too).
     pub fn device_online(&mut self, device: Device) {
         self.offline_since.remove(&device);
+        let Some(call) = self
+            .engaged
+            .get(&device.user)
+            .and_then(|call_id| self.calls.get(call_id))
+        else {
+            return;
+        };
+        if !matches!(call.phase, Phase::Ringing { .. }) {
+            return;
+        }
+        let notice = if device.user == call.info.callee_id {
+            Notice::Incoming { call: call.info }
+        } else if device == call.caller() {
+            Notice::Ringing { call: call.info }
+        } else {
+            return;
+        };
+        self.notify(Recipient::Device(device), notice);
     }
 
     /// Ends what is due at `now`: unanswered calls and calls of devices away too long.
@@ -409,8 +430,8 @@ impl Referee {
         }
         if let Some(&existing) = self.engaged.get(&from.user) {
             let glare = self.calls.get(&existing).is_some_and(|call| {
-                call.info.caller == callee
-                    && call.info.callee == from.user
+                call.info.caller_id == callee
+                    && call.info.callee_id == from.user
                     && matches!(call.phase, Phase::Ringing { .. })
             });
             if !glare {
@@ -420,7 +441,7 @@ impl Referee {
             self.answer(existing, from, now);
             if let Some(call) = self.calls.get(&existing) {
                 self.notify(
-                    Recipient::Session(from.session),
+                    Recipient::Device(from),
                     Notice::Merged {
                         requested: call_id,
                         call: call.info,
@@ -431,14 +452,14 @@ impl Referee {
         }
         let info = CallInfo {
             call_id,
-            caller: from.user,
-            callee,
+            caller_id: from.user,
+            callee_id: callee,
             kind,
             started_at: now,
         };
         if self.engaged.contains_key(&callee) {
             self.notify(
-                Recipient::Session(from.session),
+                Recipient::Device(from),
                 Notice::Ended {
                     call_id,
                     reason: CallEndReason::Busy,
@@ -471,10 +492,7 @@ impl Referee {
             },
             Notice::Incoming { call: info },
         );
-        self.notify(
-            Recipient::Session(from.session),
-            Notice::Ringing { call: info },
-        );
+        self.notify(Recipient::Device(from), Notice::Ringing { call: info });
         Ok(())
     }
 
@@ -485,13 +503,21 @@ impl Referee {
         now: Timestamp,
     ) -> Result<(), RefereeError> {
         let call = self.call(call_id)?;
-        if from.user != call.info.callee {
+        if from.user != call.info.callee_id {
             return Err(RefereeError::NotFound);
         }
         if !matches!(call.phase, Phase::Ringing { .. }) {
             return Err(RefereeError::AlreadyAnswered);
         }
         self.answer(call_id, from, now);
+        // The winner learns it won (a losing device gets `AlreadyAnswered` instead).
+        self.notify(
+            Recipient::Device(from),
+            Notice::Accepted {
+                call_id,
+                by: from.session,
+            },
+        );
         Ok(())
     }
 
@@ -504,9 +530,9 @@ impl Referee {
             callee_session: by.session,
             at: now,
         };
-        let caller_session = call.caller_session;
+        let caller = call.caller();
         self.notify(
-            Recipient::Session(caller_session),
+            Recipient::Device(caller),
             Notice::Accepted {
                 call_id,
                 by: by.session,
@@ -526,27 +552,31 @@ impl Referee {
         let Some(call) = self.calls.remove(&call_id) else {
             return;
         };
-        for user in [call.info.caller, call.info.callee] {
+        for user in [call.info.caller_id, call.info.callee_id] {
             if self.engaged.get(&user) == Some(&call_id) {
                 self.engaged.remove(&user);
             }
         }
         self.offline_since.retain(|device, _| {
-            !(device.user == call.info.caller || device.user == call.info.callee)
+            !(device.user == call.info.caller_id || device.user == call.info.callee_id)
         });
         let ended = Notice::Ended { call_id, reason };
-        self.notify(Recipient::Session(call.caller_session), ended.clone());
+        self.notify(Recipient::Device(call.caller()), ended.clone());
         match call.phase {
             // Every device of the callee rang: all stop.
             Phase::Ringing { .. } => self.notify(
                 Recipient::User {
-                    user: call.info.callee,
+                    user: call.info.callee_id,
                     except: None,
                 },
                 ended,
             ),
             Phase::Answered { callee_session, .. } => {
-                self.notify(Recipient::Session(callee_session), ended);
+                let callee = Device {
+                    user: call.info.callee_id,
+                    session: callee_session,
+                };
+                self.notify(Recipient::Device(callee), ended);
             }
         }
         let answered_at = match call.phase {
@@ -566,7 +596,7 @@ impl Referee {
     }
 
     /// The other device of an answered call `from` takes part in.
-    fn peer(&self, from: Device, call_id: CallId) -> Result<SessionId, RefereeError> {
+    fn peer(&self, from: Device, call_id: CallId) -> Result<Device, RefereeError> {
         let call = self.call(call_id)?;
         if !call.participant_device(from) {
             return Err(RefereeError::NotFound);

@@ -32,8 +32,11 @@ pub struct LiveEvent {
 pub enum Outbound {
     /// A durable event: the connection checks its cursor before sending it.
     Event(Arc<LiveEvent>),
-    /// A live-only frame (typing, presence), sent as is.
+    /// A live-only frame (typing, presence), sent as is; dropped when the queue is full.
     Frame(Utf8Bytes),
+    /// A live frame that must not be dropped (call signaling): a full queue kicks the
+    /// connection instead.
+    Vital(Utf8Bytes),
 }
 
 /// Why the hub told a connection to close.
@@ -168,26 +171,52 @@ impl Hub {
     ) {
         let connections = self.lock();
         for user_id in user_ids {
-            let Some(entries) = connections.get(user_id) else {
-                continue;
-            };
-            for entry in entries {
-                if entry.kick.token.is_cancelled() {
-                    continue;
-                }
-                match entry.sender.try_send(frame.clone()) {
-                    Ok(()) => {}
-                    // A live-only frame (typing, presence) is not worth a disconnect: drop it.
-                    Err(mpsc::error::TrySendError::Full(Outbound::Frame(_))) => {}
-                    Err(mpsc::error::TrySendError::Full(Outbound::Event(_))) => {
-                        self.metrics.slow_clients_disconnected.inc();
-                        entry.kick.fire(KickReason::TooSlow);
-                    }
-                    // The connection task is ending; it unregisters itself.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
-                }
+            for entry in connections.get(user_id).into_iter().flatten() {
+                self.queue(entry, frame.clone());
             }
         }
+    }
+
+    /// Queues a frame for the user's connections whose session `matches`.
+    pub fn send_to_sessions_of(
+        &self,
+        user_id: UserId,
+        matches: impl Fn(SessionId) -> bool,
+        frame: Outbound,
+    ) {
+        let connections = self.lock();
+        for entry in connections.get(&user_id).into_iter().flatten() {
+            if matches(entry.session_id) {
+                self.queue(entry, frame.clone());
+            }
+        }
+    }
+
+    fn queue(&self, entry: &Entry, frame: Outbound) {
+        if entry.kick.token.is_cancelled() {
+            return;
+        }
+        match entry.sender.try_send(frame) {
+            Ok(()) => {}
+            // A live-only frame (typing, presence) is not worth a disconnect: drop it.
+            Err(mpsc::error::TrySendError::Full(Outbound::Frame(_))) => {}
+            // A frame that must arrive (an event, a call frame) cannot be dropped: the client
+            // reconnects and resumes instead.
+            Err(mpsc::error::TrySendError::Full(Outbound::Event(_) | Outbound::Vital(_))) => {
+                self.metrics.slow_clients_disconnected.inc();
+                entry.kick.fire(KickReason::TooSlow);
+            }
+            // The connection task is ending; it unregisters itself.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Whether the session still has a live connection (a device may briefly have two while
+    /// it reconnects).
+    pub fn session_connected(&self, user_id: UserId, session_id: SessionId) -> bool {
+        self.lock()
+            .get(&user_id)
+            .is_some_and(|entries| entries.iter().any(|entry| entry.session_id == session_id))
     }
 
     /// Closes the connections of revoked sessions.

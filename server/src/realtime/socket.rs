@@ -14,6 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior, timeout};
 
 use crate::{
     accounts::{self, AuthSession},
+    calls::{referee::Device, signaling},
     core::Core,
     events, messages,
     realtime::{
@@ -84,6 +85,9 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
         sink,
         cursors: HashMap::new(),
     };
+    // Before `ready`: once the client has it, a call ringing for it is already queued. (An
+    // invite racing with this may ring the device twice; clients key calls by id.)
+    signaling::device_online(&core, session.device()).await;
     let end = match session.start(cursors).await {
         Ok(()) => {
             session
@@ -95,10 +99,13 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
     if let End::Close(code, reason) = end {
         close(&mut session.sink, code, reason).await;
     }
-    if core
+    let went_offline = core
         .hub
-        .unregister(auth.user_id, registration.connection_id)
-    {
+        .unregister(auth.user_id, registration.connection_id);
+    if !core.hub.session_connected(auth.user_id, auth.session_id) {
+        signaling::device_offline(&core, session.device()).await;
+    }
+    if went_offline {
         presence::announce(&core, auth.user_id, true).await;
     }
 }
@@ -120,6 +127,13 @@ struct Session {
 }
 
 impl Session {
+    fn device(&self) -> Device {
+        Device {
+            user: self.auth.user_id,
+            session: self.auth.session_id,
+        }
+    }
+
     async fn send(&mut self, text: Utf8Bytes) -> Result<(), End> {
         match timeout(WRITE_TIMEOUT, self.sink.send(Message::Text(text))).await {
             Ok(Ok(())) => Ok(()),
@@ -287,7 +301,7 @@ impl Session {
                 }),
                 item = outbound.recv() => match item {
                     Some(Outbound::Event(live)) => self.deliver(live).await,
-                    Some(Outbound::Frame(text)) => self.send(text).await,
+                    Some(Outbound::Frame(text) | Outbound::Vital(text)) => self.send(text).await,
                     None => Err(End::Close(1011, "hub closed")),
                 },
                 incoming = stream.next() => {
@@ -340,6 +354,18 @@ impl Session {
                 }
                 Ok(())
             }
+            Ok(
+                frame @ (ClientFrame::CallInvite { .. }
+                | ClientFrame::CallAccept { .. }
+                | ClientFrame::CallDecline { .. }
+                | ClientFrame::CallHangup { .. }
+                | ClientFrame::CallSignal { .. }
+                | ClientFrame::CallMedia { .. }
+                | ClientFrame::CallFailed { .. }),
+            ) => match signaling::handle_frame(&self.core, self.device(), frame).await {
+                Some(refusal) => self.send_frame(&refusal).await,
+                None => Ok(()),
+            },
             Ok(ClientFrame::Hello { .. }) => {
                 self.send_frame(&ServerFrame::Error {
                     code: ErrorCode::InvalidJson,

@@ -275,6 +275,37 @@ impl Client {
         .await
     }
 
+    /// The same user signed in on another device (a new session).
+    pub async fn second_device(&self) -> Client {
+        let http = Http {
+            client: reqwest::Client::new(),
+            base: self.server_url.clone(),
+            token: None,
+        };
+        let (status, body) = http
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                Some(json!({
+                    "username": self.user.username,
+                    "password": "correct horse battery",
+                    "device_name": "second device"
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "log-in failed: {body}");
+        let auth: AuthResponse = serde_json::from_value(body).expect("an auth response");
+        Client {
+            http: Http {
+                token: Some(auth.token.clone()),
+                ..http
+            },
+            server_url: self.server_url.clone(),
+            token: auth.token,
+            user: auth.user,
+        }
+    }
+
     /// Opens the realtime socket with these cursors; returns it after `ready`.
     pub async fn connect(&self, cursors: &[(ConversationId, Seq)]) -> Ws {
         Ws::connect(&self.server_url, &self.token, cursors).await
@@ -378,6 +409,25 @@ impl Ws {
                 Some(Err(error)) => panic!("socket error instead of a close frame: {error}"),
             }
         }
+    }
+
+    /// The next frame that is not an event, typing or presence (call frames, errors).
+    pub async fn next_live(&mut self) -> ServerFrame {
+        loop {
+            match self.next().await {
+                ServerFrame::Event(_)
+                | ServerFrame::Typing { .. }
+                | ServerFrame::Presence { .. } => {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub async fn send_frame(&mut self, frame: &ClientFrame) {
+        self.send_text(&serde_json::to_string(frame).expect("a frame encodes"))
+            .await;
     }
 
     pub async fn send_text(&mut self, text: &str) {

@@ -40,6 +40,7 @@ fn message(seq: Seq, sender_id: UserId, client_id: Uuid) -> Message {
         created_at: 0,
         edited_at: None,
         deleted_at: None,
+        call: None,
     }
 }
 

@@ -97,8 +97,8 @@ fn an_invite_rings_every_device_of_the_callee_and_the_first_answer_wins() {
     let outputs = drain(&mut referee);
     let info = CallInfo {
         call_id: CALL,
-        caller: ALICE,
-        callee: BOB,
+        caller_id: ALICE,
+        callee_id: BOB,
         kind: CallKind::Video,
         started_at: 1_000,
     };
@@ -107,7 +107,7 @@ fn an_invite_rings_every_device_of_the_callee_and_the_first_answer_wins() {
         [Notice::Incoming { call: info }]
     );
     assert_eq!(
-        notices_for(&outputs, Recipient::Session(alice().session)),
+        notices_for(&outputs, Recipient::Device(alice())),
         [Notice::Ringing { call: info }]
     );
 
@@ -116,7 +116,7 @@ fn an_invite_rings_every_device_of_the_callee_and_the_first_answer_wins() {
         .expect("the phone answers first");
     let outputs = drain(&mut referee);
     assert_eq!(
-        notices_for(&outputs, Recipient::Session(alice().session)),
+        notices_for(&outputs, Recipient::Device(alice())),
         [Notice::Accepted {
             call_id: CALL,
             by: bob_phone().session
@@ -151,7 +151,7 @@ fn hanging_up_an_answered_call_records_it_completed_with_its_talk_time() {
     };
     for device in [alice(), bob_laptop()] {
         assert_eq!(
-            notices_for(&outputs, Recipient::Session(device.session)),
+            notices_for(&outputs, Recipient::Device(device)),
             std::slice::from_ref(&ended)
         );
     }
@@ -213,7 +213,7 @@ fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
     let outputs = drain(&mut referee);
     assert_eq!(records(&outputs)[0].reason, CallEndReason::Missed);
     assert_eq!(
-        notices_for(&outputs, Recipient::Session(alice().session)),
+        notices_for(&outputs, Recipient::Device(alice())),
         [Notice::Ended {
             call_id: third,
             reason: CallEndReason::Missed
@@ -228,7 +228,7 @@ fn a_callee_already_in_a_call_answers_busy() {
     invite(&mut referee, carol(), OTHER_CALL, BOB, 2_000);
     let outputs = drain(&mut referee);
     assert_eq!(
-        notices_for(&outputs, Recipient::Session(carol().session)),
+        notices_for(&outputs, Recipient::Device(carol())),
         [Notice::Ended {
             call_id: OTHER_CALL,
             reason: CallEndReason::Busy
@@ -263,7 +263,7 @@ fn glare_makes_one_call_that_both_sides_agree_on() {
     // Bob calls Alice at the same moment: his invite answers Alice's call.
     invite(&mut referee, bob_laptop(), OTHER_CALL, ALICE, 10);
     let outputs = drain(&mut referee);
-    let merged = notices_for(&outputs, Recipient::Session(bob_laptop().session));
+    let merged = notices_for(&outputs, Recipient::Device(bob_laptop()));
     assert!(
         matches!(
             merged[..],
@@ -272,7 +272,7 @@ fn glare_makes_one_call_that_both_sides_agree_on() {
         "bob is told his invite joined alice's call: {merged:?}"
     );
     assert_eq!(
-        notices_for(&outputs, Recipient::Session(alice().session)),
+        notices_for(&outputs, Recipient::Device(alice())),
         [Notice::Accepted {
             call_id: CALL,
             by: bob_laptop().session
@@ -292,7 +292,7 @@ fn glare_makes_one_call_that_both_sides_agree_on() {
         )
         .expect("bob's offer is forwarded");
     assert_eq!(
-        notices_for(&drain(&mut referee), Recipient::Session(alice().session)).len(),
+        notices_for(&drain(&mut referee), Recipient::Device(alice())).len(),
         1
     );
 }
@@ -329,7 +329,7 @@ fn signals_and_media_states_go_only_between_the_two_devices_of_the_call() {
         outputs,
         [
             Output::Notify {
-                to: Recipient::Session(bob_laptop().session),
+                to: Recipient::Device(bob_laptop()),
                 notice: Notice::Signal {
                     call_id: CALL,
                     from: ALICE,
@@ -337,7 +337,7 @@ fn signals_and_media_states_go_only_between_the_two_devices_of_the_call() {
                 }
             },
             Output::Notify {
-                to: Recipient::Session(alice().session),
+                to: Recipient::Device(alice()),
                 notice: Notice::Media {
                     call_id: CALL,
                     from: BOB,
@@ -451,7 +451,7 @@ fn a_device_that_stays_offline_ends_its_call_but_a_quick_reconnect_does_not() {
     let outputs = drain(&mut referee);
     assert_eq!(records(&outputs)[0].reason, CallEndReason::Failed);
     assert_eq!(
-        notices_for(&outputs, Recipient::Session(alice().session)),
+        notices_for(&outputs, Recipient::Device(alice())),
         [Notice::Ended {
             call_id: CALL,
             reason: CallEndReason::Failed
@@ -481,4 +481,38 @@ fn a_failure_reported_by_a_device_ends_the_call_as_failed() {
     };
     assert_eq!(record.reason, CallEndReason::Failed);
     assert_eq!(record.duration_ms(), 8_000);
+}
+
+#[test]
+fn a_device_that_connects_while_a_call_rings_is_told_of_it() {
+    let mut referee = referee();
+    invite(&mut referee, alice(), CALL, BOB, 0);
+    let info = match drain(&mut referee).as_slice() {
+        [
+            Output::Notify {
+                notice: Notice::Incoming { call },
+                ..
+            },
+            ..,
+        ] => *call,
+        other => panic!("expected the incoming call first, got {other:?}"),
+    };
+    referee.device_online(bob_phone());
+    assert_eq!(
+        notices_for(&drain(&mut referee), Recipient::Device(bob_phone())),
+        [Notice::Incoming { call: info }]
+    );
+    referee.device_online(alice());
+    assert_eq!(
+        notices_for(&drain(&mut referee), Recipient::Device(alice())),
+        [Notice::Ringing { call: info }]
+    );
+    // Someone else's device, or any device once the call is answered, hears nothing.
+    referee.device_online(carol());
+    referee
+        .handle(bob_phone(), Intent::Accept { call_id: CALL }, 1_000)
+        .expect("bob answers");
+    drain(&mut referee);
+    referee.device_online(bob_laptop());
+    assert_eq!(drain(&mut referee), []);
 }
