@@ -224,6 +224,8 @@ pub async fn search_messages(desktop: State<'_, Desktop>, query: String) -> Resu
                 deleted_at: message.deleted_at,
                 state: natter_client::view::MessageState::Sent,
                 error: None,
+                // Search matches text; a call record has none.
+                call: None,
             },
         });
     }

@@ -68,6 +68,23 @@ export type MessageView = {
   mine: boolean;
   state: MessageState;
   error: string | null;
+  /** Set for the record of a call; `body` then describes it ("Missed video call"). */
+  call: CallRecord | null;
+};
+
+export type CallEndReason = "completed" | "missed" | "declined" | "busy" | "cancelled" | "failed";
+
+export type CallRecord = {
+  call_id: string;
+  caller_id: string;
+  callee_id: string;
+  kind: "voice" | "video";
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number;
+  duration_ms: number;
+  end_reason: CallEndReason;
+  conversation_id: string | null;
 };
 
 export type ConversationKind = "direct" | "group";

@@ -131,6 +131,9 @@ function renderMessage(row: MessageRow): HTMLElement {
   if (deleted) {
     classes.push("deleted");
   }
+  if (message.call !== null) {
+    classes.push("call-record");
+  }
   if (row.editDraft !== null) {
     classes.push("editing");
   }
@@ -217,10 +220,11 @@ function renderMessage(row: MessageRow): HTMLElement {
   return element;
 }
 
-/** Whether the Edit and Delete actions apply: my own stored message, not deleted. */
+/** Whether the Edit and Delete actions apply: my own stored message, not deleted, not a call. */
 export function canChange(message: MessageView): boolean {
   return (
     message.mine &&
+    message.call === null &&
     message.id !== null &&
     message.deleted_at === null &&
     (message.state === "sent" || message.state === "read")

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use natter_protocol::{
-    ClientMessageId, Conversation, ConversationId, ConversationKind, Message, MessageId, Seq,
-    Timestamp, User, UserId,
+    CallEndReason, CallKind, CallRecord, ClientMessageId, Conversation, ConversationId,
+    ConversationKind, Message, MessageId, Seq, Timestamp, User, UserId,
 };
 use serde::Serialize;
 
@@ -41,6 +41,8 @@ pub struct MessageView {
     pub mine: bool,
     pub state: MessageState,
     pub error: Option<String>,
+    /// Set for the record of a call; `body` then describes it ("Missed video call").
+    pub call: Option<CallRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,13 +116,48 @@ pub fn message_view(
         seq: Some(message.seq),
         sender_id: message.sender_id,
         sender_name: sender_name(conversation, message.sender_id, context.me),
-        body: message.body.clone(),
+        body: match (&message.call, message.deleted_at) {
+            (Some(call), None) => call_summary(call, context.me.id),
+            _ => message.body.clone(),
+        },
         created_at: message.created_at,
         edited_at: message.edited_at,
         deleted_at: message.deleted_at,
         mine,
         state,
         error: None,
+        call: message.call,
+    }
+}
+
+/// How a call reads in a conversation, from `me`'s side: "Missed video call",
+/// "Outgoing voice call · 3:02", "Declined video call".
+pub fn call_summary(call: &CallRecord, me: UserId) -> String {
+    let kind = match call.kind {
+        CallKind::Voice => "voice call",
+        CallKind::Video => "video call",
+    };
+    let outgoing = call.caller_id == me;
+    let talk = call.duration_ms / 1000;
+    let duration = if talk >= 3600 {
+        format!("{}:{:02}:{:02}", talk / 3600, talk / 60 % 60, talk % 60)
+    } else {
+        format!("{}:{:02}", talk / 60, talk % 60)
+    };
+    match call.end_reason {
+        CallEndReason::Completed | CallEndReason::Failed if call.answered_at.is_some() => {
+            let direction = if outgoing { "Outgoing" } else { "Incoming" };
+            format!("{direction} {kind} · {duration}")
+        }
+        _ if outgoing => match call.end_reason {
+            CallEndReason::Declined => format!("Declined {kind}"),
+            CallEndReason::Busy => format!("Unanswered {kind} (busy)"),
+            CallEndReason::Cancelled => format!("Cancelled {kind}"),
+            _ => format!("Unanswered {kind}"),
+        },
+        CallEndReason::Declined => format!("Declined {kind}"),
+        _ if call.end_reason.missed_by_callee() => format!("Missed {kind}"),
+        _ => format!("Failed {kind}"),
     }
 }
 
@@ -144,6 +181,7 @@ pub fn pending_view(entry: &OutboxEntry, me: &User) -> MessageView {
             MessageState::Sending
         },
         error: entry.failed.clone(),
+        call: None,
     }
 }
 
@@ -180,5 +218,64 @@ pub fn conversation_view(conversation: &Conversation, context: &Context<'_>) -> 
             .map(|message| message_view(message, conversation, context, read_up_to)),
         last_activity_at: conversation.last_activity_at,
         unread_count: conversation.unread_count,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    const ME: UserId = Uuid::from_u128(1);
+    const BOB: UserId = Uuid::from_u128(2);
+
+    fn call(caller_id: UserId, end_reason: CallEndReason, talk_ms: Option<i64>) -> CallRecord {
+        CallRecord {
+            call_id: Uuid::from_u128(9),
+            caller_id,
+            callee_id: if caller_id == ME { BOB } else { ME },
+            kind: CallKind::Video,
+            started_at: 0,
+            answered_at: talk_ms.map(|_| 1_000),
+            ended_at: 1_000 + talk_ms.unwrap_or(0),
+            duration_ms: talk_ms.unwrap_or(0),
+            end_reason,
+            conversation_id: None,
+        }
+    }
+
+    #[test]
+    fn a_call_reads_from_my_side() {
+        let cases = [
+            (call(BOB, CallEndReason::Missed, None), "Missed video call"),
+            (
+                call(BOB, CallEndReason::Cancelled, None),
+                "Missed video call",
+            ),
+            (call(BOB, CallEndReason::Busy, None), "Missed video call"),
+            (
+                call(ME, CallEndReason::Missed, None),
+                "Unanswered video call",
+            ),
+            (
+                call(ME, CallEndReason::Declined, None),
+                "Declined video call",
+            ),
+            (
+                call(BOB, CallEndReason::Declined, None),
+                "Declined video call",
+            ),
+            (
+                call(ME, CallEndReason::Completed, Some(182_400)),
+                "Outgoing video call · 3:02",
+            ),
+            (
+                call(BOB, CallEndReason::Failed, Some(3_725_000)),
+                "Incoming video call · 1:02:05",
+            ),
+        ];
+        for (record, expected) in cases {
+            assert_eq!(call_summary(&record, ME), expected, "{record:?}");
+        }
     }
 }
