@@ -4,7 +4,10 @@
 //! the command-line client render and play what it gives them.
 
 pub mod codec;
+pub mod devices;
+pub mod engine;
 pub mod frame;
+pub mod jitter;
 pub mod stamp;
 pub mod synthetic;
 pub mod tone;

@@ -1,0 +1,1200 @@
+//! One call's media over WebRTC (the `webrtc` crate): Opus audio and H.264 video, trickle ICE,
+//! NACK and PLI so loss heals, GCC bandwidth estimation driving the encoder's bitrate, ICE
+//! restart when the connection drops, DTLS-SRTP (WebRTC's only mode).
+//!
+//! The caller's device makes the offer. Signaling goes out as [`MediaEvent::Signal`] and comes
+//! in through [`MediaSession::handle_signal`]; the client core carries it over the server.
+
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use rtc::{
+    interceptor::{
+        Attribute, BandwidthEstimator, EstimatorStats, Gcc, Interceptor, Packet, PacketReport,
+        Slot, StreamInfo, TaggedPacket,
+    },
+    media::{Sample, io::sample_builder::SampleBuilder},
+    peer_connection::configuration::{
+        RTCOfferOptions,
+        interceptor_registry::{CongestionFeedback, configure_congestion_control},
+        media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS},
+    },
+    rtcp::payload_feedbacks::{
+        full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
+    },
+    rtp::codec::h264::H264Packet,
+    rtp_transceiver::rtp_sender::{
+        RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+        RtpCodecKind,
+    },
+    sansio::Protocol,
+};
+use tokio::sync::{mpsc, watch};
+use webrtc::{
+    media_stream::{
+        MediaStreamTrack,
+        track_local::{TrackLocal, TrackLocalEvent, static_sample::TrackLocalStaticSample},
+        track_remote::{TrackRemote, TrackRemoteEvent},
+    },
+    peer_connection::*,
+    rtp_transceiver::RtpSender,
+};
+
+use crate::{
+    codec::{H264Decoder, H264Encoder, OpusDecoder, OpusEncoder},
+    devices::{AudioSink, Camera, Capture, Microphone, VideoSink, start_playout},
+    frame::{AudioFrame, FRAME_MS, FRAME_SAMPLES},
+    jitter::{JitterBuffer, Playout},
+};
+
+/// Signaling between the two devices of a call (the server forwards it untouched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Offer(String),
+    Answer(String),
+    Candidate {
+        candidate: String,
+        sdp_mid: Option<String>,
+        sdp_mline_index: Option<u16>,
+    },
+    EndOfCandidates,
+}
+
+/// A STUN or TURN server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoSettings {
+    pub width: u32,
+    pub height: u32,
+    pub frame_rate: u32,
+    /// The encoder starts here; bandwidth estimation moves it between `min` and `max`.
+    pub start_bitrate_bps: u32,
+    pub min_bitrate_bps: u32,
+    pub max_bitrate_bps: u32,
+}
+
+impl Default for VideoSettings {
+    fn default() -> Self {
+        Self {
+            width: 640,
+            height: 480,
+            frame_rate: 30,
+            start_bitrate_bps: 800_000,
+            min_bitrate_bps: 100_000,
+            max_bitrate_bps: 2_500_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub ice_servers: Vec<IceServer>,
+    /// Only relayed candidates (through TURN): hides the user's addresses from the peer.
+    pub relay_only: bool,
+    /// Local UDP addresses to gather host candidates on. `0.0.0.0:0` means every interface
+    /// except loopback; name `127.0.0.1:0` to call on one machine without a network.
+    pub udp_bind: Vec<String>,
+    /// `None` for a voice call.
+    pub video: Option<VideoSettings>,
+    /// Resolve peers' `.local` (mDNS) candidates. Needs a multicast-capable interface.
+    pub mdns: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            relay_only: false,
+            udp_bind: vec!["0.0.0.0:0".into()],
+            video: Some(VideoSettings::default()),
+            mdns: true,
+        }
+    }
+}
+
+/// Who makes the offer: the caller's device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Offerer,
+    Answerer,
+}
+
+/// The devices a call uses; any may be absent (then nothing is sent or played for it).
+#[derive(Default)]
+pub struct Devices {
+    pub camera: Option<Box<dyn Camera>>,
+    pub microphone: Option<Box<dyn Microphone>>,
+    pub video_sink: Option<Arc<dyn VideoSink>>,
+    pub audio_sink: Option<Arc<dyn AudioSink>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaState {
+    Connecting,
+    Connected,
+    /// The connection dropped; ICE is being restarted.
+    Reconnecting,
+    /// Gave up: the call cannot carry media.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// Send this to the other device.
+    Signal(Signal),
+    State(MediaState),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("WebRTC: {0}")]
+    WebRtc(#[from] webrtc::error::Error),
+    #[error(transparent)]
+    Codec(#[from] crate::codec::CodecError),
+    #[error("could not start a device: {0}")]
+    Device(#[from] std::io::Error),
+    #[error("the media session has ended")]
+    Ended,
+}
+
+/// What the call's media is doing, for a quality indicator and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CallStats {
+    /// Round-trip time of the selected ICE candidate pair.
+    pub rtt_ms: Option<f64>,
+    /// Packets received from the peer, and lost on the way (both streams).
+    pub packets_received: u64,
+    pub packets_lost: i64,
+    /// Over the last interval since the previous `stats` call.
+    pub loss_fraction: f64,
+    pub sent_bitrate_bps: u64,
+    pub received_bitrate_bps: u64,
+    /// The bandwidth estimate (0 until the first estimate).
+    pub target_bitrate_bps: u64,
+    /// The video encoder's current bitrate.
+    pub video_bitrate_bps: u32,
+    pub frames_sent: u32,
+    pub frames_decoded: u32,
+    pub decoded_frame_rate: f64,
+    pub remote_resolution: Option<(u32, u32)>,
+    pub keyframes_requested: u32,
+}
+
+const VIDEO_SSRC_BASE: u32 = 0x4e41_0000;
+const AUDIO_SSRC_BASE: u32 = 0x4e41_8000;
+/// Restarts the offerer tries before the call's media counts as failed.
+const ICE_RESTARTS: u32 = 3;
+/// How long a dropped connection may take to come back before an ICE restart.
+const RECONNECT_WAIT: Duration = Duration::from_secs(2);
+/// How long the answerer waits in trouble for the offerer's restart before giving up.
+const ANSWERER_GIVE_UP: Duration = Duration::from_secs(20);
+/// Least time between two keyframe requests.
+const PLI_INTERVAL: Duration = Duration::from_millis(300);
+
+fn h264_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.into(),
+        clock_rate: 90_000,
+        channels: 0,
+        // Constrained baseline, level 3.1, non-interleaved: what every WebRTC peer decodes.
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .into(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.into(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Marks keyframe requests (PLI, FIR) for delivery to the sending track, passing every packet
+/// on (dropping any would starve the bandwidth estimator of its feedback).
+#[derive(Default)]
+struct KeyframeRequests {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = webrtc::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut message: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &message.message.packet
+            && packets.iter().any(|packet| {
+                packet.as_any().is::<PictureLossIndication>()
+                    || packet.as_any().is::<FullIntraRequest>()
+            })
+        {
+            message.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(message);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, message: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(message);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _: &StreamInfo) {}
+}
+
+/// GCC, publishing its estimate for the encoder.
+struct PublishedEstimate {
+    gcc: Gcc,
+    target_bps: Arc<AtomicU64>,
+}
+
+impl PublishedEstimate {
+    fn publish(&self) {
+        self.target_bps
+            .store(self.gcc.target_bitrate() as u64, Ordering::Relaxed);
+    }
+}
+
+impl BandwidthEstimator for PublishedEstimate {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.gcc.on_reports(now, reports);
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.gcc.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.gcc.handle_timeout(now);
+        self.publish();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.gcc.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.gcc.stats()
+    }
+}
+
+/// Peer connection callbacks, forwarded to the session task (they run on WebRTC's driver
+/// task, which must never wait for us).
+enum PeerEvent {
+    Candidate(RTCIceCandidateInit),
+    GatheringComplete,
+    State(RTCPeerConnectionState),
+    Track(Arc<dyn TrackRemote>),
+}
+
+struct Forwarder(mpsc::UnboundedSender<PeerEvent>);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Forwarder {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(init) => {
+                let _ = self.0.send(PeerEvent::Candidate(init));
+            }
+            Err(error) => tracing::warn!(%error, "could not serialise a local candidate"),
+        }
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.0.send(PeerEvent::GatheringComplete);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.0.send(PeerEvent::State(state));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.0.send(PeerEvent::Track(track));
+    }
+}
+
+/// Counters shared by the media threads and `stats`.
+#[derive(Default)]
+struct Counters {
+    frames_sent: AtomicU32,
+    frames_decoded: AtomicU32,
+    keyframes_requested: AtomicU32,
+    video_bitrate_bps: AtomicU32,
+    target_bitrate_bps: Arc<AtomicU64>,
+    remote_resolution: Mutex<Option<(u32, u32)>>,
+}
+
+/// The last `stats` reading, to turn totals into rates.
+#[derive(Default, Clone, Copy)]
+struct Reading {
+    at: Option<Instant>,
+    bytes_sent: u64,
+    bytes_received: u64,
+    packets_received: u64,
+    packets_lost: i64,
+    frames_decoded: u32,
+}
+
+enum Command {
+    Signal(Signal),
+}
+
+/// One call's media. Close it with [`MediaSession::close`]; dropping it also stops the media.
+pub struct MediaSession {
+    peer: Arc<dyn PeerConnection>,
+    commands: mpsc::UnboundedSender<Command>,
+    muted: Arc<AtomicBool>,
+    camera_on: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    last_reading: Mutex<Reading>,
+    task: tokio::task::JoinHandle<()>,
+    /// Capture devices and playout: stopped (joined) on drop.
+    _captures: Vec<Capture>,
+}
+
+impl MediaSession {
+    /// Opens the peer connection and starts the devices; the offerer's offer follows as an
+    /// event. Must run inside a tokio runtime.
+    pub async fn start(
+        config: MediaConfig,
+        role: Role,
+        devices: Devices,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<MediaEvent>), MediaError> {
+        let counters = Arc::new(Counters::default());
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: 111,
+            },
+            RtpCodecKind::Audio,
+        )?;
+        if config.video.is_some() {
+            media_engine.register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: h264_codec(),
+                    payload_type: 102,
+                },
+                RtpCodecKind::Video,
+            )?;
+        }
+        let video = config.video;
+        let mut registry = Registry::new();
+        if let Some(video) = video {
+            registry = configure_congestion_control(
+                registry,
+                PublishedEstimate {
+                    gcc: Gcc::new(
+                        f64::from(video.start_bitrate_bps),
+                        f64::from(video.min_bitrate_bps),
+                        f64::from(video.max_bitrate_bps),
+                    ),
+                    target_bps: counters.target_bitrate_bps.clone(),
+                },
+                CongestionFeedback::Twcc,
+                &mut media_engine,
+            )?;
+        }
+        let registry = register_default_interceptors(registry, &mut media_engine)?
+            .with(Slot::from(14_000), KeyframeRequests::default());
+        let mut settings = SettingEngineBuilder::new();
+        if !config.mdns {
+            settings = settings.with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled);
+        }
+        let mut configuration = RTCConfigurationBuilder::new().with_ice_servers(
+            config
+                .ice_servers
+                .iter()
+                .map(|server| RTCIceServer {
+                    urls: server.urls.clone(),
+                    username: server.username.clone(),
+                    credential: server.credential.clone(),
+                })
+                .collect(),
+        );
+        if config.relay_only {
+            configuration = configuration.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+        }
+        let (peer_events, mut peer_rx) = mpsc::unbounded_channel();
+        let peer: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(configuration.build())
+                .with_media_engine(media_engine)
+                .with_interceptor_registry(registry)
+                .with_setting_engine(settings.build())
+                .with_handler(Arc::new(Forwarder(peer_events)))
+                .with_udp_addrs(config.udp_bind.clone())
+                .build()
+                .await?,
+        );
+
+        // Random-enough SSRCs per session: the two sides must not collide.
+        let salt = (crate::frame::now_us() as u32) & 0x7fff;
+        let audio_ssrc = AUDIO_SSRC_BASE | salt;
+        let video_ssrc = VIDEO_SSRC_BASE | salt;
+        let audio_track = Arc::new(TrackLocalStaticSample::new(
+            Instant::now(),
+            MediaStreamTrack::new(
+                "natter".into(),
+                "audio".into(),
+                "audio".into(),
+                RtpCodecKind::Audio,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(audio_ssrc),
+                        ..Default::default()
+                    },
+                    codec: opus_codec(),
+                    ..Default::default()
+                }],
+            ),
+        )?);
+        let audio_sender = peer
+            .add_track(audio_track.clone() as Arc<dyn TrackLocal>)
+            .await?;
+        let video_parts = match video {
+            Some(settings) => {
+                let track = Arc::new(TrackLocalStaticSample::new(
+                    Instant::now(),
+                    MediaStreamTrack::new(
+                        "natter".into(),
+                        "video".into(),
+                        "video".into(),
+                        RtpCodecKind::Video,
+                        vec![RTCRtpEncodingParameters {
+                            rtp_coding_parameters: RTCRtpCodingParameters {
+                                ssrc: Some(video_ssrc),
+                                ..Default::default()
+                            },
+                            codec: h264_codec(),
+                            ..Default::default()
+                        }],
+                    ),
+                )?);
+                let sender = peer.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+                Some((settings, track, sender))
+            }
+            None => None,
+        };
+
+        let muted = Arc::new(AtomicBool::new(false));
+        let camera_on = Arc::new(AtomicBool::new(video.is_some()));
+        // Payload types are known once negotiation completes; senders wait for them.
+        let (payload_types, payload_types_rx) = watch::channel::<Option<(u8, u8)>>(None);
+        let mut captures = Vec::new();
+
+        if let Some(microphone) = devices.microphone {
+            let (frames, frames_rx) = mpsc::channel(4);
+            captures.push(microphone.start(frames)?);
+            tokio::spawn(send_audio(
+                frames_rx,
+                audio_track.clone(),
+                audio_ssrc,
+                payload_types_rx.clone(),
+                muted.clone(),
+            ));
+        }
+        if let (Some((settings, track, _)), Some(camera)) = (&video_parts, devices.camera) {
+            let (frames, frames_rx) = mpsc::channel(2);
+            captures.push(camera.start(frames)?);
+            let keyframe_wanted = Arc::new(AtomicBool::new(true));
+            tokio::spawn(watch_keyframe_requests(
+                track.clone(),
+                keyframe_wanted.clone(),
+            ));
+            let encoder = H264Encoder::new(settings.frame_rate as f32, settings.start_bitrate_bps)?;
+            let sender = VideoSender {
+                track: track.clone(),
+                ssrc: video_ssrc,
+                payload_types: payload_types_rx.clone(),
+                camera_on: camera_on.clone(),
+                keyframe_wanted,
+                counters: counters.clone(),
+                settings: *settings,
+                runtime: tokio::runtime::Handle::current(),
+            };
+            std::thread::Builder::new()
+                .name("natter-video-encode".into())
+                .spawn(move || sender.run(encoder, frames_rx))?;
+        }
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(3, 15)));
+        if let Some(sink) = devices.audio_sink {
+            let mut decoder = OpusDecoder::new()?;
+            let jitter = jitter.clone();
+            captures.push(start_playout(
+                move || play_next(&jitter, &mut decoder),
+                sink,
+            )?);
+        }
+
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (commands, mut commands_rx) = mpsc::unbounded_channel();
+        let mut driver = Driver {
+            peer: peer.clone(),
+            role,
+            events,
+            pending_candidates: Vec::new(),
+            remote_described: false,
+            local_mid: None,
+            connected_once: false,
+            trouble_since: None,
+            restarts: 0,
+            senders: (audio_sender, video_parts.map(|(_, _, sender)| sender)),
+            payload_types,
+            receivers: Receivers {
+                jitter,
+                video_sink: devices.video_sink,
+                counters: counters.clone(),
+            },
+        };
+        let task = tokio::spawn(async move {
+            if role == Role::Offerer
+                && let Err(error) = driver.offer(false).await
+            {
+                tracing::warn!(%error, "could not make the offer");
+                driver.emit(MediaEvent::State(MediaState::Failed));
+                return;
+            }
+            driver.emit(MediaEvent::State(MediaState::Connecting));
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    event = peer_rx.recv() => match event {
+                        Some(event) => driver.peer_event(event).await,
+                        None => return,
+                    },
+                    command = commands_rx.recv() => match command {
+                        Some(Command::Signal(signal)) => driver.signal(signal).await,
+                        None => return,
+                    },
+                    _ = tick.tick() => driver.check_health().await,
+                }
+            }
+        });
+
+        Ok((
+            Self {
+                peer,
+                commands,
+                muted,
+                camera_on,
+                counters,
+                last_reading: Mutex::new(Reading::default()),
+                task,
+                _captures: captures,
+            },
+            events_rx,
+        ))
+    }
+
+    /// A signal from the other device.
+    pub fn handle_signal(&self, signal: Signal) {
+        let _ = self.commands.send(Command::Signal(signal));
+    }
+
+    /// Stops sending audio (the peer is told through call signaling, not here).
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::SeqCst);
+    }
+
+    pub fn set_camera_on(&self, on: bool) {
+        self.camera_on.store(on, Ordering::SeqCst);
+    }
+
+    pub async fn stats(&self) -> CallStats {
+        let now = Instant::now();
+        let report = self.peer.get_stats(now, StatsSelector::None).await;
+        let rtt_ms = report
+            .candidate_pairs()
+            .into_iter()
+            .find(|pair| pair.nominated)
+            .map(|pair| pair.current_round_trip_time * 1000.0);
+        let mut reading = Reading {
+            at: Some(now),
+            frames_decoded: self.counters.frames_decoded.load(Ordering::Relaxed),
+            ..Reading::default()
+        };
+        for pair in report.candidate_pairs() {
+            reading.bytes_sent += pair.bytes_sent;
+            reading.bytes_received += pair.bytes_received;
+        }
+        for inbound in report.inbound_rtp_streams() {
+            reading.packets_received += inbound.received_rtp_stream_stats.packets_received;
+            reading.packets_lost += inbound.received_rtp_stream_stats.packets_lost;
+        }
+        let previous = {
+            let mut last = self
+                .last_reading
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::replace(&mut *last, reading)
+        };
+        let seconds = previous
+            .at
+            .map_or(0.0, |at| now.duration_since(at).as_secs_f64());
+        let rate = |now: u64, before: u64| {
+            if seconds > 0.0 {
+                (now.saturating_sub(before) as f64 * 8.0 / seconds) as u64
+            } else {
+                0
+            }
+        };
+        let received = reading
+            .packets_received
+            .saturating_sub(previous.packets_received);
+        let lost = (reading.packets_lost - previous.packets_lost).max(0) as u64;
+        CallStats {
+            rtt_ms,
+            packets_received: reading.packets_received,
+            packets_lost: reading.packets_lost,
+            loss_fraction: if received + lost > 0 {
+                lost as f64 / (received + lost) as f64
+            } else {
+                0.0
+            },
+            sent_bitrate_bps: rate(reading.bytes_sent, previous.bytes_sent),
+            received_bitrate_bps: rate(reading.bytes_received, previous.bytes_received),
+            target_bitrate_bps: self.counters.target_bitrate_bps.load(Ordering::Relaxed),
+            video_bitrate_bps: self.counters.video_bitrate_bps.load(Ordering::Relaxed),
+            frames_sent: self.counters.frames_sent.load(Ordering::Relaxed),
+            frames_decoded: reading.frames_decoded,
+            decoded_frame_rate: if seconds > 0.0 {
+                f64::from(
+                    reading
+                        .frames_decoded
+                        .saturating_sub(previous.frames_decoded),
+                ) / seconds
+            } else {
+                0.0
+            },
+            remote_resolution: *self
+                .counters
+                .remote_resolution
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            keyframes_requested: self.counters.keyframes_requested.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Ends the media: devices stop, the peer connection closes (its sockets are released).
+    pub async fn close(self) {
+        self.task.abort();
+        if let Err(error) = self.peer.close().await {
+            tracing::debug!(%error, "closing the peer connection");
+        }
+    }
+}
+
+struct Receivers {
+    jitter: Arc<Mutex<JitterBuffer>>,
+    video_sink: Option<Arc<dyn VideoSink>>,
+    counters: Arc<Counters>,
+}
+
+/// The session task's state: signaling, ICE health, restarts.
+struct Driver {
+    peer: Arc<dyn PeerConnection>,
+    role: Role,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    /// Remote candidates that arrived before the remote description.
+    pending_candidates: Vec<RTCIceCandidateInit>,
+    remote_described: bool,
+    /// The first m-line's mid of the local description, which browsers expect on candidates.
+    local_mid: Option<String>,
+    connected_once: bool,
+    trouble_since: Option<Instant>,
+    restarts: u32,
+    senders: (Arc<dyn RtpSender>, Option<Arc<dyn RtpSender>>),
+    payload_types: watch::Sender<Option<(u8, u8)>>,
+    receivers: Receivers,
+}
+
+fn first_mid(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|line| line.trim().strip_prefix("a=mid:"))
+        .map(str::to_owned)
+}
+
+async fn payload_type(sender: &Arc<dyn RtpSender>, mime: &str) -> Option<u8> {
+    let parameters = sender.get_parameters().await.ok()?;
+    parameters
+        .rtp_parameters
+        .codecs
+        .iter()
+        .find(|codec| codec.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+        .map(|codec| codec.payload_type)
+}
+
+impl Driver {
+    fn emit(&self, event: MediaEvent) {
+        let _ = self.events.send(event);
+    }
+
+    async fn offer(&mut self, ice_restart: bool) -> Result<(), MediaError> {
+        let offer = self
+            .peer
+            .create_offer(Some(RTCOfferOptions { ice_restart }))
+            .await?;
+        self.local_mid = first_mid(&offer.sdp);
+        self.peer.set_local_description(offer.clone()).await?;
+        self.emit(MediaEvent::Signal(Signal::Offer(offer.sdp)));
+        Ok(())
+    }
+
+    async fn signal(&mut self, signal: Signal) {
+        let result = match signal {
+            Signal::Offer(sdp) => self.take_offer(sdp).await,
+            Signal::Answer(sdp) => self.take_answer(sdp).await,
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                let init = RTCIceCandidateInit {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                    ..Default::default()
+                };
+                if self.remote_described {
+                    self.peer
+                        .add_ice_candidate(init)
+                        .await
+                        .map_err(MediaError::from)
+                } else {
+                    self.pending_candidates.push(init);
+                    Ok(())
+                }
+            }
+            Signal::EndOfCandidates => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "a signal from the peer could not be applied");
+        }
+    }
+
+    async fn take_offer(&mut self, sdp: String) -> Result<(), MediaError> {
+        self.peer
+            .set_remote_description(RTCSessionDescription::offer(sdp)?)
+            .await?;
+        self.described().await?;
+        let answer = self.peer.create_answer(None).await?;
+        self.local_mid = first_mid(&answer.sdp);
+        self.peer.set_local_description(answer.clone()).await?;
+        self.emit(MediaEvent::Signal(Signal::Answer(answer.sdp)));
+        Ok(())
+    }
+
+    async fn take_answer(&mut self, sdp: String) -> Result<(), MediaError> {
+        self.peer
+            .set_remote_description(RTCSessionDescription::answer(sdp)?)
+            .await?;
+        self.described().await
+    }
+
+    async fn described(&mut self) -> Result<(), MediaError> {
+        self.remote_described = true;
+        for candidate in std::mem::take(&mut self.pending_candidates) {
+            self.peer.add_ice_candidate(candidate).await?;
+        }
+        Ok(())
+    }
+
+    async fn peer_event(&mut self, event: PeerEvent) {
+        match event {
+            PeerEvent::Candidate(init) => {
+                // webrtc-rs leaves the mid empty; browsers need the real one.
+                let sdp_mid = match init.sdp_mid.as_deref() {
+                    None | Some("") => self.local_mid.clone(),
+                    Some(mid) => Some(mid.to_owned()),
+                };
+                self.emit(MediaEvent::Signal(Signal::Candidate {
+                    candidate: init.candidate,
+                    sdp_mid,
+                    sdp_mline_index: init.sdp_mline_index.or(Some(0)),
+                }));
+            }
+            PeerEvent::GatheringComplete => {
+                self.emit(MediaEvent::Signal(Signal::EndOfCandidates));
+            }
+            PeerEvent::State(state) => self.state(state).await,
+            PeerEvent::Track(track) => self.receive(track).await,
+        }
+    }
+
+    async fn state(&mut self, state: RTCPeerConnectionState) {
+        match state {
+            RTCPeerConnectionState::Connected => {
+                self.trouble_since = None;
+                if !self.connected_once {
+                    self.connected_once = true;
+                    let audio = payload_type(&self.senders.0, MIME_TYPE_OPUS).await;
+                    let video = match &self.senders.1 {
+                        Some(sender) => payload_type(sender, MIME_TYPE_H264).await,
+                        None => None,
+                    };
+                    self.payload_types
+                        .send_replace(Some((audio.unwrap_or(111), video.unwrap_or(102))));
+                }
+                self.emit(MediaEvent::State(MediaState::Connected));
+            }
+            RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed
+                if self.trouble_since.is_none() =>
+            {
+                self.trouble_since = Some(Instant::now());
+                self.emit(MediaEvent::State(MediaState::Reconnecting));
+            }
+            _ => {}
+        }
+    }
+
+    /// Restarts ICE (offerer) or gives up (answerer) when the connection stays down.
+    async fn check_health(&mut self) {
+        let Some(since) = self.trouble_since else {
+            return;
+        };
+        match self.role {
+            Role::Offerer if since.elapsed() >= RECONNECT_WAIT => {
+                if self.restarts >= ICE_RESTARTS {
+                    self.trouble_since = None;
+                    self.emit(MediaEvent::State(MediaState::Failed));
+                    return;
+                }
+                self.restarts += 1;
+                tracing::info!(attempt = self.restarts, "restarting ICE");
+                self.trouble_since = Some(Instant::now());
+                if let Err(error) = self.offer(true).await {
+                    tracing::warn!(%error, "the ICE restart offer failed");
+                }
+            }
+            Role::Answerer if since.elapsed() >= ANSWERER_GIVE_UP => {
+                self.trouble_since = None;
+                self.emit(MediaEvent::State(MediaState::Failed));
+            }
+            _ => {}
+        }
+    }
+
+    async fn receive(&mut self, track: Arc<dyn TrackRemote>) {
+        match track.kind().await {
+            RtpCodecKind::Audio => {
+                tokio::spawn(receive_audio(track, self.receivers.jitter.clone()));
+            }
+            RtpCodecKind::Video => {
+                let Some(sink) = self.receivers.video_sink.clone() else {
+                    return;
+                };
+                tokio::spawn(receive_video(track, sink, self.receivers.counters.clone()));
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn send_audio(
+    mut frames: mpsc::Receiver<AudioFrame>,
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    mut payload_types: watch::Receiver<Option<(u8, u8)>>,
+    muted: Arc<AtomicBool>,
+) {
+    let Ok(mut encoder) = OpusEncoder::new(32_000) else {
+        tracing::error!("could not create the Opus encoder");
+        return;
+    };
+    let Ok(payload_type) = payload_types
+        .wait_for(Option::is_some)
+        .await
+        .map(|types| types.map_or(111, |(audio, _)| audio))
+    else {
+        return;
+    };
+    while let Some(frame) = frames.recv().await {
+        if muted.load(Ordering::Relaxed) {
+            continue;
+        }
+        let packet = match encoder.encode(&frame) {
+            Ok(packet) => packet,
+            Err(error) => {
+                tracing::warn!(%error, "Opus encoding failed");
+                continue;
+            }
+        };
+        let sample = Sample {
+            data: Bytes::from(packet),
+            duration: Duration::from_millis(FRAME_MS),
+            ..Sample::new(Instant::now())
+        };
+        if let Err(error) = track.write_sample(ssrc, payload_type, &sample, &[]).await {
+            tracing::debug!(%error, "an audio sample was not sent");
+        }
+    }
+}
+
+/// Sets `wanted` whenever the receiver asks for a keyframe.
+async fn watch_keyframe_requests(track: Arc<TrackLocalStaticSample>, wanted: Arc<AtomicBool>) {
+    while let Some(event) = track.poll().await {
+        if let TrackLocalEvent::OnRtcpPacket(packets) = event
+            && packets.iter().any(|packet| {
+                packet.as_any().is::<PictureLossIndication>()
+                    || packet.as_any().is::<FullIntraRequest>()
+            })
+        {
+            wanted.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The video encoding thread: OpenH264 is synchronous and takes milliseconds per picture.
+struct VideoSender {
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    payload_types: watch::Receiver<Option<(u8, u8)>>,
+    camera_on: Arc<AtomicBool>,
+    keyframe_wanted: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    settings: VideoSettings,
+    runtime: tokio::runtime::Handle,
+}
+
+impl VideoSender {
+    fn run(mut self, mut encoder: H264Encoder, mut frames: mpsc::Receiver<crate::VideoFrame>) {
+        let payload_type = match self
+            .runtime
+            .block_on(self.payload_types.wait_for(Option::is_some))
+        {
+            Ok(types) => types.map_or(102, |(_, video)| video),
+            Err(_) => return,
+        };
+        let frame_duration = Duration::from_secs_f64(1.0 / f64::from(self.settings.frame_rate));
+        let mut was_on = true;
+        while let Some(frame) = frames.blocking_recv() {
+            let on = self.camera_on.load(Ordering::Relaxed);
+            if !on {
+                was_on = false;
+                continue;
+            }
+            if !was_on || self.keyframe_wanted.swap(false, Ordering::SeqCst) {
+                was_on = true;
+                encoder.request_keyframe();
+            }
+            let estimate = self.counters.target_bitrate_bps.load(Ordering::Relaxed) as u32;
+            if estimate > 0 {
+                // Leave room for audio and headers.
+                let target = (estimate.saturating_mul(9) / 10)
+                    .clamp(self.settings.min_bitrate_bps, self.settings.max_bitrate_bps);
+                // Small moves are noise; following them would only churn the rate control.
+                let current = encoder.bitrate_bps();
+                if target.abs_diff(current) > current / 10 {
+                    encoder.set_bitrate(target);
+                }
+            }
+            self.counters
+                .video_bitrate_bps
+                .store(encoder.bitrate_bps(), Ordering::Relaxed);
+            let encoded = match encoder.encode(&frame) {
+                Ok(Some(encoded)) => encoded,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "H.264 encoding failed");
+                    continue;
+                }
+            };
+            let sample = Sample {
+                data: Bytes::from(encoded.data),
+                duration: frame_duration,
+                ..Sample::new(Instant::now())
+            };
+            match self.runtime.block_on(self.track.write_sample(
+                self.ssrc,
+                payload_type,
+                &sample,
+                &[],
+            )) {
+                Ok(()) => {
+                    self.counters.frames_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => tracing::debug!(%error, "a video sample was not sent"),
+            }
+        }
+    }
+}
+
+async fn receive_audio(track: Arc<dyn TrackRemote>, jitter: Arc<Mutex<JitterBuffer>>) {
+    while let Some(event) = track.poll().await {
+        match event {
+            TrackRemoteEvent::OnRtpPacket(packet) => {
+                jitter
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(packet.header.sequence_number, packet.payload.to_vec());
+            }
+            TrackRemoteEvent::OnEnded => return,
+            _ => {}
+        }
+    }
+}
+
+fn play_next(jitter: &Mutex<JitterBuffer>, decoder: &mut OpusDecoder) -> AudioFrame {
+    let playout = jitter
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .pop();
+    let decoded = match playout {
+        Playout::Packet(packet) => decoder.decode(&packet),
+        Playout::Lost { next } => decoder.conceal(next.as_deref()),
+        Playout::Silence => Ok(AudioFrame {
+            samples: vec![0; FRAME_SAMPLES],
+        }),
+    };
+    decoded.unwrap_or_else(|error| {
+        tracing::debug!(%error, "Opus decoding failed");
+        AudioFrame {
+            samples: vec![0; FRAME_SAMPLES],
+        }
+    })
+}
+
+/// Reassembles pictures from RTP and decodes them on a thread of their own.
+async fn receive_video(
+    track: Arc<dyn TrackRemote>,
+    sink: Arc<dyn VideoSink>,
+    counters: Arc<Counters>,
+) {
+    let (access_units, mut access_units_rx) = mpsc::channel::<(Bytes, bool)>(8);
+    let (keyframe_requests, mut keyframe_requests_rx) = mpsc::channel::<()>(1);
+    let decode_counters = counters.clone();
+    let decoder_thread = std::thread::Builder::new()
+        .name("natter-video-decode".into())
+        .spawn(move || {
+            let Ok(mut decoder) = H264Decoder::new() else {
+                tracing::error!("could not create the H.264 decoder");
+                return;
+            };
+            while let Some((access_unit, after_loss)) = access_units_rx.blocking_recv() {
+                match decoder.decode(&access_unit) {
+                    Ok(Some(frame)) => {
+                        *decode_counters
+                            .remote_resolution
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                            Some((frame.width, frame.height));
+                        decode_counters
+                            .frames_decoded
+                            .fetch_add(1, Ordering::Relaxed);
+                        sink.frame(frame);
+                        continue;
+                    }
+                    Ok(None) if !after_loss => continue,
+                    Ok(None) => {}
+                    Err(error) => tracing::debug!(%error, "a picture could not be decoded"),
+                }
+                let _ = keyframe_requests.try_send(());
+            }
+        });
+    if let Err(error) = decoder_thread {
+        tracing::error!(%error, "could not start the video decoder");
+        return;
+    }
+    let mut builder = SampleBuilder::new(128, H264Packet::default(), 90_000)
+        .with_max_time_delay(Duration::from_millis(500));
+    let mut last_request: Option<Instant> = None;
+    let mut have_keyframe = false;
+    let mut media_ssrc = 0;
+    loop {
+        let event = tokio::select! {
+            event = track.poll() => event,
+            Some(()) = keyframe_requests_rx.recv() => {
+                request_keyframe(&track, media_ssrc, &mut last_request, &counters).await;
+                continue;
+            }
+        };
+        let Some(event) = event else { return };
+        match event {
+            TrackRemoteEvent::OnRtpPacket(packet) => {
+                media_ssrc = packet.header.ssrc;
+                builder.push(Instant::now(), packet);
+                while let Some(sample) = builder.pop(Instant::now()) {
+                    let keyframe = contains_idr(&sample.data);
+                    have_keyframe |= keyframe;
+                    let lost = sample.prev_dropped_packets > 0;
+                    if !have_keyframe || (lost && !keyframe) {
+                        request_keyframe(&track, media_ssrc, &mut last_request, &counters).await;
+                    }
+                    if !have_keyframe {
+                        continue;
+                    }
+                    if access_units.try_send((sample.data, lost)).is_err() {
+                        // The decoder is behind: what follows needs a fresh start.
+                        have_keyframe = false;
+                    }
+                }
+            }
+            TrackRemoteEvent::OnEnded => return,
+            _ => {}
+        }
+    }
+}
+
+async fn request_keyframe(
+    track: &Arc<dyn TrackRemote>,
+    media_ssrc: u32,
+    last_request: &mut Option<Instant>,
+    counters: &Counters,
+) {
+    if last_request.is_some_and(|at| at.elapsed() < PLI_INTERVAL) {
+        return;
+    }
+    *last_request = Some(Instant::now());
+    counters.keyframes_requested.fetch_add(1, Ordering::Relaxed);
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc,
+    };
+    if let Err(error) = track.write_rtcp(vec![Box::new(pli)]).await {
+        tracing::debug!(%error, "could not ask for a keyframe");
+    }
+}
+
+/// Whether an Annex B access unit holds an IDR slice (NAL unit type 5).
+fn contains_idr(access_unit: &[u8]) -> bool {
+    access_unit
+        .windows(4)
+        .any(|window| window[..3] == [0, 0, 1] && window[3] & 0x1f == 5)
+}
