@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod call;
 pub mod credentials;
 pub mod runtime;
 pub mod session;

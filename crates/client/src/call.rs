@@ -1,0 +1,466 @@
+//! One device's call as a state machine without I/O: idle → outgoing or incoming → connecting →
+//! connected → ended. Driven by the user's intents, the server's `call_*` frames, the media
+//! engine's state and the passing of time (passed in); it says what to send, when to start and
+//! stop the media, and what the call looks like now.
+
+use std::time::{Duration, Instant};
+
+use natter_protocol::{
+    CallEndReason, CallId, CallInfo, CallKind, CallSignal, ClientFrame, ServerFrame, UserId,
+};
+use serde::Serialize;
+
+/// How long an invite may wait for the server's `call_ringing`.
+pub const INVITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long media may take to connect once the call is answered.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// My invite is on its way or ringing on the callee's devices.
+    Outgoing,
+    /// Someone calls me: ringing here.
+    Incoming,
+    /// Answered; media is connecting.
+    Connecting,
+    Connected,
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Outgoing,
+    Incoming,
+}
+
+/// Why the call ended, from this device's side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ending {
+    /// The server ended it (and recorded it) for this reason.
+    Ended { reason: CallEndReason },
+    /// Another of my devices took it.
+    AnsweredElsewhere,
+    /// The server refused an intent of mine (a user I may not call, already in a call, …).
+    Refused { message: String },
+    /// This device gave up (no answer from the server, media never connected).
+    TimedOut,
+}
+
+/// The call as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallView {
+    pub call_id: CallId,
+    pub peer_id: UserId,
+    pub kind: CallKind,
+    pub direction: Direction,
+    pub phase: Phase,
+    /// The callee's devices are ringing (outgoing calls).
+    pub ringing: bool,
+    /// Media dropped and is being restored.
+    pub reconnecting: bool,
+    pub muted: bool,
+    pub camera_on: bool,
+    pub peer_muted: bool,
+    pub peer_camera_on: bool,
+    pub ending: Option<Ending>,
+}
+
+/// Which side of the WebRTC negotiation this device takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaRole {
+    /// The caller's device makes the offer.
+    Offerer,
+    Answerer,
+}
+
+/// The media engine's state, as the machine needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaProgress {
+    Connected,
+    Reconnecting,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Place {
+        call_id: CallId,
+        callee: UserId,
+        kind: CallKind,
+    },
+    Accept,
+    Decline,
+    Hangup,
+    SetMuted(bool),
+    SetCamera(bool),
+    Frame(ServerFrame),
+    Media(MediaProgress),
+    /// A signal the media engine wants sent to the other device.
+    LocalSignal(CallSignal),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Send(ClientFrame),
+    StartMedia {
+        call_id: CallId,
+        role: MediaRole,
+        kind: CallKind,
+    },
+    StopMedia,
+    /// A signal from the other device, for the media engine.
+    ToMedia(CallSignal),
+    /// Apply to the media engine.
+    MediaSwitches {
+        muted: bool,
+        camera_on: bool,
+    },
+    Changed(CallView),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("already in a call")]
+    Busy,
+    #[error("no call to do that to")]
+    NoCall,
+}
+
+#[derive(Debug, Default)]
+pub struct CallMachine {
+    call: Option<CallView>,
+    /// When the current phase must have moved on.
+    deadline: Option<Instant>,
+    /// My accept is on its way (the server confirms with `call_accepted`).
+    accepting: bool,
+    outputs: Vec<Output>,
+}
+
+impl CallMachine {
+    pub fn view(&self) -> Option<&CallView> {
+        self.call.as_ref()
+    }
+
+    /// In a call that has not ended.
+    pub fn busy(&self) -> bool {
+        self.call
+            .as_ref()
+            .is_some_and(|call| call.phase != Phase::Ended)
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn drain(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|deadline| deadline <= now) {
+            self.deadline = None;
+            let Some(call) = self.call.as_ref() else {
+                return;
+            };
+            let call_id = call.call_id;
+            let frame = if call.phase == Phase::Connecting {
+                ClientFrame::CallFailed { call_id }
+            } else {
+                ClientFrame::CallHangup { call_id }
+            };
+            self.outputs.push(Output::Send(frame));
+            self.end(Ending::TimedOut);
+        }
+    }
+
+    pub fn handle(&mut self, input: Input, now: Instant) -> Result<(), CallError> {
+        match input {
+            Input::Place {
+                call_id,
+                callee,
+                kind,
+            } => {
+                if self.busy() {
+                    return Err(CallError::Busy);
+                }
+                self.call = Some(CallView {
+                    call_id,
+                    peer_id: callee,
+                    kind,
+                    direction: Direction::Outgoing,
+                    phase: Phase::Outgoing,
+                    ringing: false,
+                    reconnecting: false,
+                    muted: false,
+                    camera_on: kind == CallKind::Video,
+                    peer_muted: false,
+                    peer_camera_on: kind == CallKind::Video,
+                    ending: None,
+                });
+                self.accepting = false;
+                self.deadline = Some(now + INVITE_TIMEOUT);
+                self.outputs.push(Output::Send(ClientFrame::CallInvite {
+                    call_id,
+                    callee_id: callee,
+                    kind,
+                }));
+                self.changed();
+            }
+            Input::Accept => {
+                let call = self.current(Phase::Incoming)?;
+                self.accepting = true;
+                self.outputs
+                    .push(Output::Send(ClientFrame::CallAccept { call_id: call }));
+            }
+            Input::Decline => {
+                let call = self.current(Phase::Incoming)?;
+                self.outputs
+                    .push(Output::Send(ClientFrame::CallDecline { call_id: call }));
+                self.end(Ending::Ended {
+                    reason: CallEndReason::Declined,
+                });
+            }
+            Input::Hangup => {
+                let call = self.call.as_ref().ok_or(CallError::NoCall)?;
+                let call_id = call.call_id;
+                match call.phase {
+                    Phase::Incoming => return self.handle(Input::Decline, now),
+                    Phase::Ended => return Err(CallError::NoCall),
+                    Phase::Outgoing | Phase::Connecting | Phase::Connected => {}
+                }
+                let reason = if call.phase == Phase::Outgoing {
+                    CallEndReason::Cancelled
+                } else {
+                    CallEndReason::Completed
+                };
+                self.outputs
+                    .push(Output::Send(ClientFrame::CallHangup { call_id }));
+                self.end(Ending::Ended { reason });
+            }
+            Input::SetMuted(muted) => self.switch(Some(muted), None)?,
+            Input::SetCamera(on) => self.switch(None, Some(on))?,
+            Input::Frame(frame) => self.frame(frame, now),
+            Input::Media(progress) => self.media(progress),
+            Input::LocalSignal(signal) => {
+                if let Some(call) = &self.call
+                    && matches!(call.phase, Phase::Connecting | Phase::Connected)
+                {
+                    self.outputs.push(Output::Send(ClientFrame::CallSignal {
+                        call_id: call.call_id,
+                        signal,
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The current call's id if it is in `phase`.
+    fn current(&self, phase: Phase) -> Result<CallId, CallError> {
+        self.call
+            .as_ref()
+            .filter(|call| call.phase == phase)
+            .map(|call| call.call_id)
+            .ok_or(CallError::NoCall)
+    }
+
+    fn switch(&mut self, muted: Option<bool>, camera_on: Option<bool>) -> Result<(), CallError> {
+        let call = self.call.as_mut().ok_or(CallError::NoCall)?;
+        if call.phase == Phase::Ended {
+            return Err(CallError::NoCall);
+        }
+        call.muted = muted.unwrap_or(call.muted);
+        call.camera_on = camera_on.unwrap_or(call.camera_on) && call.kind == CallKind::Video;
+        let (call_id, muted, camera_on, phase) =
+            (call.call_id, call.muted, call.camera_on, call.phase);
+        self.outputs
+            .push(Output::MediaSwitches { muted, camera_on });
+        if matches!(phase, Phase::Connecting | Phase::Connected) {
+            self.outputs.push(Output::Send(ClientFrame::CallMedia {
+                call_id,
+                muted,
+                camera_on,
+            }));
+        }
+        self.changed();
+        Ok(())
+    }
+
+    fn is_current(&self, call_id: CallId) -> bool {
+        self.call
+            .as_ref()
+            .is_some_and(|call| call.call_id == call_id && call.phase != Phase::Ended)
+    }
+
+    fn frame(&mut self, frame: ServerFrame, now: Instant) {
+        match frame {
+            ServerFrame::CallRinging { call } if self.is_current(call.call_id) => {
+                if let Some(view) = self.call.as_mut() {
+                    view.ringing = true;
+                }
+                self.deadline = None;
+                self.changed();
+            }
+            ServerFrame::CallIncoming { call } => {
+                // A repeat of the ringing call, or one for a device already busy here (the
+                // server rings every device; this one stays out of it).
+                if self.busy() {
+                    return;
+                }
+                self.incoming(call);
+            }
+            ServerFrame::CallMerged {
+                requested_call_id,
+                call,
+            } if self.is_current(requested_call_id) => {
+                // Glare: my invite became my answer to their call.
+                self.incoming(call);
+                self.connecting(MediaRole::Answerer, now);
+            }
+            ServerFrame::CallAccepted { call_id, .. } if self.is_current(call_id) => {
+                let Some(call) = self.call.as_ref() else {
+                    return;
+                };
+                match (call.direction, call.phase) {
+                    (Direction::Outgoing, Phase::Outgoing) => {
+                        self.connecting(MediaRole::Offerer, now);
+                    }
+                    (Direction::Incoming, Phase::Incoming) if self.accepting => {
+                        self.connecting(MediaRole::Answerer, now);
+                    }
+                    _ => {}
+                }
+            }
+            ServerFrame::CallAnsweredElsewhere { call_id } if self.is_current(call_id) => {
+                self.end(Ending::AnsweredElsewhere);
+            }
+            ServerFrame::CallSignal {
+                call_id, signal, ..
+            } if self.is_current(call_id) => {
+                self.outputs.push(Output::ToMedia(signal));
+            }
+            ServerFrame::CallMedia {
+                call_id,
+                muted,
+                camera_on,
+                ..
+            } if self.is_current(call_id) => {
+                if let Some(call) = self.call.as_mut() {
+                    call.peer_muted = muted;
+                    call.peer_camera_on = camera_on;
+                }
+                self.changed();
+            }
+            ServerFrame::CallEnded { call_id, reason } if self.is_current(call_id) => {
+                self.end(Ending::Ended { reason });
+            }
+            ServerFrame::CallError {
+                call_id, message, ..
+            } if self.is_current(call_id) => {
+                let Some(call) = self.call.as_ref() else {
+                    return;
+                };
+                // A refused invite or accept ends the attempt; a refused signal (say, one
+                // crossing the hang-up) changes nothing.
+                if call.phase == Phase::Outgoing
+                    || (call.phase == Phase::Incoming && self.accepting)
+                {
+                    self.end(Ending::Refused { message });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn incoming(&mut self, call: CallInfo) {
+        self.call = Some(CallView {
+            call_id: call.call_id,
+            peer_id: call.caller_id,
+            kind: call.kind,
+            direction: Direction::Incoming,
+            phase: Phase::Incoming,
+            ringing: true,
+            reconnecting: false,
+            muted: false,
+            camera_on: call.kind == CallKind::Video,
+            peer_muted: false,
+            peer_camera_on: call.kind == CallKind::Video,
+            ending: None,
+        });
+        self.accepting = false;
+        self.deadline = None;
+        self.changed();
+    }
+
+    fn connecting(&mut self, role: MediaRole, now: Instant) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        call.phase = Phase::Connecting;
+        call.ringing = false;
+        let (call_id, kind) = (call.call_id, call.kind);
+        self.deadline = Some(now + CONNECT_TIMEOUT);
+        self.outputs.push(Output::StartMedia {
+            call_id,
+            role,
+            kind,
+        });
+        self.changed();
+    }
+
+    fn media(&mut self, progress: MediaProgress) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        if !matches!(call.phase, Phase::Connecting | Phase::Connected) {
+            return;
+        }
+        match progress {
+            MediaProgress::Connected => {
+                call.phase = Phase::Connected;
+                call.reconnecting = false;
+                self.deadline = None;
+            }
+            MediaProgress::Reconnecting => call.reconnecting = true,
+            MediaProgress::Failed => {
+                let call_id = call.call_id;
+                self.outputs
+                    .push(Output::Send(ClientFrame::CallFailed { call_id }));
+                self.end(Ending::Ended {
+                    reason: CallEndReason::Failed,
+                });
+                return;
+            }
+        }
+        self.changed();
+    }
+
+    fn end(&mut self, ending: Ending) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        let had_media = matches!(call.phase, Phase::Connecting | Phase::Connected);
+        call.phase = Phase::Ended;
+        call.ringing = false;
+        call.reconnecting = false;
+        call.ending = Some(ending);
+        self.deadline = None;
+        self.accepting = false;
+        if had_media {
+            self.outputs.push(Output::StopMedia);
+        }
+        self.changed();
+    }
+
+    fn changed(&mut self) {
+        if let Some(call) = &self.call {
+            self.outputs.push(Output::Changed(call.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
