@@ -96,7 +96,7 @@ pub enum Input {
     Hangup,
     SetMuted(bool),
     SetCamera(bool),
-    Frame(ServerFrame),
+    Frame(Box<ServerFrame>),
     Media(MediaProgress),
     /// A signal the media engine wants sent to the other device.
     LocalSignal(CallSignal),
@@ -242,7 +242,7 @@ impl CallMachine {
             }
             Input::SetMuted(muted) => self.switch(Some(muted), None)?,
             Input::SetCamera(on) => self.switch(None, Some(on))?,
-            Input::Frame(frame) => self.frame(frame, now),
+            Input::Frame(frame) => self.frame(*frame, now),
             Input::Media(progress) => self.media(progress),
             Input::LocalSignal(signal) => {
                 if let Some(call) = &self.call

@@ -58,7 +58,9 @@ fn place(machine: &mut CallMachine, now: Instant) -> Vec<Output> {
 }
 
 fn frame(machine: &mut CallMachine, frame: ServerFrame, now: Instant) -> Vec<Output> {
-    machine.handle(Input::Frame(frame), now).expect("taken");
+    machine
+        .handle(Input::Frame(Box::new(frame)), now)
+        .expect("taken");
     machine.drain()
 }
 
