@@ -338,6 +338,8 @@ impl Desktop {
         let options = ClientOptions {
             data_dir: self.data_dir.clone(),
             session: SessionConfig::default(),
+            // Calls in the desktop app come with issue 5 (devices, call screen).
+            calls: Default::default(),
         };
         let client = if resume {
             Client::resume(api, me, options).await?

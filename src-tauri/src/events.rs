@@ -73,7 +73,7 @@ pub async fn forward(
             ),
             // Calls reach the desktop app with the call screen (issue 5); until then the app
             // does not answer them, and a call to this user rings out on their other devices.
-            ClientEvent::Call { .. } => Ok(()),
+            ClientEvent::Call { .. } | ClientEvent::CallStats { .. } => Ok(()),
             ClientEvent::Presence {
                 user_id,
                 online,

@@ -10,6 +10,8 @@ use std::{
     time::Duration,
 };
 
+mod calling;
+
 use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 use natter_client::{
@@ -92,6 +94,26 @@ enum Command {
     Search { query: String },
     /// Searches the user directory.
     Users { query: String },
+    /// Calls a user and prints the call's progress and stats as JSON lines until it ends
+    /// (exit code 0 when it completed).
+    Call {
+        username: String,
+        /// A video call (default: voice).
+        #[arg(long)]
+        video: bool,
+        #[command(flatten)]
+        media: calling::MediaArgs,
+    },
+    /// Lists my calls, newest first.
+    Calls,
+    /// Waits for a call, takes it, and prints its progress like `call`.
+    Answer {
+        /// Keep answering every call until interrupted (a bot that picks up).
+        #[arg(long)]
+        auto: bool,
+        #[command(flatten)]
+        media: calling::MediaArgs,
+    },
 }
 
 #[tokio::main]
@@ -112,7 +134,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn print(value: &impl Serialize) -> anyhow::Result<()> {
+pub(crate) fn print(value: &impl Serialize) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer(&mut stdout, value)?;
     writeln!(stdout)?;
@@ -293,6 +315,61 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                 print(&message)?;
             }
         }
+        Command::Call {
+            username,
+            video,
+            media,
+        } => {
+            let (settings, probe) = media.settings();
+            let client = cli.client_with(settings).await?;
+            let callee = find_user(&client, username).await?;
+            let kind = if *video {
+                natter_protocol::CallKind::Video
+            } else {
+                natter_protocol::CallKind::Voice
+            };
+            let outcome = calling::run(
+                &client,
+                calling::Mode::Call {
+                    callee: callee.id,
+                    kind,
+                },
+                media,
+                probe,
+            )
+            .await;
+            client.stop().await;
+            return Ok(if outcome? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Answer { auto, media } => {
+            let (settings, probe) = media.settings();
+            let client = cli.client_with(settings).await?;
+            let outcome = calling::run(
+                &client,
+                calling::Mode::Answer {
+                    keep_answering: *auto,
+                },
+                media,
+                probe,
+            )
+            .await;
+            client.stop().await;
+            return Ok(if outcome? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Calls => {
+            let api = cli.signed_in_api().await?;
+            for call in api.call_history(None).await?.calls {
+                print(&call)?;
+            }
+        }
         Command::Users { query } => {
             let api = cli.signed_in_api().await?;
             for user in api.search_users(query, 50).await?.users {
@@ -318,7 +395,8 @@ fn event_conversation(event: &ClientEvent) -> Option<ConversationId> {
         ClientEvent::Connection { .. }
         | ClientEvent::Presence { .. }
         | ClientEvent::SignedOut
-        | ClientEvent::Call { .. } => None,
+        | ClientEvent::Call { .. }
+        | ClientEvent::CallStats { .. } => None,
     }
 }
 
@@ -394,6 +472,13 @@ impl Cli {
     }
 
     async fn client(&self) -> anyhow::Result<Client> {
+        self.client_with(Default::default()).await
+    }
+
+    async fn client_with(
+        &self,
+        calls: natter_client::calls::CallSettings,
+    ) -> anyhow::Result<Client> {
         let api = self.signed_in_api().await?;
         let me = api.me().await.context("who am I")?;
         let data_dir = match &self.options.data_dir {
@@ -408,6 +493,7 @@ impl Cli {
             ClientOptions {
                 data_dir,
                 session: SessionConfig::default(),
+                calls,
             },
         )
         .await?)

@@ -194,3 +194,146 @@ async fn errors_are_clear_and_exit_non_zero() {
     let stderr = setup.run_failing("not-a-token", &["whoami"]).await;
     assert!(stderr.contains("401"), "{stderr}");
 }
+
+/// Reads JSON lines from a child until it exits or `WAIT * 2` passes.
+fn collect_until_exit(child: &mut Child, lines: &mpsc::Receiver<String>) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT * 2;
+    let mut collected = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(line) => collected
+                .push(serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the process did not finish; printed so far: {collected:#?}"
+                );
+            }
+        }
+    }
+    let status = child.wait().expect("the child is reaped");
+    assert!(
+        status.success(),
+        "exit status {status}; printed {collected:#?}"
+    );
+    collected
+}
+
+fn last_probe(lines: &[Value]) -> &Value {
+    lines
+        .iter()
+        .rev()
+        .find(|line| line["type"] == "media_probe")
+        .unwrap_or_else(|| panic!("no media_probe line in {lines:#?}"))
+}
+
+/// The picture sequence is complete enough and in order, and the tone is the peer's.
+fn check_probe(probe: &Value, tone_hz: f64) {
+    let first = probe["first_counter"].as_u64().expect("pictures arrived");
+    let last = probe["last_counter"].as_u64().expect("pictures arrived");
+    let stamped = probe["frames_with_stamp"].as_u64().unwrap_or(0);
+    let sent = last - first + 1;
+    assert!(sent >= 150, "at least 5 s of 30 fps video: {probe}");
+    assert!(
+        stamped as f64 >= 0.9 * sent as f64,
+        "at least 90 % of the pictures sent were decoded: {probe}"
+    );
+    assert_eq!(probe["counters_in_order"], true, "{probe}");
+    let heard = probe["tone_hz"].as_f64().expect("a tone is heard");
+    assert!(
+        (heard - tone_hz).abs() / tone_hz < 0.02,
+        "heard {heard} Hz instead of {tone_hz} Hz: {probe}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tones() {
+    let setup = start_server().await;
+    let alice = setup.sign_up("alice").await;
+    let bob = setup.sign_up("bob").await;
+    setup.run(Some(&alice), &["dm", "@bob"]).await;
+    let media = |tone: &str, home: &str| -> Vec<String> {
+        [
+            "--fake-camera",
+            "--fake-mic",
+            tone,
+            "--bind",
+            "127.0.0.1:0",
+            "--no-mdns",
+            "--probe",
+            "--data-dir",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .chain([setup.data.path().join(home).display().to_string()])
+        .collect()
+    };
+    let mut answerer = setup
+        .natter(Some(&bob), &["answer"])
+        .args(media("660", "bob-call"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("natter answer starts");
+    let answerer_lines = lines_of(&mut answerer);
+    let mut caller = setup
+        .natter(
+            Some(&alice),
+            &["call", "bob", "--video", "--duration", "6.5"],
+        )
+        .args(media("440", "alice-call"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("natter call starts");
+    let caller_lines = lines_of(&mut caller);
+    let (caller_seen, answerer_seen) = tokio::task::spawn_blocking(move || {
+        let caller_seen = collect_until_exit(&mut caller, &caller_lines);
+        let answerer_seen = collect_until_exit(&mut answerer, &answerer_lines);
+        (caller_seen, answerer_seen)
+    })
+    .await
+    .expect("the readers do not panic");
+
+    let phases = |lines: &[Value]| -> Vec<String> {
+        let mut phases: Vec<String> = lines
+            .iter()
+            .filter(|line| line["type"] == "call")
+            .map(|line| line["call"]["phase"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        phases.dedup();
+        phases
+    };
+    assert_eq!(
+        phases(&caller_seen),
+        ["outgoing", "connecting", "connected", "ended"]
+    );
+    assert_eq!(
+        phases(&answerer_seen),
+        ["incoming", "connecting", "connected", "ended"]
+    );
+    // Each side sees the other's pattern and hears the other's tone.
+    check_probe(last_probe(&answerer_seen), 440.0);
+    check_probe(last_probe(&caller_seen), 660.0);
+    assert!(
+        caller_seen
+            .iter()
+            .any(|line| line["type"] == "call_stats" && line["stats"]["rtt_ms"].as_f64().is_some()),
+        "stats with a round-trip time are printed"
+    );
+
+    // Both histories record one completed video call of about the time it was connected.
+    for token in [&alice, &bob] {
+        let calls = setup.run(Some(token), &["calls"]).await;
+        assert_eq!(calls.len(), 1, "{calls:#?}");
+        assert_eq!(calls[0]["end_reason"], "completed");
+        assert_eq!(calls[0]["kind"], "video");
+        let duration = calls[0]["duration_ms"].as_i64().unwrap_or(0);
+        assert!(
+            (6_000..15_000).contains(&duration),
+            "talk time {duration} ms for a 6.5 s call"
+        );
+    }
+}

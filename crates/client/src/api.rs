@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use natter_protocol::{
-    AuthResponse, Conversation, ConversationId, ConversationList, CreateConversationRequest,
-    EditMessageRequest, ErrorBody, ErrorCode, LoginRequest, MarkReadRequest, Message, MessageId,
-    MessagePage, ReadState, SearchResults, SendMessageRequest, SignupRequest, UpdateProfileRequest,
-    User, UserId, UserPage,
+    AuthResponse, CallHistory, Conversation, ConversationId, ConversationList,
+    CreateConversationRequest, EditMessageRequest, ErrorBody, ErrorCode, IceServers, LoginRequest,
+    MarkReadRequest, Message, MessageId, MessagePage, ReadState, SearchResults, SendMessageRequest,
+    SignupRequest, UpdateProfileRequest, User, UserId, UserPage,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, header};
 use serde::{Serialize, de::DeserializeOwned};
@@ -256,6 +256,20 @@ impl Api {
         let builder = self
             .request(Method::GET, "/api/users")
             .query(&[("query", query), ("limit", &limit.to_string())]);
+        self.send(builder).await
+    }
+
+    /// The ICE servers (and short-lived TURN credentials) for a call starting now.
+    pub async fn ice_servers(&self) -> Result<IceServers, ApiError> {
+        self.get("/api/calls/ice-servers").await
+    }
+
+    /// My calls, newest first; `before` is the last page's oldest `started_at`.
+    pub async fn call_history(&self, before: Option<i64>) -> Result<CallHistory, ApiError> {
+        let mut builder = self.request(Method::GET, "/api/calls");
+        if let Some(before) = before {
+            builder = builder.query(&[("before", before)]);
+        }
         self.send(builder).await
     }
 

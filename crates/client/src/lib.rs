@@ -8,11 +8,14 @@
 //! - [`cache`]: the account's local SQLite cache and outbox;
 //! - [`runtime`]: [`Client`], the task that runs the session over real sockets;
 //! - [`view`]: conversations and messages shaped for display;
-//! - [`credentials`]: the session token in the OS credential store.
+//! - [`credentials`]: the session token in the OS credential store;
+//! - [`call`]: one device's call as a state machine without I/O;
+//! - [`calls`]: the task that runs it with the media engine (`natter-media`).
 
 pub mod api;
 pub mod cache;
 pub mod call;
+pub mod calls;
 pub mod credentials;
 pub mod runtime;
 pub mod session;

@@ -98,9 +98,13 @@ pub enum ClientEvent {
     },
     /// The server no longer accepts this session (revoked, or signed out elsewhere).
     SignedOut,
-    /// A call frame from the server, as is.
+    /// The call changed (rings, connects, ends, …).
     Call {
-        frame: ServerFrame,
+        call: crate::call::CallView,
+    },
+    /// The current call's media figures, every second while it has media.
+    CallStats {
+        stats: crate::calls::CallStatsView,
     },
 }
 
@@ -109,11 +113,14 @@ pub struct ClientOptions {
     /// Where the account caches live (`<data_dir>/accounts/<user id>.sqlite`).
     pub data_dir: PathBuf,
     pub session: SessionConfig,
+    pub calls: crate::calls::CallSettings,
 }
 
 enum Command {
     Queue(OutgoingMessage),
     Typing(ConversationId),
+    /// A live frame (call signaling): sent if the socket is up, dropped otherwise.
+    Frame(ClientFrame),
     Stop,
 }
 
@@ -131,6 +138,7 @@ struct Shared {
 pub struct Client {
     shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
+    calls: Arc<crate::calls::CallTask>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
@@ -208,8 +216,25 @@ impl Client {
             status,
         });
         let (commands, command_receiver) = mpsc::unbounded_channel();
+        let calls = {
+            let commands = commands.clone();
+            let events = shared.events.clone();
+            crate::calls::spawn(
+                shared.api.clone(),
+                options.calls,
+                move |frame| commands.send(Command::Frame(frame)).is_ok(),
+                move |news| {
+                    let _ = events.send(match news {
+                        crate::calls::CallNews::Changed(call) => ClientEvent::Call { call },
+                        crate::calls::CallNews::Stats(stats) => ClientEvent::CallStats { stats },
+                    });
+                },
+            )
+        };
+        let call_frames = calls.frames.clone();
         let task = tokio::spawn(
             Runner {
+                call_frames,
                 shared: shared.clone(),
                 session,
                 socket: None,
@@ -222,6 +247,7 @@ impl Client {
         Ok(Client {
             shared,
             commands,
+            calls: Arc::new(calls),
             task: Arc::new(Mutex::new(Some(task))),
         })
     }
@@ -508,6 +534,66 @@ impl Client {
     }
 
     /// Asks the server for my profile and keeps it (after [`Client::resume`]).
+    /// Calls a user; the call's progress arrives as `ClientEvent::Call`.
+    pub async fn place_call(
+        &self,
+        callee: UserId,
+        kind: natter_protocol::CallKind,
+    ) -> Result<natter_protocol::CallId, ClientError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.calls
+            .intents
+            .send(crate::calls::Intent::Place {
+                callee,
+                kind,
+                reply,
+            })
+            .map_err(|_| ClientError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| ClientError::Stopped)?
+            .map_err(|error| ClientError::Invalid(error.to_string()))
+    }
+
+    async fn call_input(&self, input: crate::call::Input) -> Result<(), ClientError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.calls
+            .intents
+            .send(crate::calls::Intent::Input { input, reply })
+            .map_err(|_| ClientError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| ClientError::Stopped)?
+            .map_err(|error| ClientError::Invalid(error.to_string()))
+    }
+
+    /// Takes the call ringing here.
+    pub async fn accept_call(&self) -> Result<(), ClientError> {
+        self.call_input(crate::call::Input::Accept).await
+    }
+
+    pub async fn decline_call(&self) -> Result<(), ClientError> {
+        self.call_input(crate::call::Input::Decline).await
+    }
+
+    /// Cancels, declines or hangs up the current call, whatever its phase.
+    pub async fn hang_up(&self) -> Result<(), ClientError> {
+        self.call_input(crate::call::Input::Hangup).await
+    }
+
+    pub async fn set_muted(&self, muted: bool) -> Result<(), ClientError> {
+        self.call_input(crate::call::Input::SetMuted(muted)).await
+    }
+
+    pub async fn set_camera(&self, on: bool) -> Result<(), ClientError> {
+        self.call_input(crate::call::Input::SetCamera(on)).await
+    }
+
+    /// The current (or last) call.
+    pub fn call(&self) -> Option<crate::call::CallView> {
+        self.calls.view.borrow().clone()
+    }
+
     pub async fn refresh_me(&self) -> Result<User, ClientError> {
         let user = self.shared.api.me().await?;
         self.shared.set_me(&user).await?;
@@ -637,6 +723,8 @@ impl Shared {
 
 /// The task around the session: owns the socket and performs the session's outputs.
 struct Runner {
+    /// Call frames go to the call task.
+    call_frames: mpsc::UnboundedSender<ServerFrame>,
     shared: Arc<Shared>,
     session: Session,
     socket: Option<Socket>,
@@ -662,6 +750,7 @@ impl Runner {
                         self.session.handle_input(Input::Queue(message), Instant::now());
                     }
                     Some(Command::Typing(id)) => self.send_typing(id).await,
+                    Some(Command::Frame(frame)) => self.send_live(&frame).await,
                     Some(Command::Stop) | None => {
                         self.session.handle_input(Input::Stop, Instant::now());
                         self.perform_outputs().await;
@@ -746,6 +835,23 @@ impl Runner {
             }
         };
         self.session.handle_input(input, now);
+    }
+
+    async fn send_live(&mut self, frame: &ClientFrame) {
+        let (Some(socket), ConnectionStatus::Online) =
+            (self.socket.as_mut(), self.session.status())
+        else {
+            tracing::warn!("offline: a live frame was dropped");
+            return;
+        };
+        match serde_json::to_string(frame) {
+            Ok(text) => {
+                if let Err(error) = socket.send(WsMessage::text(text)).await {
+                    tracing::warn!(%error, "a live frame could not be sent");
+                }
+            }
+            Err(error) => tracing::error!(%error, "a frame could not be encoded"),
+        }
     }
 
     async fn send_typing(&mut self, id: ConversationId) {
@@ -911,7 +1017,9 @@ impl Runner {
                 }
             }
             Output::Ephemeral(frame) => self.ephemeral(frame).await?,
-            Output::Call(frame) => shared.emit(ClientEvent::Call { frame }),
+            Output::Call(frame) => {
+                let _ = self.call_frames.send(frame);
+            }
             Output::Sent { message, .. } => {
                 shared.cache.outbox_sent(&message).await?;
                 if let Some(view) = shared.message_view(&message).await? {

@@ -112,6 +112,7 @@ async fn start_client(server: &TestServer, auth: &AuthResponse, data_dir: &Path)
         ClientOptions {
             data_dir: data_dir.to_owned(),
             session: fast_session(),
+            calls: Default::default(),
         },
     )
     .await
@@ -445,6 +446,7 @@ async fn a_restart_opens_from_the_cache_at_once_and_a_revoked_session_signs_out(
     let options = ClientOptions {
         data_dir: alice_dir.path().to_owned(),
         session: fast_session(),
+        calls: Default::default(),
     };
     let client = tokio::time::timeout(
         Duration::from_secs(2),

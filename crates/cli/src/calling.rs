@@ -1,0 +1,276 @@
+//! `natter call` and `natter answer`: calls from the command line, with synthetic devices, and
+//! an optional probe that reads back what arrives (the test pattern's counter and capture time,
+//! the tone's pitch) for scripts and tests.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use clap::Args;
+use natter_client::{
+    Client, ClientEvent,
+    call::{Direction, Ending, Phase},
+    calls::{CallSettings, DeviceFactory},
+};
+use natter_media::{
+    AudioFrame, SAMPLE_RATE, VideoFrame,
+    devices::{AudioSink, TestPatternCamera, ToneMicrophone, VideoSink},
+    engine::{Devices, VideoSettings},
+    now_us, stamp, tone,
+};
+use natter_protocol::{CallEndReason, CallKind};
+use serde::Serialize;
+
+use crate::print;
+
+#[derive(Debug, Clone, Args)]
+pub struct MediaArgs {
+    /// Send the synthetic test-pattern camera (a frame counter and the capture time in the
+    /// picture). Real cameras are not supported by the command-line client.
+    #[arg(long)]
+    pub fake_camera: bool,
+    /// Send a sine tone of this frequency (Hz) as the microphone.
+    #[arg(long, value_name = "HZ")]
+    pub fake_mic: Option<f64>,
+    /// Picture size and rate of the video sent.
+    #[arg(long, default_value_t = 640)]
+    pub width: u32,
+    #[arg(long, default_value_t = 480)]
+    pub height: u32,
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    /// Local UDP address for ICE host candidates (repeatable; default: every interface but
+    /// loopback). Use 127.0.0.1:0 to call on one machine.
+    #[arg(long = "bind", value_name = "ADDR")]
+    pub bind: Vec<String>,
+    /// Relay the media through the server's TURN (hides this machine's addresses).
+    #[arg(long)]
+    pub relay_only: bool,
+    /// Do not resolve peers' mDNS candidates (needed where there is no multicast).
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Print what arrives every second: pictures with their counters and latency, the tone.
+    #[arg(long)]
+    pub probe: bool,
+    /// Hang up after this many seconds connected.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+}
+
+/// What the probe saw in the last second.
+#[derive(Debug, Default, Serialize)]
+struct ProbeReport {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    frames: u64,
+    frames_with_stamp: u64,
+    first_counter: Option<u32>,
+    last_counter: Option<u32>,
+    /// Every stamped picture so far carried a higher counter than the one before.
+    counters_in_order: bool,
+    /// Capture to decoded, from the stamps (same machine clock), averaged.
+    latency_ms: Option<f64>,
+    tone_hz: Option<f64>,
+}
+
+#[derive(Default)]
+pub struct Probe {
+    video: Mutex<VideoProbe>,
+    /// The last second of played-out audio.
+    audio: Mutex<VecDeque<i16>>,
+}
+
+#[derive(Default)]
+struct VideoProbe {
+    frames: u64,
+    stamped: u64,
+    first: Option<u32>,
+    last: Option<u32>,
+    out_of_order: bool,
+    latency_sum_us: u64,
+    latency_count: u64,
+}
+
+impl VideoSink for Probe {
+    fn frame(&self, frame: VideoFrame) {
+        let mut video = self.video.lock().unwrap_or_else(|p| p.into_inner());
+        video.frames += 1;
+        if let Some(stamp) = stamp::read(&frame) {
+            video.stamped += 1;
+            if video.last.is_some_and(|last| stamp.counter <= last) {
+                video.out_of_order = true;
+            }
+            video.first.get_or_insert(stamp.counter);
+            video.last = Some(stamp.counter);
+            let now = now_us() & ((1 << 56) - 1);
+            video.latency_sum_us += now.saturating_sub(stamp.captured_at_us);
+            video.latency_count += 1;
+        }
+    }
+}
+
+impl AudioSink for Probe {
+    fn frame(&self, frame: AudioFrame) {
+        let mut audio = self.audio.lock().unwrap_or_else(|p| p.into_inner());
+        audio.extend(frame.samples);
+        let excess = audio.len().saturating_sub(SAMPLE_RATE as usize);
+        audio.drain(..excess);
+    }
+}
+
+impl Probe {
+    fn report(&self) -> ProbeReport {
+        let video = self.video.lock().unwrap_or_else(|p| p.into_inner());
+        let audio: Vec<i16> = self
+            .audio
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        ProbeReport {
+            kind: "media_probe",
+            frames: video.frames,
+            frames_with_stamp: video.stamped,
+            first_counter: video.first,
+            last_counter: video.last,
+            counters_in_order: !video.out_of_order,
+            latency_ms: (video.latency_count > 0)
+                .then(|| video.latency_sum_us as f64 / video.latency_count as f64 / 1000.0),
+            tone_hz: tone::dominant_frequency(&audio, SAMPLE_RATE),
+        }
+    }
+}
+
+impl MediaArgs {
+    /// The client's call settings, and the probe if asked for.
+    pub fn settings(&self) -> (CallSettings, Option<Arc<Probe>>) {
+        let probe = self.probe.then(|| Arc::new(Probe::default()));
+        let args = self.clone();
+        let sinks = probe.clone();
+        let devices: DeviceFactory = Arc::new(move |kind| Devices {
+            camera: (kind == CallKind::Video && args.fake_camera).then(|| {
+                Box::new(TestPatternCamera {
+                    width: args.width,
+                    height: args.height,
+                    frame_rate: args.fps,
+                }) as _
+            }),
+            microphone: args
+                .fake_mic
+                .map(|frequency_hz| Box::new(ToneMicrophone { frequency_hz }) as _),
+            video_sink: sinks.clone().map(|probe| probe as Arc<dyn VideoSink>),
+            audio_sink: sinks.clone().map(|probe| probe as Arc<dyn AudioSink>),
+        });
+        let mut settings = CallSettings {
+            mdns: !self.no_mdns,
+            relay_only: self.relay_only,
+            video: VideoSettings {
+                width: self.width,
+                height: self.height,
+                frame_rate: self.fps,
+                ..VideoSettings::default()
+            },
+            devices,
+            ..CallSettings::default()
+        };
+        if !self.bind.is_empty() {
+            settings.udp_bind = self.bind.clone();
+        }
+        (settings, probe)
+    }
+}
+
+/// What `natter call`/`answer` do once the client runs.
+pub enum Mode {
+    Call {
+        callee: natter_protocol::UserId,
+        kind: CallKind,
+    },
+    /// Waits for a call and takes it; with `keep_answering`, every call until interrupted.
+    Answer { keep_answering: bool },
+}
+
+/// Prints the call's changes (and stats, and the probe) as JSON lines until it ends. The exit
+/// code is 0 for a call that completed, 1 otherwise.
+pub async fn run(
+    client: &Client,
+    mode: Mode,
+    args: &MediaArgs,
+    probe: Option<Arc<Probe>>,
+) -> anyhow::Result<bool> {
+    let mut events = client.subscribe();
+    let keep_answering = matches!(
+        mode,
+        Mode::Answer {
+            keep_answering: true
+        }
+    );
+    if let Mode::Call { callee, kind } = mode {
+        client.place_call(callee, kind).await?;
+    }
+    let mut hang_up_at: Option<tokio::time::Instant> = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let hang_up = async {
+            match hang_up_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event @ ClientEvent::Call { .. }) => {
+                    print(&event)?;
+                    let ClientEvent::Call { call } = event else { continue };
+                    match call.phase {
+                        Phase::Incoming if call.direction == Direction::Incoming => {
+                            client.accept_call().await?;
+                        }
+                        Phase::Connected if hang_up_at.is_none() => {
+                            hang_up_at = args.duration.map(|seconds| {
+                                tokio::time::Instant::now() + Duration::from_secs_f64(seconds)
+                            });
+                        }
+                        Phase::Ended => {
+                            hang_up_at = None;
+                            if let Some(probe) = &probe {
+                                print(&probe.report())?;
+                            }
+                            if !keep_answering {
+                                return Ok(matches!(
+                                    call.ending,
+                                    Some(Ending::Ended { reason: CallEndReason::Completed })
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(event @ ClientEvent::CallStats { .. }) => {
+                    print(&event)?;
+                }
+                Ok(ClientEvent::SignedOut) => anyhow::bail!("the server refused the session"),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(error) => return Err(error.into()),
+            },
+            () = hang_up => {
+                hang_up_at = None;
+                client.hang_up().await?;
+            }
+            _ = tick.tick() => {
+                if let Some(probe) = &probe
+                    && client.call().is_some_and(|call| call.phase == Phase::Connected)
+                {
+                    print(&probe.report())?;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                let _ = client.hang_up().await;
+                return Ok(false);
+            }
+        }
+    }
+}

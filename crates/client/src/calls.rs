@@ -1,0 +1,385 @@
+//! The I/O shell around [`CallMachine`]: one task per client that feeds it the user's intents,
+//! the server's `call_*` frames, the media engine's events and time, and performs its outputs
+//! (frames to the server, the media session, events for the UI).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use natter_media::engine::{
+    CallStats, Devices, IceServer, MediaConfig, MediaEvent, MediaSession, MediaState, Role, Signal,
+    VideoSettings,
+};
+use natter_protocol::{CallId, CallKind, CallSignal, ClientFrame, ServerFrame, UserId};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::{
+    api::Api,
+    call::{CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output},
+};
+
+/// Where a call's media comes from and goes to; a fresh set per call.
+pub type DeviceFactory = Arc<dyn Fn(CallKind) -> Devices + Send + Sync>;
+
+/// How this client makes calls.
+#[derive(Clone)]
+pub struct CallSettings {
+    /// Local UDP addresses for host candidates (`0.0.0.0:0`: every interface but loopback).
+    pub udp_bind: Vec<String>,
+    /// Resolve peers' mDNS (`.local`) candidates; needs a multicast-capable network.
+    pub mdns: bool,
+    /// Relay every call through TURN (hides this device's addresses from the peer).
+    pub relay_only: bool,
+    pub video: VideoSettings,
+    pub devices: DeviceFactory,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        Self {
+            udp_bind: vec!["0.0.0.0:0".into()],
+            mdns: true,
+            relay_only: false,
+            video: VideoSettings::default(),
+            devices: Arc::new(|_| Devices::default()),
+        }
+    }
+}
+
+impl std::fmt::Debug for CallSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallSettings")
+            .field("udp_bind", &self.udp_bind)
+            .field("mdns", &self.mdns)
+            .field("relay_only", &self.relay_only)
+            .field("video", &self.video)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The media's figures, for a quality indicator (and scripts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CallStatsView {
+    pub call_id: CallId,
+    pub rtt_ms: Option<f64>,
+    pub loss_fraction: f64,
+    pub packets_lost: i64,
+    pub sent_bitrate_bps: u64,
+    pub received_bitrate_bps: u64,
+    pub target_bitrate_bps: u64,
+    pub video_bitrate_bps: u32,
+    pub frames_sent: u32,
+    pub frames_decoded: u32,
+    pub decoded_frame_rate: f64,
+    pub remote_width: Option<u32>,
+    pub remote_height: Option<u32>,
+    pub keyframes_requested: u32,
+}
+
+impl CallStatsView {
+    fn new(call_id: CallId, stats: CallStats) -> Self {
+        Self {
+            call_id,
+            rtt_ms: stats.rtt_ms,
+            loss_fraction: stats.loss_fraction,
+            packets_lost: stats.packets_lost,
+            sent_bitrate_bps: stats.sent_bitrate_bps,
+            received_bitrate_bps: stats.received_bitrate_bps,
+            target_bitrate_bps: stats.target_bitrate_bps,
+            video_bitrate_bps: stats.video_bitrate_bps,
+            frames_sent: stats.frames_sent,
+            frames_decoded: stats.frames_decoded,
+            decoded_frame_rate: stats.decoded_frame_rate,
+            remote_width: stats.remote_resolution.map(|(width, _)| width),
+            remote_height: stats.remote_resolution.map(|(_, height)| height),
+            keyframes_requested: stats.keyframes_requested,
+        }
+    }
+}
+
+/// What the call task tells the client.
+#[derive(Debug, Clone)]
+pub enum CallNews {
+    Changed(CallView),
+    Stats(CallStatsView),
+}
+
+pub(crate) enum Intent {
+    Place {
+        callee: UserId,
+        kind: CallKind,
+        reply: oneshot::Sender<Result<CallId, CallError>>,
+    },
+    Input {
+        input: Input,
+        reply: oneshot::Sender<Result<(), CallError>>,
+    },
+}
+
+/// The handles the client keeps to its call task.
+pub(crate) struct CallTask {
+    pub intents: mpsc::UnboundedSender<Intent>,
+    pub frames: mpsc::UnboundedSender<ServerFrame>,
+    pub view: watch::Receiver<Option<CallView>>,
+}
+
+fn to_media(signal: CallSignal) -> Signal {
+    match signal {
+        CallSignal::Offer { sdp } => Signal::Offer(sdp),
+        CallSignal::Answer { sdp } => Signal::Answer(sdp),
+        CallSignal::IceCandidate {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        } => Signal::Candidate {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        },
+        CallSignal::EndOfCandidates => Signal::EndOfCandidates,
+    }
+}
+
+fn from_media(signal: Signal) -> CallSignal {
+    match signal {
+        Signal::Offer(sdp) => CallSignal::Offer { sdp },
+        Signal::Answer(sdp) => CallSignal::Answer { sdp },
+        Signal::Candidate {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        } => CallSignal::IceCandidate {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        },
+        Signal::EndOfCandidates => CallSignal::EndOfCandidates,
+    }
+}
+
+/// Starts the call task. `send` puts a frame on the realtime socket (false when offline);
+/// `news` receives what the UI shows.
+pub(crate) fn spawn(
+    api: Api,
+    settings: CallSettings,
+    send: impl Fn(ClientFrame) -> bool + Send + 'static,
+    news: impl Fn(CallNews) + Send + 'static,
+) -> CallTask {
+    let (intents, intents_rx) = mpsc::unbounded_channel();
+    let (frames, frames_rx) = mpsc::unbounded_channel();
+    let (view_tx, view) = watch::channel(None);
+    let runner = Runner {
+        api,
+        settings,
+        machine: CallMachine::default(),
+        media: None,
+        send: Box::new(send),
+        news: Box::new(news),
+        view: view_tx,
+    };
+    tokio::spawn(runner.run(intents_rx, frames_rx));
+    CallTask {
+        intents,
+        frames,
+        view,
+    }
+}
+
+struct ActiveMedia {
+    call_id: CallId,
+    session: MediaSession,
+    events: mpsc::UnboundedReceiver<MediaEvent>,
+}
+
+struct Runner {
+    api: Api,
+    settings: CallSettings,
+    machine: CallMachine,
+    media: Option<ActiveMedia>,
+    send: Box<dyn Fn(ClientFrame) -> bool + Send>,
+    news: Box<dyn Fn(CallNews) + Send>,
+    view: watch::Sender<Option<CallView>>,
+}
+
+impl Runner {
+    async fn run(
+        mut self,
+        mut intents: mpsc::UnboundedReceiver<Intent>,
+        mut frames: mpsc::UnboundedReceiver<ServerFrame>,
+    ) {
+        let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let deadline = self.machine.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                intent = intents.recv() => match intent {
+                    Some(Intent::Place { callee, kind, reply }) => {
+                        let call_id = CallId::now_v7();
+                        let result = self
+                            .machine
+                            .handle(Input::Place { call_id, callee, kind }, Instant::now())
+                            .map(|()| call_id);
+                        let _ = reply.send(result);
+                    }
+                    Some(Intent::Input { input, reply }) => {
+                        let _ = reply.send(self.machine.handle(input, Instant::now()));
+                    }
+                    None => break,
+                },
+                frame = frames.recv() => match frame {
+                    Some(frame) => {
+                        let _ = self.machine.handle(Input::Frame(Box::new(frame)), Instant::now());
+                    }
+                    None => break,
+                },
+                event = async {
+                    match self.media.as_mut() {
+                        Some(media) => media.events.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => match event {
+                    Some(MediaEvent::Signal(signal)) => {
+                        let _ = self
+                            .machine
+                            .handle(Input::LocalSignal(from_media(signal)), Instant::now());
+                    }
+                    Some(MediaEvent::State(state)) => {
+                        let progress = match state {
+                            MediaState::Connecting => None,
+                            MediaState::Connected => Some(MediaProgress::Connected),
+                            MediaState::Reconnecting => Some(MediaProgress::Reconnecting),
+                            MediaState::Failed => Some(MediaProgress::Failed),
+                        };
+                        if let Some(progress) = progress {
+                            let _ = self.machine.handle(Input::Media(progress), Instant::now());
+                        }
+                    }
+                    None => {
+                        let _ = self
+                            .machine
+                            .handle(Input::Media(MediaProgress::Failed), Instant::now());
+                    }
+                },
+                () = sleep => self.machine.handle_timeout(Instant::now()),
+                _ = stats_tick.tick() => {
+                    if let Some(media) = &self.media {
+                        let stats = media.session.stats().await;
+                        (self.news)(CallNews::Stats(CallStatsView::new(media.call_id, stats)));
+                    }
+                }
+            }
+            self.perform().await;
+        }
+        if let Some(media) = self.media.take() {
+            media.session.close().await;
+        }
+    }
+
+    async fn perform(&mut self) {
+        // Performing may feed the machine again (a media start that fails), so loop.
+        loop {
+            let outputs = self.machine.drain();
+            if outputs.is_empty() {
+                return;
+            }
+            for output in outputs {
+                match output {
+                    Output::Send(frame) => {
+                        if !(self.send)(frame) {
+                            tracing::warn!("offline: a call frame was not sent");
+                        }
+                    }
+                    Output::StartMedia {
+                        call_id,
+                        role,
+                        kind,
+                    } => {
+                        if let Err(error) = self.start_media(call_id, role, kind).await {
+                            tracing::warn!(%error, "the call's media could not start");
+                            let _ = self
+                                .machine
+                                .handle(Input::Media(MediaProgress::Failed), Instant::now());
+                        }
+                    }
+                    Output::StopMedia => {
+                        if let Some(media) = self.media.take() {
+                            media.session.close().await;
+                        }
+                    }
+                    Output::ToMedia(signal) => {
+                        if let Some(media) = &self.media {
+                            media.session.handle_signal(to_media(signal));
+                        }
+                    }
+                    Output::MediaSwitches { muted, camera_on } => {
+                        if let Some(media) = &self.media {
+                            media.session.set_muted(muted);
+                            media.session.set_camera_on(camera_on);
+                        }
+                    }
+                    Output::Changed(view) => {
+                        self.view.send_replace(Some(view.clone()));
+                        (self.news)(CallNews::Changed(view));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn start_media(
+        &mut self,
+        call_id: CallId,
+        role: MediaRole,
+        kind: CallKind,
+    ) -> anyhow::Result<()> {
+        if let Some(media) = self.media.take() {
+            media.session.close().await;
+        }
+        let ice_servers = match self.api.ice_servers().await {
+            Ok(servers) => servers
+                .ice_servers
+                .into_iter()
+                .map(|server| IceServer {
+                    urls: server.urls,
+                    username: server.username.unwrap_or_default(),
+                    credential: server.credential.unwrap_or_default(),
+                })
+                .collect(),
+            Err(error) => {
+                // Devices on one network still connect through host candidates.
+                tracing::warn!(%error, "no ICE servers from the server");
+                Vec::new()
+            }
+        };
+        let config = MediaConfig {
+            ice_servers,
+            relay_only: self.settings.relay_only,
+            udp_bind: self.settings.udp_bind.clone(),
+            video: (kind == CallKind::Video).then_some(self.settings.video),
+            mdns: self.settings.mdns,
+        };
+        let role = match role {
+            MediaRole::Offerer => Role::Offerer,
+            MediaRole::Answerer => Role::Answerer,
+        };
+        let devices = (self.settings.devices)(kind);
+        let (session, events) = MediaSession::start(config, role, devices).await?;
+        if let Some(view) = self.machine.view() {
+            session.set_muted(view.muted);
+            session.set_camera_on(view.camera_on);
+        }
+        self.media = Some(ActiveMedia {
+            call_id,
+            session,
+            events,
+        });
+        Ok(())
+    }
+}
