@@ -106,6 +106,28 @@ pub struct Config {
     )]
     pub turn_credential_ttl_seconds: u64,
 
+    /// Run the embedded STUN/TURN listener on this UDP address (e.g. 0.0.0.0:3478). Without
+    /// --stun-url/--turn-url, clients are then pointed at it; without --turn-secret, a random
+    /// secret is made at start.
+    #[arg(long, env = "NATTER_TURN_LISTEN", value_name = "ADDR")]
+    pub turn_listen: Option<std::net::SocketAddr>,
+
+    /// The address clients and peers reach this machine at, advertised for the embedded
+    /// listener and its relays (default: the --turn-listen address, if it is not 0.0.0.0).
+    #[arg(long, env = "NATTER_TURN_PUBLIC_IP", value_name = "IP")]
+    pub turn_public_ip: Option<std::net::IpAddr>,
+
+    /// UDP ports the embedded TURN listener relays on (open them in the firewall).
+    #[arg(long, env = "NATTER_TURN_MIN_PORT", default_value_t = 49_152)]
+    pub turn_min_port: u16,
+    #[arg(long, env = "NATTER_TURN_MAX_PORT", default_value_t = 65_535)]
+    pub turn_max_port: u16,
+
+    /// Let the embedded relays send to loopback and private addresses. Off by default: an
+    /// account holder could otherwise reach services on the server's own network.
+    #[arg(long, env = "NATTER_TURN_ALLOW_PRIVATE_PEERS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub turn_allow_private_peers: bool,
+
     /// How long a call rings before it ends as missed, in seconds.
     #[arg(long, env = "NATTER_CALL_RING_SECONDS", default_value_t = 30.0)]
     pub call_ring_seconds: f64,

@@ -37,6 +37,57 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct Server {
     core: Arc<Core>,
     listener: TcpListener,
+    relay: Option<calls::relay::Relay>,
+}
+
+/// Starts the embedded STUN/TURN listener and points clients at it unless the configuration
+/// names other servers.
+async fn start_relay(
+    config: &mut Config,
+    listen: SocketAddr,
+) -> anyhow::Result<calls::relay::Relay> {
+    let public_ip = match (config.turn_public_ip, listen.ip()) {
+        (Some(ip), _) => ip,
+        (None, ip) if !ip.is_unspecified() => ip,
+        (None, _) => anyhow::bail!(
+            "--turn-listen {listen} listens on every interface: say which address clients \
+             reach it at with --turn-public-ip"
+        ),
+    };
+    if config.turn_secret.is_none() {
+        // Only this process hands out and checks credentials: a secret of its own will do.
+        let secret: String = rand::distr::SampleString::sample_string(
+            &rand::distr::Alphanumeric,
+            &mut rand::rng(),
+            40,
+        );
+        config.turn_secret = Some(secret.parse().map_err(anyhow::Error::msg)?);
+    }
+    let secret = config
+        .turn_secret
+        .as_ref()
+        .map(|secret| secret.expose().to_owned())
+        .unwrap_or_default();
+    let relay = calls::relay::Relay::start(calls::relay::RelayConfig {
+        listen,
+        public_ip,
+        min_port: config.turn_min_port,
+        max_port: config.turn_max_port,
+        secret,
+        realm: "natter".into(),
+        allow_private_peers: config.turn_allow_private_peers,
+    })
+    .await?;
+    if config.stun_urls.is_empty() && config.turn_urls.is_empty() {
+        let port = relay.local_addr().port();
+        let host = match public_ip {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        };
+        config.stun_urls = vec![format!("stun:{host}:{port}")];
+        config.turn_urls = vec![format!("turn:{host}:{port}?transport=udp")];
+    }
+    Ok(relay)
 }
 
 impl Server {
@@ -54,8 +105,22 @@ impl Server {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
+        let mut config = config;
+        let relay = match config.turn_listen {
+            Some(listen) => Some(start_relay(&mut config, listen).await?),
+            None => None,
+        };
         let core = Core::new(config, db, CancellationToken::new());
-        Ok(Server { core, listener })
+        Ok(Server {
+            core,
+            listener,
+            relay,
+        })
+    }
+
+    /// Where the embedded STUN/TURN listener is, when it runs.
+    pub fn relay_addr(&self) -> Option<SocketAddr> {
+        self.relay.as_ref().map(calls::relay::Relay::local_addr)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -116,6 +181,9 @@ impl Server {
         }
         janitor.abort();
         call_timers.abort();
+        if let Some(relay) = &self.relay {
+            relay.close().await;
+        }
         core.db.pool.close().await;
         Ok(())
     }

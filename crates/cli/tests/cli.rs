@@ -19,11 +19,16 @@ struct Setup {
 }
 
 async fn start_server() -> Setup {
+    start_server_with(|_| {}).await
+}
+
+async fn start_server_with(adjust: impl FnOnce(&mut Config)) -> Setup {
     let data = tempfile::tempdir().expect("a temporary directory");
     let mut config = Config::for_data_dir(data.path());
     config.listen = "127.0.0.1:0".parse().expect("an address");
     config.auth_attempts_per_ip_per_minute = 0;
     config.login_attempts_per_account_per_minute = 0;
+    adjust(&mut config);
     let server = Server::bind(config).await.expect("the server starts");
     let url = format!("http://{}", server.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -95,6 +100,21 @@ impl Setup {
             .expect("natter runs");
         assert!(!output.status.success(), "natter {args:?} succeeded");
         String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// The newest call in the history of the last user `video_call` made (Alice).
+    async fn history_of_last_call(&self) -> Value {
+        let token = self.sign_in("alice").await;
+        let calls = self.run(Some(&token), &["calls"]).await;
+        calls.into_iter().next().expect("a call in the history")
+    }
+
+    async fn sign_in(&self, username: &str) -> String {
+        let lines = self.run(None, &["login", username, "--print-token"]).await;
+        lines[0]["token"]
+            .as_str()
+            .expect("a token is printed")
+            .to_owned()
     }
 
     async fn sign_up(&self, username: &str) -> String {
@@ -248,9 +268,14 @@ fn check_probe(probe: &Value, tone_hz: f64) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tones() {
-    let setup = start_server().await;
+/// Alice (tone 440 Hz) calls Bob (660 Hz), who answers; both send the test pattern (in a video
+/// call) and probe what they receive. Returns what each printed.
+async fn call(
+    setup: &Setup,
+    kind: &str,
+    extra: &[&str],
+    seconds: &str,
+) -> (Vec<Value>, Vec<Value>) {
     let alice = setup.sign_up("alice").await;
     let bob = setup.sign_up("bob").await;
     setup.run(Some(&alice), &["dm", "@bob"]).await;
@@ -263,11 +288,14 @@ async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tone
             "127.0.0.1:0",
             "--no-mdns",
             "--probe",
-            "--data-dir",
         ]
         .iter()
+        .chain(extra)
         .map(|arg| (*arg).to_owned())
-        .chain([setup.data.path().join(home).display().to_string()])
+        .chain([
+            "--data-dir".to_owned(),
+            setup.data.path().join(home).display().to_string(),
+        ])
         .collect()
     };
     let mut answerer = setup
@@ -279,10 +307,8 @@ async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tone
         .expect("natter answer starts");
     let answerer_lines = lines_of(&mut answerer);
     let mut caller = setup
-        .natter(
-            Some(&alice),
-            &["call", "bob", "--video", "--duration", "6.5"],
-        )
+        .natter(Some(&alice), &["call", "bob", "--duration", seconds])
+        .args((kind == "video").then_some("--video"))
         .args(media("440", "alice-call"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -296,16 +322,29 @@ async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tone
     })
     .await
     .expect("the readers do not panic");
+    for (token, lines) in [(&alice, &caller_seen), (&bob, &answerer_seen)] {
+        let calls = setup.run(Some(token), &["calls"]).await;
+        assert_eq!(calls.len(), 1, "{calls:#?}");
+        assert_eq!(calls[0]["end_reason"], "completed", "{lines:#?}");
+        assert_eq!(calls[0]["kind"], kind);
+    }
+    (caller_seen, answerer_seen)
+}
 
-    let phases = |lines: &[Value]| -> Vec<String> {
-        let mut phases: Vec<String> = lines
-            .iter()
-            .filter(|line| line["type"] == "call")
-            .map(|line| line["call"]["phase"].as_str().unwrap_or("?").to_owned())
-            .collect();
-        phases.dedup();
-        phases
-    };
+fn phases(lines: &[Value]) -> Vec<String> {
+    let mut phases: Vec<String> = lines
+        .iter()
+        .filter(|line| line["type"] == "call")
+        .map(|line| line["call"]["phase"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    phases.dedup();
+    phases
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tones() {
+    let setup = start_server().await;
+    let (caller_seen, answerer_seen) = call(&setup, "video", &[], "6.5").await;
     assert_eq!(
         phases(&caller_seen),
         ["outgoing", "connecting", "connected", "ended"]
@@ -324,16 +363,46 @@ async fn a_video_call_between_two_command_line_clients_carries_pictures_and_tone
         "stats with a round-trip time are printed"
     );
 
-    // Both histories record one completed video call of about the time it was connected.
-    for token in [&alice, &bob] {
-        let calls = setup.run(Some(token), &["calls"]).await;
-        assert_eq!(calls.len(), 1, "{calls:#?}");
-        assert_eq!(calls[0]["end_reason"], "completed");
-        assert_eq!(calls[0]["kind"], "video");
-        let duration = calls[0]["duration_ms"].as_i64().unwrap_or(0);
+    // The history has the call's talk time (the helper checked it completed).
+    let history = setup.history_of_last_call().await;
+    let duration = history["duration_ms"].as_i64().unwrap_or(0);
+    assert!(
+        (6_000..15_000).contains(&duration),
+        "talk time {duration} ms for a 6.5 s call"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_only_call_goes_through_the_embedded_turn_listener() {
+    let setup = start_server_with(|config| {
+        config.turn_listen = Some("127.0.0.1:0".parse().expect("an address"));
+        // Both peers are on this machine: their relays must reach loopback.
+        config.turn_allow_private_peers = true;
+    })
+    .await;
+    // A voice call: video through this relay does not decode yet (see the issue 4 notes).
+    let (caller_seen, answerer_seen) = call(&setup, "voice", &["--relay-only"], "3").await;
+    for (lines, tone_hz) in [(&caller_seen, 660.0), (&answerer_seen, 440.0)] {
         assert!(
-            (6_000..15_000).contains(&duration),
-            "talk time {duration} ms for a 6.5 s call"
+            phases(lines).contains(&"connected".to_owned()),
+            "{lines:#?}"
+        );
+        let candidate_types: Vec<&Value> = lines
+            .iter()
+            .filter(|line| line["type"] == "call_stats")
+            .map(|line| &line["stats"]["local_candidate_type"])
+            .filter(|kind| !kind.is_null())
+            .collect();
+        assert!(
+            !candidate_types.is_empty() && candidate_types.iter().all(|kind| *kind == "relay"),
+            "the media went through TURN: {candidate_types:?}"
+        );
+        let heard = last_probe(lines)["tone_hz"]
+            .as_f64()
+            .expect("a tone is heard");
+        assert!(
+            (heard - tone_hz).abs() / tone_hz < 0.02,
+            "heard {heard} Hz instead of {tone_hz} Hz through the relay"
         );
     }
 }

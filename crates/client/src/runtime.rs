@@ -235,6 +235,7 @@ impl Client {
         let task = tokio::spawn(
             Runner {
                 call_frames,
+                waiting_live: Vec::new(),
                 shared: shared.clone(),
                 session,
                 socket: None,
@@ -722,9 +723,14 @@ impl Shared {
 }
 
 /// The task around the session: owns the socket and performs the session's outputs.
+/// Live frames kept while the session is not live (a call's invite and first signals).
+const MAX_WAITING_LIVE_FRAMES: usize = 256;
+
 struct Runner {
     /// Call frames go to the call task.
     call_frames: mpsc::UnboundedSender<ServerFrame>,
+    /// Live frames written while offline, sent once the session is live.
+    waiting_live: Vec<ClientFrame>,
     shared: Arc<Shared>,
     session: Session,
     socket: Option<Socket>,
@@ -837,11 +843,16 @@ impl Runner {
         self.session.handle_input(input, now);
     }
 
+    /// Sends a live frame now, or as soon as the session is live again.
     async fn send_live(&mut self, frame: &ClientFrame) {
         let (Some(socket), ConnectionStatus::Online) =
             (self.socket.as_mut(), self.session.status())
         else {
-            tracing::warn!("offline: a live frame was dropped");
+            // Still connecting (a call placed right after start-up) or reconnecting: the call
+            // machine's own timeouts end the call if the session does not come back in time.
+            if self.waiting_live.len() < MAX_WAITING_LIVE_FRAMES {
+                self.waiting_live.push(frame.clone());
+            }
             return;
         };
         match serde_json::to_string(frame) {
@@ -999,6 +1010,9 @@ impl Runner {
                 user_id: _,
                 online_user_ids,
             } => {
+                for frame in std::mem::take(&mut self.waiting_live) {
+                    self.send_live(&frame).await;
+                }
                 if let Ok(mut online) = shared.online.write() {
                     *online = online_user_ids.into_iter().collect();
                 }

@@ -67,23 +67,51 @@ impl H264Encoder {
         if bitrate_bps == self.bitrate_bps {
             return;
         }
-        let mut info = openh264_sys2::SBitrateInfo {
-            iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
-            iBitrate: i32::try_from(bitrate_bps).unwrap_or(i32::MAX),
-        };
-        // SAFETY: the encoder is initialised (created in `new`), and ENCODER_OPTION_BITRATE
-        // takes a pointer to an SBitrateInfo, which lives across the call.
-        let status = unsafe {
-            self.encoder.raw_api().set_option(
+        // OpenH264 refuses a target above the layer's maximum (which starts at the first
+        // target) and a maximum below the target: move them in the order that keeps
+        // maximum >= target.
+        let options = if bitrate_bps > self.bitrate_bps {
+            [
+                openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
                 openh264_sys2::ENCODER_OPTION_BITRATE,
-                std::ptr::addr_of_mut!(info).cast(),
-            )
-        };
-        if status == 0 {
-            self.bitrate_bps = bitrate_bps;
+            ]
         } else {
-            tracing::warn!(status, bitrate_bps, "OpenH264 refused a bitrate change");
+            [
+                openh264_sys2::ENCODER_OPTION_BITRATE,
+                openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+            ]
+        };
+        for option in options {
+            // The maximum that binds is the (single) spatial layer's; the target is set for all
+            // layers, which OpenH264 then checks against that maximum.
+            let layer = if option == openh264_sys2::ENCODER_OPTION_MAX_BITRATE {
+                openh264_sys2::SPATIAL_LAYER_0
+            } else {
+                openh264_sys2::SPATIAL_LAYER_ALL
+            };
+            let mut info = openh264_sys2::SBitrateInfo {
+                iLayer: layer,
+                iBitrate: i32::try_from(bitrate_bps).unwrap_or(i32::MAX),
+            };
+            // SAFETY: both options take a pointer to an SBitrateInfo, which lives across the
+            // call; before the first picture the encoder is not initialised and answers with
+            // an error code, which is handled.
+            let status = unsafe {
+                self.encoder
+                    .raw_api()
+                    .set_option(option, std::ptr::addr_of_mut!(info).cast())
+            };
+            if status != 0 {
+                tracing::debug!(
+                    status,
+                    option,
+                    bitrate_bps,
+                    "OpenH264 refused a bitrate change"
+                );
+                return;
+            }
         }
+        self.bitrate_bps = bitrate_bps;
     }
 
     /// Encodes a picture; `None` when the rate controller skipped it.
@@ -226,6 +254,10 @@ mod tests {
         let mut decoder = H264Decoder::new().expect("a decoder");
         let mut keyframes = 0;
         for index in 0..30u32 {
+            if index == 10 {
+                encoder.set_bitrate(2_000_000);
+                assert_eq!(encoder.bitrate_bps(), 2_000_000, "raised");
+            }
             if index == 15 {
                 encoder.request_keyframe();
                 encoder.set_bitrate(300_000);

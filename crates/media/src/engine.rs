@@ -191,6 +191,9 @@ pub struct CallStats {
     pub decoded_frame_rate: f64,
     pub remote_resolution: Option<(u32, u32)>,
     pub keyframes_requested: u32,
+    /// The kind of this side's candidate in the selected pair: `host`, `srflx`, `prflx` or
+    /// `relay` (through TURN).
+    pub local_candidate_type: Option<&'static str>,
 }
 
 const VIDEO_SSRC_BASE: u32 = 0x4e41_0000;
@@ -640,11 +643,34 @@ impl MediaSession {
     pub async fn stats(&self) -> CallStats {
         let now = Instant::now();
         let report = self.peer.get_stats(now, StatsSelector::None).await;
-        let rtt_ms = report
+        let selected = report
             .candidate_pairs()
             .into_iter()
-            .find(|pair| pair.nominated)
-            .map(|pair| pair.current_round_trip_time * 1000.0);
+            .find(|pair| pair.nominated);
+        let rtt_ms = selected.map(|pair| pair.current_round_trip_time * 1000.0);
+        let local_candidate_type = selected.and_then(|pair| {
+            report.iter().find_map(|entry| match entry {
+                // The pair names the ICE agent's candidate id; the candidate's own stats entry
+                // carries it behind a prefix.
+                RTCStatsReportEntry::LocalCandidate(candidate)
+                    if candidate.stats.id == pair.local_candidate_id
+                        || candidate
+                            .stats
+                            .id
+                            .strip_prefix("RTCLocalIceCandidate_")
+                            .is_some_and(|id| id == pair.local_candidate_id) =>
+                {
+                    Some(match candidate.candidate_type {
+                        RTCIceCandidateType::Host => "host",
+                        RTCIceCandidateType::Srflx => "srflx",
+                        RTCIceCandidateType::Prflx => "prflx",
+                        RTCIceCandidateType::Relay => "relay",
+                        _ => "unknown",
+                    })
+                }
+                _ => None,
+            })
+        });
         let mut reading = Reading {
             at: Some(now),
             frames_decoded: self.counters.frames_decoded.load(Ordering::Relaxed),
@@ -709,6 +735,7 @@ impl MediaSession {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             keyframes_requested: self.counters.keyframes_requested.load(Ordering::Relaxed),
+            local_candidate_type,
         }
     }
 

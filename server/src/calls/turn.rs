@@ -18,11 +18,16 @@ pub fn turn_credentials(
 ) -> (String, String, Timestamp) {
     let expires_at_seconds = now.div_euclid(1000) + ttl_seconds as i64;
     let username = format!("{expires_at_seconds}:{user}");
+    let credential = rest_password(secret, &username);
+    (username, credential, expires_at_seconds * 1000)
+}
+
+/// The TURN password of a REST username: base64(HMAC-SHA1(secret, username)).
+pub fn rest_password(secret: &str, username: &str) -> String {
     // HMAC accepts keys of any length.
     let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
     mac.update(username.as_bytes());
-    let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    (username, credential, expires_at_seconds * 1000)
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// What to tell a client: STUN servers as they are, TURN servers with fresh credentials when a
