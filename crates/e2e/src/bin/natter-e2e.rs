@@ -477,10 +477,12 @@ fn focus_other_window() -> Result<Running> {
         ]),
         Path::new("/dev/null"),
     )?;
+    // Only a mapped (viewable) window can take the focus: focusing one found by its title
+    // before it is mapped fails with BadMatch.
     let id = poll("the other window appearing", START_TIMEOUT, || {
         window.ensure_running()?;
         let found = Command::new("xdotool")
-            .args(["search", "--name", TITLE])
+            .args(["search", "--onlyvisible", "--name", TITLE])
             .output()
             .context("cannot run xdotool")?;
         Ok(String::from_utf8_lossy(&found.stdout)
