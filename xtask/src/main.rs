@@ -283,14 +283,26 @@ fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
     )
 }
 
-/// `bench` runs every benchmark; `bench server [ARGS]` or `bench desktop [ARGS]` one of them.
+/// `bench` runs every benchmark; `bench server|desktop|call [ARGS]` one of them.
 fn bench(root: &Path, args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("server") => server_bench(root, &args[1..]),
         Some("desktop") => desktop_bench(root, &args[1..]),
-        None => server_bench(root, &[]).and_then(|()| desktop_bench(root, &[])),
-        Some(other) => bail!("unknown benchmark {other:?}: use `server` or `desktop`"),
+        Some("call") => call_bench(root, &args[1..]),
+        None => server_bench(root, &[])
+            .and_then(|()| call_bench(root, &[]))
+            .and_then(|()| desktop_bench(root, &[])),
+        Some(other) => bail!("unknown benchmark {other:?}: use `server`, `desktop` or `call`"),
     }
+}
+
+fn call_bench(root: &Path, args: &[String]) -> Result<()> {
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["bench", "-p", "natter-media", "--bench", "call", "--"])
+        .args(args);
+    run_command(&mut command)
 }
 
 fn server_bench(root: &Path, args: &[String]) -> Result<()> {

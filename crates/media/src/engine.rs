@@ -194,6 +194,9 @@ pub struct CallStats {
     /// The kind of this side's candidate in the selected pair: `host`, `srflx`, `prflx` or
     /// `relay` (through TURN).
     pub local_candidate_type: Option<&'static str>,
+    /// CPU time spent encoding and decoding video so far.
+    pub encode_cpu: Duration,
+    pub decode_cpu: Duration,
 }
 
 const VIDEO_SSRC_BASE: u32 = 0x4e41_0000;
@@ -360,6 +363,8 @@ struct Counters {
     keyframes_requested: AtomicU32,
     video_bitrate_bps: AtomicU32,
     target_bitrate_bps: Arc<AtomicU64>,
+    encode_cpu_us: AtomicU64,
+    decode_cpu_us: AtomicU64,
     remote_resolution: Mutex<Option<(u32, u32)>>,
 }
 
@@ -736,6 +741,8 @@ impl MediaSession {
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             keyframes_requested: self.counters.keyframes_requested.load(Ordering::Relaxed),
             local_candidate_type,
+            encode_cpu: Duration::from_micros(self.counters.encode_cpu_us.load(Ordering::Relaxed)),
+            decode_cpu: Duration::from_micros(self.counters.decode_cpu_us.load(Ordering::Relaxed)),
         }
     }
 
@@ -1055,7 +1062,12 @@ impl VideoSender {
             self.counters
                 .video_bitrate_bps
                 .store(encoder.bitrate_bps(), Ordering::Relaxed);
-            let encoded = match encoder.encode(&frame) {
+            let cpu = cpu_time::ThreadTime::now();
+            let encoded = encoder.encode(&frame);
+            self.counters
+                .encode_cpu_us
+                .fetch_add(cpu.elapsed().as_micros() as u64, Ordering::Relaxed);
+            let encoded = match encoded {
                 Ok(Some(encoded)) => encoded,
                 Ok(None) => continue,
                 Err(error) => {
@@ -1135,7 +1147,12 @@ async fn receive_video(
                 return;
             };
             while let Some((access_unit, after_loss)) = access_units_rx.blocking_recv() {
-                match decoder.decode(&access_unit) {
+                let cpu = cpu_time::ThreadTime::now();
+                let decoded = decoder.decode(&access_unit);
+                decode_counters
+                    .decode_cpu_us
+                    .fetch_add(cpu.elapsed().as_micros() as u64, Ordering::Relaxed);
+                match decoded {
                     Ok(Some(frame)) => {
                         *decode_counters
                             .remote_resolution
