@@ -193,8 +193,24 @@ pub enum Mode {
     Answer { keep_answering: bool },
 }
 
-/// Prints the call's changes (and stats, and the probe) as JSON lines until it ends. The exit
-/// code is 0 for a call that completed, 1 otherwise.
+/// Runs `mode` with [`run`], then stops the client: exit code 0 for a call that completed.
+pub async fn run_to_end(
+    client: Client,
+    mode: Mode,
+    args: &MediaArgs,
+    probe: Option<Arc<Probe>>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let outcome = run(&client, mode, args, probe).await;
+    client.stop().await;
+    Ok(if outcome? {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
+
+/// Prints the call's changes (and stats, and the probe) as JSON lines until it ends; true for a
+/// call that completed.
 pub async fn run(
     client: &Client,
     mode: Mode,

@@ -328,41 +328,19 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
             } else {
                 natter_protocol::CallKind::Voice
             };
-            let outcome = calling::run(
-                &client,
-                calling::Mode::Call {
-                    callee: callee.id,
-                    kind,
-                },
-                media,
-                probe,
-            )
-            .await;
-            client.stop().await;
-            return Ok(if outcome? {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            let mode = calling::Mode::Call {
+                callee: callee.id,
+                kind,
+            };
+            return calling::run_to_end(client, mode, media, probe).await;
         }
         Command::Answer { auto, media } => {
             let (settings, probe) = media.settings();
             let client = cli.client_with(settings).await?;
-            let outcome = calling::run(
-                &client,
-                calling::Mode::Answer {
-                    keep_answering: *auto,
-                },
-                media,
-                probe,
-            )
-            .await;
-            client.stop().await;
-            return Ok(if outcome? {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            let mode = calling::Mode::Answer {
+                keep_answering: *auto,
+            };
+            return calling::run_to_end(client, mode, media, probe).await;
         }
         Command::Calls => {
             let api = cli.signed_in_api().await?;
