@@ -45,11 +45,8 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
         EventBody::MessageEdited { message } | EventBody::MessageDeleted { message } => {
             effect.message = Some(message.clone());
             if fresh {
-                let was_unread = message.sender_id != me
-                    && message
-                        .call
-                        .is_none_or(|call| call.end_reason.missed_by_callee())
-                    && message.seq > conversation.read_seq;
+                let was_unread =
+                    message.would_be_unread_for(me) && message.seq > conversation.read_seq;
                 if message.deleted_at.is_some() && was_unread {
                     conversation.unread_count = (conversation.unread_count - 1).max(0);
                 }

@@ -52,8 +52,13 @@ impl Message {
     /// Whether this message counts as unread for `reader` once past their read position:
     /// messages from others, not deleted, and of call records only the calls they missed.
     pub fn counts_as_unread_for(&self, reader: UserId) -> bool {
+        self.deleted_at.is_none() && self.would_be_unread_for(reader)
+    }
+
+    /// The same rule, ignoring deletion: whether this message counted as unread before it was
+    /// deleted (a client lowers its count when an unread message is deleted).
+    pub fn would_be_unread_for(&self, reader: UserId) -> bool {
         self.sender_id != reader
-            && self.deleted_at.is_none()
             && self
                 .call
                 .is_none_or(|call| call.end_reason.missed_by_callee())
