@@ -199,8 +199,6 @@ pub struct CallStats {
     pub decode_cpu: Duration,
 }
 
-const VIDEO_SSRC_BASE: u32 = 0x4e41_0000;
-const AUDIO_SSRC_BASE: u32 = 0x4e41_8000;
 /// Restarts the offerer tries before the call's media counts as failed.
 const ICE_RESTARTS: u32 = 3;
 /// How long a dropped connection may take to come back before an ICE restart.
@@ -472,15 +470,18 @@ impl MediaSession {
                 .await?,
         );
 
-        // Random-enough SSRCs per session: the two sides must not collide.
-        let salt = (crate::frame::now_us() as u32) & 0x7fff;
-        let audio_ssrc = AUDIO_SSRC_BASE | salt;
-        let video_ssrc = VIDEO_SSRC_BASE | salt;
+        // Random SSRCs and track ids: the two sides must not collide. The ids matter beyond
+        // the SDP: webrtc routes RTCP feedback by track id, trying received tracks first, so
+        // a peer whose track shared our sending track's id would swallow our keyframe requests.
+        let audio_ssrc: u32 = rand::random();
+        let video_ssrc = audio_ssrc ^ 1;
+        let tag: u32 = rand::random();
+        let stream_id = format!("natter-{tag:08x}");
         let audio_track = Arc::new(TrackLocalStaticSample::new(
             Instant::now(),
             MediaStreamTrack::new(
-                "natter".into(),
-                "audio".into(),
+                stream_id.clone(),
+                format!("audio-{tag:08x}"),
                 "audio".into(),
                 RtpCodecKind::Audio,
                 vec![RTCRtpEncodingParameters {
@@ -501,8 +502,8 @@ impl MediaSession {
                 let track = Arc::new(TrackLocalStaticSample::new(
                     Instant::now(),
                     MediaStreamTrack::new(
-                        "natter".into(),
-                        "video".into(),
+                        stream_id.clone(),
+                        format!("video-{tag:08x}"),
                         "video".into(),
                         RtpCodecKind::Video,
                         vec![RTCRtpEncodingParameters {
