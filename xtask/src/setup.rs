@@ -41,6 +41,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "dunst",
     "postgresql",
     "redis-server",
+    // The WebRTC interoperability test calls a headless Chromium (crates/cli/tests/interop.rs).
+    "chromium",
 ];
 
 fn is_installed(package: &str) -> bool {

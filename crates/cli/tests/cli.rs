@@ -1,144 +1,11 @@
 //! The real `natter` binary against a real server on a loopback port.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+mod common;
 
-use natter_server::{Config, Server};
+use std::process::Stdio;
+
+use common::{Setup, WAIT, collect_until_exit, lines_of, start_server, start_server_with};
 use serde_json::Value;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Setup {
-    url: String,
-    data: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-async fn start_server() -> Setup {
-    start_server_with(|_| {}).await
-}
-
-async fn start_server_with(adjust: impl FnOnce(&mut Config)) -> Setup {
-    let data = tempfile::tempdir().expect("a temporary directory");
-    let mut config = Config::for_data_dir(data.path());
-    config.listen = "127.0.0.1:0".parse().expect("an address");
-    config.auth_attempts_per_ip_per_minute = 0;
-    config.login_attempts_per_account_per_minute = 0;
-    adjust(&mut config);
-    let server = Server::bind(config).await.expect("the server starts");
-    let url = format!("http://{}", server.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        server
-            .run(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    Setup {
-        url,
-        data,
-        stop: Some(stop),
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl Setup {
-    fn natter(&self, token: Option<&str>, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_natter"));
-        command
-            .args(args)
-            .env("NATTER_SERVER_URL", &self.url)
-            .env("NATTER_PASSWORD", "correct horse battery")
-            .env_remove("NATTER_TOKEN");
-        if let Some(token) = token {
-            command.env("NATTER_TOKEN", token);
-        }
-        command
-    }
-
-    /// Runs `natter` to completion (off the async runtime) and returns its JSON lines.
-    async fn run(&self, token: Option<&str>, args: &[&str]) -> Vec<Value> {
-        let mut command = self.natter(token, args);
-        let home = self.data.path().join(format!("home-{}", args[0]));
-        command.arg("--data-dir").arg(&home);
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .expect("the runner does not panic")
-            .expect("natter runs");
-        assert!(
-            output.status.success(),
-            "natter {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("every line is JSON"))
-            .collect()
-    }
-
-    /// Runs `natter`, expects it to fail, and returns what it printed on stderr.
-    async fn run_failing(&self, token: &str, args: &[&str]) -> String {
-        let mut command = self.natter(Some(token), args);
-        command
-            .arg("--data-dir")
-            .arg(self.data.path().join("failing"));
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .expect("the runner does not panic")
-            .expect("natter runs");
-        assert!(!output.status.success(), "natter {args:?} succeeded");
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-
-    /// The newest call in the history of the last user `video_call` made (Alice).
-    async fn history_of_last_call(&self) -> Value {
-        let token = self.sign_in("alice").await;
-        let calls = self.run(Some(&token), &["calls"]).await;
-        calls.into_iter().next().expect("a call in the history")
-    }
-
-    async fn sign_in(&self, username: &str) -> String {
-        let lines = self.run(None, &["login", username, "--print-token"]).await;
-        lines[0]["token"]
-            .as_str()
-            .expect("a token is printed")
-            .to_owned()
-    }
-
-    async fn sign_up(&self, username: &str) -> String {
-        let lines = self.run(None, &["signup", username, "--print-token"]).await;
-        lines[0]["token"]
-            .as_str()
-            .expect("a token is printed")
-            .to_owned()
-    }
-}
-
-/// Reads a child's stdout lines on a thread, so the test can wait on them with a timeout.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_follow_list_and_search_from_the_command_line() {
@@ -213,32 +80,6 @@ async fn errors_are_clear_and_exit_non_zero() {
 
     let stderr = setup.run_failing("not-a-token", &["whoami"]).await;
     assert!(stderr.contains("401"), "{stderr}");
-}
-
-/// Reads JSON lines from a child until it exits or `WAIT * 2` passes.
-fn collect_until_exit(child: &mut Child, lines: &mpsc::Receiver<String>) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + WAIT * 2;
-    let mut collected = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match lines.recv_timeout(left.min(Duration::from_millis(200))) {
-            Ok(line) => collected
-                .push(serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the process did not finish; printed so far: {collected:#?}"
-                );
-            }
-        }
-    }
-    let status = child.wait().expect("the child is reaped");
-    assert!(
-        status.success(),
-        "exit status {status}; printed {collected:#?}"
-    );
-    collected
 }
 
 fn last_probe(lines: &[Value]) -> &Value {
