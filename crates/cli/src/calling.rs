@@ -59,6 +59,18 @@ pub struct MediaArgs {
     pub duration: Option<f64>,
 }
 
+impl MediaArgs {
+    /// `--duration` as a duration (a negative or absurd value is refused).
+    pub fn talk_time(&self) -> anyhow::Result<Option<Duration>> {
+        self.duration
+            .map(|seconds| {
+                Duration::try_from_secs_f64(seconds)
+                    .map_err(|_| anyhow::anyhow!("--duration {seconds}: not a number of seconds"))
+            })
+            .transpose()
+    }
+}
+
 /// What the probe saw in the last second.
 #[derive(Debug, Default, Serialize)]
 struct ProbeReport {
@@ -191,16 +203,22 @@ pub enum Mode {
     },
     /// Waits for a call and takes it; with `keep_answering`, every call until interrupted.
     Answer { keep_answering: bool },
+    /// Waits for a call and declines it.
+    Decline,
 }
 
-/// Runs `mode` with [`run`], then stops the client: exit code 0 for a call that completed.
+/// How long an interrupted call waits for the server to confirm its end before exiting anyway.
+const HANG_UP_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs `mode` with [`run`], then stops the client: exit code 0 for a call that ended as the
+/// mode wanted (completed; declined for [`Mode::Decline`]).
 pub async fn run_to_end(
     client: Client,
     mode: Mode,
-    args: &MediaArgs,
+    talk_time: Option<Duration>,
     probe: Option<Arc<Probe>>,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let outcome = run(&client, mode, args, probe).await;
+    let outcome = run(&client, mode, talk_time, probe).await;
     client.stop().await;
     Ok(if outcome? {
         std::process::ExitCode::SUCCESS
@@ -210,11 +228,12 @@ pub async fn run_to_end(
 }
 
 /// Prints the call's changes (and stats, and the probe) as JSON lines until it ends; true for a
-/// call that completed.
+/// call that ended as the mode wanted. Ctrl-C hangs up (or cancels, or declines) and still waits
+/// for the end, so the last line says how the call ended; a second Ctrl-C leaves at once.
 pub async fn run(
     client: &Client,
     mode: Mode,
-    args: &MediaArgs,
+    talk_time: Option<Duration>,
     probe: Option<Arc<Probe>>,
 ) -> anyhow::Result<bool> {
     let mut events = client.subscribe();
@@ -224,18 +243,20 @@ pub async fn run(
             keep_answering: true
         }
     );
+    let declining = matches!(mode, Mode::Decline);
+    let wanted_reason = if declining {
+        CallEndReason::Declined
+    } else {
+        CallEndReason::Completed
+    };
     if let Mode::Call { callee, kind } = mode {
         client.place_call(callee, kind).await?;
     }
     let mut hang_up_at: Option<tokio::time::Instant> = None;
+    let mut interrupted_at: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
-        let hang_up = async {
-            match hang_up_at {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
+        let hang_up = until(hang_up_at);
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event @ ClientEvent::Call { .. }) => {
@@ -243,22 +264,29 @@ pub async fn run(
                     let ClientEvent::Call { call } = event else { continue };
                     match call.phase {
                         Phase::Incoming if call.direction == Direction::Incoming => {
-                            client.accept_call().await?;
+                            let taken = if declining {
+                                client.decline_call().await
+                            } else {
+                                client.accept_call().await
+                            };
+                            // It may have ended meanwhile; its next change will say so.
+                            if let Err(error) = taken {
+                                tracing::warn!(%error, "the incoming call could not be taken");
+                            }
                         }
                         Phase::Connected if hang_up_at.is_none() => {
-                            hang_up_at = args.duration.map(|seconds| {
-                                tokio::time::Instant::now() + Duration::from_secs_f64(seconds)
-                            });
+                            hang_up_at =
+                                talk_time.map(|talk_time| tokio::time::Instant::now() + talk_time);
                         }
                         Phase::Ended => {
                             hang_up_at = None;
                             if let Some(probe) = &probe {
                                 print(&probe.report())?;
                             }
-                            if !keep_answering {
+                            if !keep_answering || interrupted_at.is_some() {
                                 return Ok(matches!(
                                     call.ending,
-                                    Some(Ending::Ended { reason: CallEndReason::Completed })
+                                    Some(Ending::Ended { reason }) if reason == wanted_reason
                                 ));
                             }
                         }
@@ -284,9 +312,23 @@ pub async fn run(
                 }
             }
             _ = tokio::signal::ctrl_c() => {
-                let _ = client.hang_up().await;
-                return Ok(false);
+                if interrupted_at.is_some() || client.call().is_none() {
+                    return Ok(false);
+                }
+                interrupted_at = Some(tokio::time::Instant::now());
+                client.hang_up().await?;
+            }
+            () = until(interrupted_at.map(|at| at + HANG_UP_WAIT)) => {
+                anyhow::bail!("the server did not confirm the end of the call");
             }
         }
+    }
+}
+
+/// Sleeps until `at`, or forever.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -114,6 +114,9 @@ enum Command {
         #[command(flatten)]
         media: calling::MediaArgs,
     },
+    /// Waits for a call and declines it, printing its progress like `call` (exit code 0 when
+    /// it was declined).
+    Decline,
 }
 
 #[tokio::main]
@@ -320,6 +323,7 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
             video,
             media,
         } => {
+            let talk_time = media.talk_time()?;
             let (settings, probe) = media.settings();
             let client = cli.client_with(settings).await?;
             let callee = find_user(&client, username).await?;
@@ -332,15 +336,20 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                 callee: callee.id,
                 kind,
             };
-            return calling::run_to_end(client, mode, media, probe).await;
+            return calling::run_to_end(client, mode, talk_time, probe).await;
         }
         Command::Answer { auto, media } => {
+            let talk_time = media.talk_time()?;
             let (settings, probe) = media.settings();
             let client = cli.client_with(settings).await?;
             let mode = calling::Mode::Answer {
                 keep_answering: *auto,
             };
-            return calling::run_to_end(client, mode, media, probe).await;
+            return calling::run_to_end(client, mode, talk_time, probe).await;
+        }
+        Command::Decline => {
+            let client = cli.client().await?;
+            return calling::run_to_end(client, calling::Mode::Decline, None, None).await;
         }
         Command::Calls => {
             let api = cli.signed_in_api().await?;

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{Setup, WAIT, collect_until_exit, lines_of, start_server, start_server_with};
+use common::{Setup, WAIT, collect_until_exit, lines_of, phases, start_server, start_server_with};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,16 +170,6 @@ async fn call(
         assert_eq!(calls[0]["kind"], kind);
     }
     (caller_seen, answerer_seen)
-}
-
-fn phases(lines: &[Value]) -> Vec<String> {
-    let mut phases: Vec<String> = lines
-        .iter()
-        .filter(|line| line["type"] == "call")
-        .map(|line| line["call"]["phase"].as_str().unwrap_or("?").to_owned())
-        .collect();
-    phases.dedup();
-    phases
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -316,8 +316,12 @@ impl CallMachine {
                 requested_call_id,
                 call,
             } if self.is_current(requested_call_id) => {
-                // Glare: my invite became my answer to their call.
-                self.incoming(call);
+                // Glare: my invite became my answer to their call. It goes straight to
+                // connecting: shown ringing even for a moment, it would offer to be answered.
+                let mut view = incoming_view(call);
+                view.ringing = false;
+                self.call = Some(view);
+                self.accepting = false;
                 self.connecting(MediaRole::Answerer, now);
             }
             ServerFrame::CallAccepted { call_id, .. } if self.is_current(call_id) => {
@@ -376,20 +380,7 @@ impl CallMachine {
     }
 
     fn incoming(&mut self, call: CallInfo) {
-        self.call = Some(CallView {
-            call_id: call.call_id,
-            peer_id: call.caller_id,
-            kind: call.kind,
-            direction: Direction::Incoming,
-            phase: Phase::Incoming,
-            ringing: true,
-            reconnecting: false,
-            muted: false,
-            camera_on: call.kind == CallKind::Video,
-            peer_muted: false,
-            peer_camera_on: call.kind == CallKind::Video,
-            ending: None,
-        });
+        self.call = Some(incoming_view(call));
         self.accepting = false;
         self.deadline = None;
         self.changed();
@@ -459,6 +450,24 @@ impl CallMachine {
         if let Some(call) = &self.call {
             self.outputs.push(Output::Changed(call.clone()));
         }
+    }
+}
+
+/// A call to me, ringing here.
+fn incoming_view(call: CallInfo) -> CallView {
+    CallView {
+        call_id: call.call_id,
+        peer_id: call.caller_id,
+        kind: call.kind,
+        direction: Direction::Incoming,
+        phase: Phase::Incoming,
+        ringing: true,
+        reconnecting: false,
+        muted: false,
+        camera_on: call.kind == CallKind::Video,
+        peer_muted: false,
+        peer_camera_on: call.kind == CallKind::Video,
+        ending: None,
     }
 }
 

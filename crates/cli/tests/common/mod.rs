@@ -167,3 +167,124 @@ pub fn collect_until_exit(child: &mut Child, lines: &mpsc::Receiver<String>) -> 
     );
     collected
 }
+
+/// A `natter` process in the background whose JSON lines the test reads as they come.
+/// Killed when dropped.
+pub struct Running {
+    pub name: String,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<Value>,
+}
+
+impl Setup {
+    /// Starts `natter ARGS` as the user with `token`, in a data directory of its own.
+    pub fn start(&self, name: &str, token: &str, args: &[&str]) -> Running {
+        let mut child = self
+            .natter(Some(token), args)
+            .arg("--data-dir")
+            .arg(self.data.path().join(format!("running-{name}")))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|error| panic!("natter {args:?} does not start: {error}"));
+        let lines = lines_of(&mut child);
+        Running {
+            name: name.to_owned(),
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+}
+
+impl Running {
+    /// Reads lines until one matches `wanted` (described by `what`), for at most [`WAIT`].
+    pub fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        tokio::task::block_in_place(|| {
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match self.lines.recv_timeout(left) {
+                    Ok(line) => {
+                        let value: Value = serde_json::from_str(&line)
+                            .unwrap_or_else(|_| panic!("{}: not JSON: {line}", self.name));
+                        self.seen.push(value.clone());
+                        if wanted(&value) {
+                            return value;
+                        }
+                    }
+                    Err(error) => panic!(
+                        "{} did not print {what} within {WAIT:?} ({error}); it printed {:#?}",
+                        self.name, self.seen
+                    ),
+                }
+            }
+        })
+    }
+
+    /// Waits for the process to exit by itself (for at most `WAIT * 2`); returns everything it
+    /// printed and whether it succeeded.
+    pub fn finish(mut self) -> (Vec<Value>, bool) {
+        let child = &mut self.child;
+        let lines = &self.lines;
+        let printed = tokio::task::block_in_place(|| {
+            let deadline = std::time::Instant::now() + WAIT * 2;
+            let mut printed = Vec::new();
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match lines.recv_timeout(left) {
+                    Ok(line) => printed.push(
+                        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}")),
+                    ),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break printed,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        panic!("{} did not exit; printed {printed:#?}", self.name)
+                    }
+                }
+            }
+        });
+        let status = tokio::task::block_in_place(|| child.wait()).expect("the child is reaped");
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.extend(printed);
+        (seen, status.success())
+    }
+
+    /// Ctrl-C, as a user at the terminal would.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "could not interrupt {}", self.name);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The last state of the call a process printed.
+pub fn last_call(lines: &[Value]) -> &Value {
+    lines
+        .iter()
+        .rev()
+        .find(|line| line["type"] == "call")
+        .map(|line| &line["call"])
+        .unwrap_or_else(|| panic!("no call line in {lines:#?}"))
+}
+
+/// The phases a process went through, repeats removed.
+pub fn phases(lines: &[Value]) -> Vec<String> {
+    let mut phases: Vec<String> = lines
+        .iter()
+        .filter(|line| line["type"] == "call")
+        .map(|line| line["call"]["phase"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    phases.dedup();
+    phases
+}

@@ -263,9 +263,18 @@ fn glare_turns_my_invite_into_answering_their_call() {
     }));
     let view = last_view(&outputs);
     assert_eq!(
-        (view.call_id, view.direction),
-        (THEIRS, Direction::Incoming)
+        (view.call_id, view.direction, view.phase),
+        (THEIRS, Direction::Incoming, Phase::Connecting)
     );
+    // Straight from calling to connecting: never shown ringing, so nothing offers to answer it.
+    let views: Vec<Phase> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Changed(view) => Some(view.phase),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(views, [Phase::Connecting], "{outputs:?}");
     assert_eq!(
         machine.handle(
             Input::Place {
