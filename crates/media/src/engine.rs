@@ -168,6 +168,8 @@ pub enum MediaError {
     Device(#[from] std::io::Error),
     #[error("the media session has ended")]
     Ended,
+    #[error("a voice call has no camera")]
+    NoVideo,
 }
 
 /// What the call's media is doing, for a quality indicator and for tests.
@@ -390,8 +392,47 @@ pub struct MediaSession {
     counters: Arc<Counters>,
     last_reading: Mutex<Reading>,
     task: tokio::task::JoinHandle<()>,
-    /// Capture devices and playout: stopped (joined) on drop.
-    _captures: Vec<Capture>,
+    microphone: Mutex<DeviceSlot<AudioFrame>>,
+    /// `None` in a voice call.
+    camera: Option<Mutex<DeviceSlot<crate::VideoFrame>>>,
+    speaker: Arc<SpeakerSlot>,
+    /// The playout clock: stopped (joined) on drop, like the devices in the slots.
+    _playout: Option<Capture>,
+}
+
+/// Where a capture device feeds the call, and the device feeding it now (if any): switching
+/// starts the new device on the same channel, then stops the old one.
+struct DeviceSlot<F> {
+    frames: mpsc::Sender<F>,
+    current: Option<Capture>,
+}
+
+impl<F> DeviceSlot<F> {
+    fn switch(
+        &mut self,
+        start: impl FnOnce(mpsc::Sender<F>) -> std::io::Result<Capture>,
+    ) -> Result<(), MediaError> {
+        let started = start(self.frames.clone())?;
+        // Dropping the old capture joins its thread: the new one already runs.
+        self.current = Some(started);
+        Ok(())
+    }
+}
+
+/// The speaker the playout clock plays into, replaceable mid-call.
+struct SpeakerSlot(Mutex<Option<Arc<dyn AudioSink>>>);
+
+impl AudioSink for SpeakerSlot {
+    fn frame(&self, frame: AudioFrame) {
+        let speaker = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(speaker) = speaker {
+            speaker.frame(frame);
+        }
+    }
 }
 
 impl MediaSession {
@@ -526,22 +567,33 @@ impl MediaSession {
         let camera_on = Arc::new(AtomicBool::new(video.is_some()));
         // Payload types are known once negotiation completes; senders wait for them.
         let (payload_types, payload_types_rx) = watch::channel::<Option<(u8, u8)>>(None);
-        let mut captures = Vec::new();
-
-        if let Some(microphone) = devices.microphone {
-            let (frames, frames_rx) = mpsc::channel(4);
-            captures.push(microphone.start(frames)?);
-            tokio::spawn(send_audio(
-                frames_rx,
-                audio_track.clone(),
-                audio_ssrc,
-                payload_types_rx.clone(),
-                muted.clone(),
-            ));
+        // Audio is always sent (silence until a microphone is picked) so one can be switched in.
+        let (audio_frames, audio_frames_rx) = mpsc::channel(4);
+        let mut microphone = DeviceSlot {
+            frames: audio_frames,
+            current: None,
+        };
+        if let Some(device) = devices.microphone {
+            microphone.switch(|frames| device.start(frames))?;
         }
-        if let (Some((settings, track, _)), Some(camera)) = (&video_parts, devices.camera) {
-            let (frames, frames_rx) = mpsc::channel(2);
-            captures.push(camera.start(frames)?);
+        tokio::spawn(send_audio(
+            audio_frames_rx,
+            audio_track.clone(),
+            audio_ssrc,
+            payload_types_rx.clone(),
+            muted.clone(),
+        ));
+        let mut camera = None;
+        if let Some((settings, track, _)) = &video_parts {
+            let (video_frames, video_frames_rx) = mpsc::channel(2);
+            let mut slot = DeviceSlot {
+                frames: video_frames,
+                current: None,
+            };
+            if let Some(device) = devices.camera {
+                slot.switch(|frames| device.start(frames))?;
+            }
+            camera = Some(Mutex::new(slot));
             let keyframe_wanted = Arc::new(AtomicBool::new(true));
             tokio::spawn(watch_keyframe_requests(
                 track.clone(),
@@ -560,17 +612,15 @@ impl MediaSession {
             };
             std::thread::Builder::new()
                 .name("natter-video-encode".into())
-                .spawn(move || sender.run(encoder, frames_rx))?;
+                .spawn(move || sender.run(encoder, video_frames_rx))?;
         }
         let jitter = Arc::new(Mutex::new(JitterBuffer::new(3, 15)));
-        if let Some(sink) = devices.audio_sink {
+        let speaker = Arc::new(SpeakerSlot(Mutex::new(devices.audio_sink)));
+        let playout = {
             let mut decoder = OpusDecoder::new()?;
             let jitter = jitter.clone();
-            captures.push(start_playout(
-                move || play_next(&jitter, &mut decoder),
-                sink,
-            )?);
-        }
+            start_playout(move || play_next(&jitter, &mut decoder), speaker.clone())?
+        };
 
         let (events, events_rx) = mpsc::unbounded_channel();
         let (commands, mut commands_rx) = mpsc::unbounded_channel();
@@ -626,10 +676,42 @@ impl MediaSession {
                 counters,
                 last_reading: Mutex::new(Reading::default()),
                 task,
-                _captures: captures,
+                microphone: Mutex::new(microphone),
+                camera,
+                speaker,
+                _playout: Some(playout),
             },
             events_rx,
         ))
+    }
+
+    /// Replaces the microphone mid-call. The new one starts before the old one stops, so a
+    /// device that cannot be opened leaves the call as it was.
+    pub fn switch_microphone(&self, microphone: Box<dyn Microphone>) -> Result<(), MediaError> {
+        self.microphone
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .switch(|frames| microphone.start(frames))
+    }
+
+    /// Replaces the camera mid-call (same rules as the microphone). A new size is fine: the
+    /// encoder starts over with a keyframe.
+    pub fn switch_camera(&self, camera: Box<dyn Camera>) -> Result<(), MediaError> {
+        self.camera
+            .as_ref()
+            .ok_or(MediaError::NoVideo)?
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .switch(|frames| camera.start(frames))
+    }
+
+    /// Plays the call on another speaker from the next 20 ms on.
+    pub fn switch_speaker(&self, speaker: Arc<dyn AudioSink>) {
+        *self
+            .speaker
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(speaker);
     }
 
     /// A signal from the other device.

@@ -169,3 +169,79 @@ async fn a_call_carries_the_pattern_and_the_tones_both_ways() {
     caller.session.close().await;
     callee.session.close().await;
 }
+
+/// Polls `done` until it holds, for at most [`WAIT`].
+async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The tone in the last half second a recorder played.
+fn recent_tone(recorder: &Recorder) -> Option<f64> {
+    let audio = recorder.audio.lock().unwrap();
+    let recent = &audio[audio.len().saturating_sub(SAMPLE_RATE as usize / 2)..];
+    (recent.len() == SAMPLE_RATE as usize / 2)
+        .then(|| tone::dominant_frequency(recent, SAMPLE_RATE))
+        .flatten()
+}
+
+fn near(heard: Option<f64>, expected: f64) -> bool {
+    heard.is_some_and(|heard| (heard - expected).abs() / expected < 0.02)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microphone_camera_and_speaker_switch_mid_call() {
+    let mut caller = side(Role::Offerer, 440.0).await;
+    let mut callee = side(Role::Answerer, 660.0).await;
+    connect(&mut caller, &mut callee).await;
+    wait_until("the callee hears 440 Hz", async || {
+        near(recent_tone(&callee.recorder), 440.0)
+    })
+    .await;
+    wait_until("the callee sees 640x480", async || {
+        callee.session.stats().await.remote_resolution == Some((640, 480))
+    })
+    .await;
+
+    caller
+        .session
+        .switch_microphone(Box::new(ToneMicrophone {
+            frequency_hz: 550.0,
+        }))
+        .expect("the microphone switches");
+    caller
+        .session
+        .switch_camera(Box::new(TestPatternCamera {
+            width: 320,
+            height: 240,
+            frame_rate: 30,
+        }))
+        .expect("the camera switches");
+    let headphones = Arc::new(Recorder::default());
+    callee.session.switch_speaker(headphones.clone());
+
+    wait_until(
+        "the new speaker plays the new microphone's 550 Hz",
+        async || near(recent_tone(&headphones), 550.0),
+    )
+    .await;
+    wait_until("the callee sees the new camera's 320x240", async || {
+        callee.session.stats().await.remote_resolution == Some((320, 240))
+    })
+    .await;
+    let before = callee.recorder.audio.lock().unwrap().len();
+    wait_until("the old speaker stays silent", async || {
+        headphones.audio.lock().unwrap().len() >= SAMPLE_RATE as usize
+    })
+    .await;
+    assert_eq!(
+        callee.recorder.audio.lock().unwrap().len(),
+        before,
+        "the old speaker got audio after the switch"
+    );
+    caller.session.close().await;
+    callee.session.close().await;
+}

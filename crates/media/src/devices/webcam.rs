@@ -1,0 +1,163 @@
+//! Cameras through nokhwa (V4L2 on Linux, Media Foundation on Windows, AVFoundation on macOS).
+//!
+//! The camera delivers what it has (MJPEG, YUYV, …); nokhwa decodes it to RGB and the `yuv`
+//! crate converts that to the I420 the encoder takes. Odd sizes lose their last row or column.
+
+use nokhwa::{
+    Camera as NokhwaCamera,
+    pixel_format::RgbFormat,
+    utils::{
+        ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
+        Resolution,
+    },
+};
+use tokio::sync::mpsc;
+use yuv::{BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix};
+
+use super::{Camera, Capture, DeviceError, DeviceInfo};
+use crate::frame::{VideoFrame, now_us};
+
+/// The system's cameras.
+pub fn cameras() -> Vec<DeviceInfo> {
+    let Some(backend) = nokhwa::native_api_backend() else {
+        return Vec::new();
+    };
+    match nokhwa::query(backend) {
+        Ok(found) => found
+            .into_iter()
+            .map(|camera| DeviceInfo {
+                id: format!("camera:{}", camera.index()),
+                name: camera.human_name(),
+            })
+            .collect(),
+        Err(error) => {
+            tracing::debug!(%error, "no cameras");
+            Vec::new()
+        }
+    }
+}
+
+/// A camera, asked for a size and rate; it may pick the nearest it has.
+pub struct Webcam {
+    index: CameraIndex,
+    info: DeviceInfo,
+    width: u32,
+    height: u32,
+    frame_rate: u32,
+}
+
+impl Webcam {
+    /// `id` as listed by [`cameras`] (`camera:0`).
+    pub fn open(id: &str, width: u32, height: u32, frame_rate: u32) -> Result<Self, DeviceError> {
+        let index = id
+            .strip_prefix("camera:")
+            .map(|index| match index.parse::<u32>() {
+                Ok(number) => CameraIndex::Index(number),
+                Err(_) => CameraIndex::String(index.to_owned()),
+            })
+            .ok_or_else(|| DeviceError::NotFound(id.into()))?;
+        let name = cameras()
+            .into_iter()
+            .find(|camera| camera.id == id)
+            .ok_or_else(|| DeviceError::NotFound(id.into()))?
+            .name;
+        Ok(Self {
+            index,
+            info: DeviceInfo {
+                id: id.into(),
+                name,
+            },
+            width,
+            height,
+            frame_rate,
+        })
+    }
+}
+
+impl Camera for Webcam {
+    fn info(&self) -> DeviceInfo {
+        self.info.clone()
+    }
+
+    fn start(self: Box<Self>, frames: mpsc::Sender<VideoFrame>) -> std::io::Result<Capture> {
+        let wanted = CameraFormat::new(
+            Resolution::new(self.width, self.height),
+            FrameFormat::MJPEG,
+            self.frame_rate,
+        );
+        let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::Closest(wanted));
+        let index = self.index;
+        // nokhwa's camera is not `Send`: it is opened, used and closed on its own thread, and
+        // paces that thread (`frame()` waits for the next picture).
+        super::run_on_thread(
+            "natter-camera",
+            move || {
+                let mut camera = NokhwaCamera::with_backend(index, format, ApiBackend::Auto)
+                    .map_err(|error| DeviceError::Unavailable(error.to_string()))?;
+                camera
+                    .open_stream()
+                    .map_err(|error| DeviceError::Unavailable(error.to_string()))?;
+                Ok(camera)
+            },
+            move |camera| {
+                let buffer = match camera.frame() {
+                    Ok(buffer) => buffer,
+                    Err(error) => {
+                        tracing::warn!(%error, "the camera stopped");
+                        return false;
+                    }
+                };
+                let frame = match buffer.decode_image::<RgbFormat>() {
+                    Ok(rgb) => to_i420(rgb.width(), rgb.height(), rgb.as_raw()),
+                    Err(error) => {
+                        tracing::debug!(%error, "a camera picture could not be decoded");
+                        None
+                    }
+                };
+                // Capture never waits: a full queue drops the picture.
+                frame.is_none_or(|frame| {
+                    !matches!(
+                        frames.try_send(frame),
+                        Err(mpsc::error::TrySendError::Closed(_))
+                    )
+                })
+            },
+        )
+    }
+}
+
+/// RGB (8 bits per channel, tightly packed) to I420, cropped to even dimensions.
+pub fn to_i420(width: u32, height: u32, rgb: &[u8]) -> Option<VideoFrame> {
+    let (even_width, even_height) = (width & !1, height & !1);
+    if even_width == 0 || even_height == 0 || rgb.len() < (width * height * 3) as usize {
+        return None;
+    }
+    let mut frame = VideoFrame::black(even_width, even_height);
+    frame.captured_at_us = now_us();
+    let luma = frame.luma_len();
+    let (y, chroma) = frame.data.split_at_mut(luma);
+    let (u, v) = chroma.split_at_mut(luma / 4);
+    let mut planes = YuvPlanarImageMut {
+        y_plane: BufferStoreMut::Borrowed(y),
+        y_stride: even_width,
+        u_plane: BufferStoreMut::Borrowed(u),
+        u_stride: even_width / 2,
+        v_plane: BufferStoreMut::Borrowed(v),
+        v_stride: even_width / 2,
+        width: even_width,
+        height: even_height,
+    };
+    let converted = yuv::rgb_to_yuv420(
+        &mut planes,
+        rgb,
+        width * 3,
+        YuvRange::Limited,
+        YuvStandardMatrix::Bt601,
+        YuvConversionMode::Balanced,
+    );
+    if let Err(error) = converted {
+        tracing::debug!(%error, "colour conversion failed");
+        return None;
+    }
+    Some(frame)
+}
