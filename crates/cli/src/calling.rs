@@ -16,7 +16,7 @@ use natter_client::{
 };
 use natter_media::{
     AudioFrame, SAMPLE_RATE, VideoFrame,
-    devices::{AudioSink, TestPatternCamera, ToneMicrophone, VideoSink},
+    devices::{self, AudioSink, VideoSink},
     engine::{Devices, VideoSettings},
     now_us, stamp, tone,
 };
@@ -28,12 +28,22 @@ use crate::print;
 #[derive(Debug, Clone, Args)]
 pub struct MediaArgs {
     /// Send the synthetic test-pattern camera (a frame counter and the capture time in the
-    /// picture). Real cameras are not supported by the command-line client.
-    #[arg(long)]
+    /// picture): `--camera synthetic:test-pattern`.
+    #[arg(long, conflicts_with = "camera")]
     pub fake_camera: bool,
-    /// Send a sine tone of this frequency (Hz) as the microphone.
-    #[arg(long, value_name = "HZ")]
+    /// Send a sine tone of this frequency (Hz) as the microphone: `--microphone
+    /// synthetic:tone:HZ`.
+    #[arg(long, value_name = "HZ", conflicts_with = "microphone")]
     pub fake_mic: Option<f64>,
+    /// The camera for video calls, by id (`natter devices` lists them). Default: none.
+    #[arg(long, value_name = "ID")]
+    pub camera: Option<String>,
+    /// The microphone, by id (`default` for the system's). Default: none (silence).
+    #[arg(long, value_name = "ID")]
+    pub microphone: Option<String>,
+    /// The speaker, by id (`default` for the system's). Default: none.
+    #[arg(long, value_name = "ID", conflicts_with = "probe")]
+    pub speaker: Option<String>,
     /// Picture size and rate of the video sent.
     #[arg(long, default_value_t = 640)]
     pub width: u32,
@@ -51,7 +61,8 @@ pub struct MediaArgs {
     /// Do not resolve peers' mDNS candidates (needed where there is no multicast).
     #[arg(long)]
     pub no_mdns: bool,
-    /// Print what arrives every second: pictures with their counters and latency, the tone.
+    /// Print what arrives every second: pictures with their counters and latency, the tone
+    /// (the probe listens in place of a speaker).
     #[arg(long)]
     pub probe: bool,
     /// Hang up after this many seconds connected.
@@ -157,42 +168,94 @@ impl Probe {
 }
 
 impl MediaArgs {
-    /// The client's call settings, and the probe if asked for.
-    pub fn settings(&self) -> (CallSettings, Option<Arc<Probe>>) {
+    /// The client's call settings, and the probe if asked for. Fails on a device id that no
+    /// device has.
+    pub fn settings(&self) -> anyhow::Result<(CallSettings, Option<Arc<Probe>>)> {
         let probe = self.probe.then(|| Arc::new(Probe::default()));
-        let args = self.clone();
+        let camera = self.camera.clone().or_else(|| {
+            self.fake_camera
+                .then(|| devices::TEST_PATTERN_ID.to_owned())
+        });
+        let microphone = self
+            .microphone
+            .clone()
+            .or_else(|| self.fake_mic.map(devices::tone_id));
+        let speaker = self.speaker.clone();
+        check_listed(camera.as_deref(), microphone.as_deref(), speaker.as_deref())?;
+        let video = VideoSettings {
+            width: self.width,
+            height: self.height,
+            frame_rate: self.fps,
+            ..VideoSettings::default()
+        };
         let sinks = probe.clone();
-        let devices: DeviceFactory = Arc::new(move |kind| Devices {
-            camera: (kind == CallKind::Video && args.fake_camera).then(|| {
-                Box::new(TestPatternCamera {
-                    width: args.width,
-                    height: args.height,
-                    frame_rate: args.fps,
-                }) as _
-            }),
-            microphone: args
-                .fake_mic
-                .map(|frequency_hz| Box::new(ToneMicrophone { frequency_hz }) as _),
+        // Runs off the async runtime, once per call: a device unplugged since is left out.
+        let factory: DeviceFactory = Arc::new(move |kind| Devices {
+            camera: camera
+                .as_deref()
+                .filter(|_| kind == CallKind::Video)
+                .and_then(|id| {
+                    opened(
+                        "camera",
+                        devices::open_camera(id, video.width, video.height, video.frame_rate),
+                    )
+                }),
+            microphone: microphone
+                .as_deref()
+                .and_then(|id| opened("microphone", devices::open_microphone(id))),
             video_sink: sinks.clone().map(|probe| probe as Arc<dyn VideoSink>),
-            audio_sink: sinks.clone().map(|probe| probe as Arc<dyn AudioSink>),
+            audio_sink: match &sinks {
+                Some(probe) => Some(probe.clone() as Arc<dyn AudioSink>),
+                None => speaker
+                    .as_deref()
+                    .and_then(|id| opened("speaker", devices::open_speaker(id))),
+            },
         });
         let mut settings = CallSettings {
             mdns: !self.no_mdns,
             relay_only: self.relay_only,
-            video: VideoSettings {
-                width: self.width,
-                height: self.height,
-                frame_rate: self.fps,
-                ..VideoSettings::default()
-            },
-            devices,
+            video,
+            devices: factory,
             ..CallSettings::default()
         };
         if !self.bind.is_empty() {
             settings.udp_bind = self.bind.clone();
         }
-        (settings, probe)
+        Ok((settings, probe))
     }
+}
+
+/// The device, or a warning and none.
+fn opened<T>(what: &str, result: Result<T, devices::DeviceError>) -> Option<T> {
+    result
+        .inspect_err(|error| tracing::warn!(%error, "the {what} could not be opened"))
+        .ok()
+}
+
+/// Refuses ids that name no device (a tone of any frequency is fine), before anything starts.
+fn check_listed(
+    camera: Option<&str>,
+    microphone: Option<&str>,
+    speaker: Option<&str>,
+) -> anyhow::Result<()> {
+    if camera.is_none() && microphone.is_none() && speaker.is_none() {
+        return Ok(());
+    }
+    let list = devices::list();
+    let tone = |id: &str| id.starts_with("synthetic:tone:") && devices::open_microphone(id).is_ok();
+    for (what, id, listed) in [
+        ("camera", camera, &list.cameras),
+        ("microphone", microphone, &list.microphones),
+        ("speaker", speaker, &list.speakers),
+    ] {
+        if let Some(id) = id
+            && !listed.iter().any(|device| device.id == id)
+            && !(what == "microphone" && tone(id))
+        {
+            anyhow::bail!("no {what} {id:?} (`natter devices` lists them)");
+        }
+    }
+    Ok(())
 }
 
 /// What `natter call`/`answer` do once the client runs.

@@ -117,6 +117,9 @@ enum Command {
     /// Waits for a call and declines it, printing its progress like `call` (exit code 0 when
     /// it was declined).
     Decline,
+    /// Lists the cameras, microphones and speakers calls can use (ids for `--camera`,
+    /// `--microphone`, `--speaker`).
+    Devices,
 }
 
 #[tokio::main]
@@ -324,7 +327,7 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
             media,
         } => {
             let talk_time = media.talk_time()?;
-            let (settings, probe) = media.settings();
+            let (settings, probe) = media.settings()?;
             let client = cli.client_with(settings).await?;
             let callee = find_user(&client, username).await?;
             let kind = if *video {
@@ -340,12 +343,29 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
         }
         Command::Answer { auto, media } => {
             let talk_time = media.talk_time()?;
-            let (settings, probe) = media.settings();
+            let (settings, probe) = media.settings()?;
             let client = cli.client_with(settings).await?;
             let mode = calling::Mode::Answer {
                 keep_answering: *auto,
             };
             return calling::run_to_end(client, mode, talk_time, probe).await;
+        }
+        Command::Devices => {
+            let list = tokio::task::spawn_blocking(natter_media::devices::list).await?;
+            for (kind, devices) in [
+                ("camera", list.cameras),
+                ("microphone", list.microphones),
+                ("speaker", list.speakers),
+            ] {
+                for device in devices {
+                    print(&serde_json::json!({
+                        "type": "device",
+                        "kind": kind,
+                        "id": device.id,
+                        "name": device.name,
+                    }))?;
+                }
+            }
         }
         Command::Decline => {
             let client = cli.client().await?;

@@ -231,3 +231,43 @@ async fn a_relay_only_call_goes_through_the_embedded_turn_listener() {
         check_probe(last_probe(lines), tone_hz);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_are_listed_and_a_device_that_is_not_there_is_refused() {
+    let setup = start_server().await;
+    let alice = setup.sign_up("alice").await;
+    let listed = setup.run(Some(&alice), &["devices"]).await;
+    let ids = |kind: &str| -> Vec<String> {
+        listed
+            .iter()
+            .filter(|device| device["kind"] == kind)
+            .filter_map(|device| device["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(
+        ids("camera").contains(&"synthetic:test-pattern".to_owned()),
+        "{listed:#?}"
+    );
+    assert!(
+        ids("microphone").contains(&"synthetic:tone:440".to_owned()),
+        "{listed:#?}"
+    );
+    assert!(
+        ids("speaker").contains(&"synthetic:silent".to_owned()),
+        "{listed:#?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|device| device["name"].as_str().is_some_and(|name| !name.is_empty()))
+    );
+
+    let refused = setup
+        .run_failing(&alice, &["call", "bob", "--video", "--camera", "camera:99"])
+        .await;
+    assert!(refused.contains("no camera \"camera:99\""), "{refused}");
+    let refused = setup
+        .run_failing(&alice, &["call", "bob", "--microphone", "synthetic:tone:0"])
+        .await;
+    assert!(refused.contains("no microphone"), "{refused}");
+}

@@ -7,9 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use natter_media::engine::{
-    CallStats, Devices, IceServer, MediaConfig, MediaEvent, MediaSession, MediaState, Role, Signal,
-    VideoSettings,
+use natter_media::{
+    devices,
+    engine::{
+        CallStats, Devices, IceServer, MediaConfig, MediaEvent, MediaSession, MediaState, Role,
+        Signal, VideoSettings,
+    },
 };
 use natter_protocol::{CallId, CallKind, CallSignal, ClientFrame, ServerFrame, UserId};
 use serde::Serialize;
@@ -20,8 +23,46 @@ use crate::{
     call::{CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output},
 };
 
-/// Where a call's media comes from and goes to; a fresh set per call.
+/// Where a call's media comes from and goes to by default; a fresh set per call. Called off
+/// the async runtime (opening a device may block). Devices the user picked replace these.
 pub type DeviceFactory = Arc<dyn Fn(CallKind) -> Devices + Send + Sync>;
+
+/// A device the user picked, by its id in [`natter_media::devices::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Camera(String),
+    Microphone(String),
+    Speaker(String),
+}
+
+/// The user's picks so far (`None`: the factory's default).
+#[derive(Debug, Clone, Default)]
+struct Chosen {
+    camera: Option<String>,
+    microphone: Option<String>,
+    speaker: Option<String>,
+}
+
+/// A device opened for a call.
+enum Opened {
+    Camera(Box<dyn devices::Camera>),
+    Microphone(Box<dyn devices::Microphone>),
+    Speaker(Arc<dyn devices::AudioSink>),
+}
+
+/// Opens a picked device (blocking: the system is asked).
+fn open(choice: &DeviceChoice, video: VideoSettings) -> Result<Opened, devices::DeviceError> {
+    Ok(match choice {
+        DeviceChoice::Camera(id) => Opened::Camera(devices::open_camera(
+            id,
+            video.width,
+            video.height,
+            video.frame_rate,
+        )?),
+        DeviceChoice::Microphone(id) => Opened::Microphone(devices::open_microphone(id)?),
+        DeviceChoice::Speaker(id) => Opened::Speaker(devices::open_speaker(id)?),
+    })
+}
 
 /// How this client makes calls.
 #[derive(Clone)]
@@ -119,6 +160,12 @@ pub(crate) enum Intent {
         input: Input,
         reply: oneshot::Sender<Result<(), CallError>>,
     },
+    /// Use this device from now on: in the call in progress (switched at once), and in the
+    /// next ones. A device that cannot be opened mid-call leaves the call as it was.
+    UseDevice {
+        choice: DeviceChoice,
+        reply: oneshot::Sender<Result<(), devices::DeviceError>>,
+    },
 }
 
 /// The handles the client keeps to its call task.
@@ -178,6 +225,7 @@ pub(crate) fn spawn(
         settings,
         machine: CallMachine::default(),
         media: None,
+        chosen: Chosen::default(),
         send: Box::new(send),
         news: Box::new(news),
         view: view_tx,
@@ -201,6 +249,7 @@ struct Runner {
     settings: CallSettings,
     machine: CallMachine,
     media: Option<ActiveMedia>,
+    chosen: Chosen,
     send: Box<dyn Fn(ClientFrame) -> bool + Send>,
     news: Box<dyn Fn(CallNews) + Send>,
     view: watch::Sender<Option<CallView>>,
@@ -233,6 +282,9 @@ impl Runner {
                     }
                     Some(Intent::Input { input, reply }) => {
                         let _ = reply.send(self.machine.handle(input, Instant::now()));
+                    }
+                    Some(Intent::UseDevice { choice, reply }) => {
+                        let _ = reply.send(self.use_device(choice).await);
                     }
                     None => break,
                 },
@@ -372,7 +424,7 @@ impl Runner {
             MediaRole::Offerer => Role::Offerer,
             MediaRole::Answerer => Role::Answerer,
         };
-        let devices = (self.settings.devices)(kind);
+        let devices = self.devices_for(kind).await?;
         let (session, events) = MediaSession::start(config, role, devices).await?;
         if let Some(view) = self.machine.view() {
             session.set_muted(view.muted);
@@ -384,5 +436,63 @@ impl Runner {
             events,
         });
         Ok(())
+    }
+
+    async fn use_device(&mut self, choice: DeviceChoice) -> Result<(), devices::DeviceError> {
+        if let Some(media) = &self.media {
+            let video = self.settings.video;
+            let wanted = choice.clone();
+            let opened = tokio::task::spawn_blocking(move || open(&wanted, video))
+                .await
+                .map_err(|error| devices::DeviceError::Unavailable(error.to_string()))??;
+            let switched = match opened {
+                Opened::Camera(camera) => media.session.switch_camera(camera),
+                Opened::Microphone(microphone) => media.session.switch_microphone(microphone),
+                Opened::Speaker(speaker) => {
+                    media.session.switch_speaker(speaker);
+                    Ok(())
+                }
+            };
+            switched.map_err(|error| devices::DeviceError::Unavailable(error.to_string()))?;
+        }
+        match choice {
+            DeviceChoice::Camera(id) => self.chosen.camera = Some(id),
+            DeviceChoice::Microphone(id) => self.chosen.microphone = Some(id),
+            DeviceChoice::Speaker(id) => self.chosen.speaker = Some(id),
+        }
+        Ok(())
+    }
+
+    /// The factory's devices with the user's picks in their place; a pick that no longer
+    /// opens (unplugged) falls back to the default, so the call still starts. (`&mut`: the
+    /// runner is `Send` but not `Sync`.)
+    async fn devices_for(&mut self, kind: CallKind) -> anyhow::Result<Devices> {
+        let factory = self.settings.devices.clone();
+        let chosen = self.chosen.clone();
+        let video = self.settings.video;
+        let devices = tokio::task::spawn_blocking(move || {
+            let mut devices = factory(kind);
+            let picks = [
+                chosen
+                    .camera
+                    .filter(|_| kind == CallKind::Video)
+                    .map(DeviceChoice::Camera),
+                chosen.microphone.map(DeviceChoice::Microphone),
+                chosen.speaker.map(DeviceChoice::Speaker),
+            ];
+            for choice in picks.into_iter().flatten() {
+                match open(&choice, video) {
+                    Ok(Opened::Camera(camera)) => devices.camera = Some(camera),
+                    Ok(Opened::Microphone(microphone)) => devices.microphone = Some(microphone),
+                    Ok(Opened::Speaker(speaker)) => devices.audio_sink = Some(speaker),
+                    Err(error) => {
+                        tracing::warn!(%error, ?choice, "the picked device is gone; using the default")
+                    }
+                }
+            }
+            devices
+        })
+        .await?;
+        Ok(devices)
     }
 }

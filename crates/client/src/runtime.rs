@@ -55,6 +55,8 @@ pub enum ClientError {
     Invalid(String),
     #[error("the client has stopped")]
     Stopped,
+    #[error(transparent)]
+    Device(#[from] natter_media::devices::DeviceError),
 }
 
 /// What changed, for the UI (or a script) to show.
@@ -566,6 +568,25 @@ impl Client {
             .await
             .map_err(|_| ClientError::Stopped)?
             .map_err(|error| ClientError::Invalid(error.to_string()))
+    }
+
+    /// Uses this camera, microphone or speaker from now on, switching it in the call in
+    /// progress. A device that cannot be opened is an error and changes nothing.
+    pub async fn use_device(&self, choice: crate::calls::DeviceChoice) -> Result<(), ClientError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.calls
+            .intents
+            .send(crate::calls::Intent::UseDevice { choice, reply })
+            .map_err(|_| ClientError::Stopped)?;
+        Ok(answer.await.map_err(|_| ClientError::Stopped)??)
+    }
+
+    /// The cameras, microphones and speakers that can be picked (the system's and the
+    /// synthetic ones).
+    pub async fn devices(&self) -> natter_media::devices::DeviceList {
+        tokio::task::spawn_blocking(natter_media::devices::list)
+            .await
+            .unwrap_or_default()
     }
 
     /// Takes the call ringing here.

@@ -65,12 +65,28 @@ fn listed(default: Option<Device>, devices: Vec<Device>) -> Vec<DeviceInfo> {
     }
     for device in devices {
         let Ok(id) = device.id() else { continue };
+        let id = id.to_string();
+        if !is_user_facing(&id) {
+            continue;
+        }
         listed.push(DeviceInfo {
-            id: id.to_string(),
             name: display_name(&device),
+            id,
         });
     }
     listed
+}
+
+/// ALSA lists its plugins (rate converters, up/down mixers, JACK, OSS, a null sink) beside the
+/// sound cards: only the cards and the sound servers are something a person picks.
+fn is_user_facing(id: &str) -> bool {
+    let Some(alsa) = id.strip_prefix("alsa:") else {
+        return true;
+    };
+    matches!(alsa, "default" | "pulse" | "pipewire")
+        || alsa.contains("CARD=")
+        || alsa.starts_with("hw:")
+        || alsa.starts_with("plughw:")
 }
 
 fn display_name(device: &Device) -> String {
