@@ -43,6 +43,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "redis-server",
     // The WebRTC interoperability test calls a headless Chromium (crates/cli/tests/interop.rs).
     "chromium",
+    // Network namespaces, links pulled and slowed for the call tests (crates/cli/tests/network.rs).
+    "iproute2",
 ];
 
 fn is_installed(package: &str) -> bool {

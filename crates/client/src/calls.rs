@@ -117,6 +117,7 @@ pub struct CallStatsView {
     pub remote_width: Option<u32>,
     pub remote_height: Option<u32>,
     pub keyframes_requested: u32,
+    pub ice_restarts: u32,
     /// `relay` when the media goes through TURN.
     pub local_candidate_type: Option<&'static str>,
 }
@@ -138,6 +139,7 @@ impl CallStatsView {
             remote_width: stats.remote_resolution.map(|(width, _)| width),
             remote_height: stats.remote_resolution.map(|(_, height)| height),
             keyframes_requested: stats.keyframes_requested,
+            ice_restarts: stats.ice_restarts,
             local_candidate_type: stats.local_candidate_type,
         }
     }

@@ -1,7 +1,7 @@
 //! Codecs: H.264 through OpenH264 (built from bundled source on every OS) and Opus.
 
 use openh264::{
-    OpenH264API,
+    OpenH264API, Timestamp,
     decoder::Decoder,
     encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode, UsageType},
     formats::{YUVSlices, YUVSource},
@@ -30,6 +30,11 @@ pub struct H264Encoder {
     encoder: Encoder,
     bitrate_bps: u32,
     force_keyframe: bool,
+    /// The last picture's timestamp given to the rate controller (milliseconds, increasing).
+    last_timestamp_ms: u64,
+    /// The size of the last picture: OpenH264 starts over (at its first bitrate) on a new one.
+    size: Option<(u32, u32)>,
+    initial_bitrate_bps: u32,
 }
 
 impl H264Encoder {
@@ -41,15 +46,20 @@ impl H264Encoder {
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(frame_rate))
-            // Dropping frames to hold the rate is the rate controller's job, not ours: skipping
-            // them here would leave the receiver's counter with holes at every scene change.
-            .skip_frames(false)
+            // Without skipping, OpenH264 cannot hold a low target (it says so on stderr): a
+            // busy picture at the highest quantiser still costs more than a slow link carries,
+            // and the overflow becomes loss and a frozen picture. Skipping lowers the frame
+            // rate instead. It paces by the pictures' timestamps.
+            .skip_frames(true)
             .num_threads(1);
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)?;
         Ok(Self {
             encoder,
             bitrate_bps,
             force_keyframe: true,
+            last_timestamp_ms: 0,
+            size: None,
+            initial_bitrate_bps: bitrate_bps,
         })
     }
 
@@ -131,15 +141,29 @@ impl H264Encoder {
             (width, height),
             (width, width / 2, width / 2),
         );
-        let stream = self.encoder.encode(&source)?;
+        let timestamp_ms = (frame.captured_at_us / 1000).max(self.last_timestamp_ms + 1);
+        self.last_timestamp_ms = timestamp_ms;
+        let resized = self
+            .size
+            .replace((frame.width, frame.height))
+            .is_some_and(|size| size != (frame.width, frame.height));
+        let stream = self
+            .encoder
+            .encode_at(&source, Timestamp::from_millis(timestamp_ms))?;
         let keyframe = matches!(stream.frame_type(), FrameType::IDR | FrameType::I);
-        if matches!(stream.frame_type(), FrameType::Skip | FrameType::Invalid) {
-            return Ok(None);
+        let encoded =
+            (!matches!(stream.frame_type(), FrameType::Skip | FrameType::Invalid)).then(|| {
+                EncodedVideo {
+                    data: stream.to_vec(),
+                    keyframe,
+                }
+            });
+        if resized {
+            // The encoder started over at its first bitrate: bring it back to the current one.
+            let wanted = std::mem::replace(&mut self.bitrate_bps, self.initial_bitrate_bps);
+            self.set_bitrate(wanted);
         }
-        Ok(Some(EncodedVideo {
-            data: stream.to_vec(),
-            keyframe,
-        }))
+        Ok(encoded)
     }
 }
 

@@ -17,13 +17,17 @@ use std::{
 use bytes::Bytes;
 use rtc::{
     interceptor::{
-        Attribute, BandwidthEstimator, EstimatorStats, Gcc, Interceptor, Packet, PacketReport,
-        Slot, StreamInfo, TaggedPacket,
+        Attribute, BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, Interceptor,
+        NackGeneratorBuilder, NackResponderBuilder, Packet, PacketReport, Slot, StreamInfo,
+        TaggedPacket, TwccSenderBuilder,
     },
     media::{Sample, io::sample_builder::SampleBuilder},
     peer_connection::configuration::{
         RTCOfferOptions,
-        interceptor_registry::{CongestionFeedback, configure_congestion_control},
+        interceptor_registry::{
+            Registry, configure_rtcp_reports, configure_simulcast_extension_headers,
+            configure_twcc_receiver_only,
+        },
         media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS},
     },
     rtcp::payload_feedbacks::{
@@ -31,10 +35,12 @@ use rtc::{
     },
     rtp::codec::h264::H264Packet,
     rtp_transceiver::rtp_sender::{
-        RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-        RtpCodecKind,
+        RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+        RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind, TYPE_RTCP_FB_NACK,
+        TYPE_RTCP_FB_TRANSPORT_CC,
     },
     sansio::Protocol,
+    sdp::extmap::TRANSPORT_CC_URI,
 };
 use tokio::sync::{mpsc, watch};
 use webrtc::{
@@ -52,6 +58,7 @@ use crate::{
     devices::{AudioSink, Camera, Capture, Microphone, VideoSink, start_playout},
     frame::{AudioFrame, FRAME_MS, FRAME_SAMPLES},
     jitter::{JitterBuffer, Playout},
+    scale::{self, Scaler},
 };
 
 /// Signaling between the two devices of a call (the server forwards it untouched).
@@ -80,7 +87,8 @@ pub struct VideoSettings {
     pub width: u32,
     pub height: u32,
     pub frame_rate: u32,
-    /// The encoder starts here; bandwidth estimation moves it between `min` and `max`.
+    /// The video encoder starts here; bandwidth estimation moves it between `min` and `max`
+    /// (audio comes on top). Below about 460 kbit/s the picture is sent smaller.
     pub start_bitrate_bps: u32,
     pub min_bitrate_bps: u32,
     pub max_bitrate_bps: u32,
@@ -93,7 +101,7 @@ impl Default for VideoSettings {
             height: 480,
             frame_rate: 30,
             start_bitrate_bps: 800_000,
-            min_bitrate_bps: 100_000,
+            min_bitrate_bps: 30_000,
             max_bitrate_bps: 2_500_000,
         }
     }
@@ -193,6 +201,8 @@ pub struct CallStats {
     pub decoded_frame_rate: f64,
     pub remote_resolution: Option<(u32, u32)>,
     pub keyframes_requested: u32,
+    /// ICE restarts this device made (offerer) over the call.
+    pub ice_restarts: u32,
     /// The kind of this side's candidate in the selected pair: `host`, `srflx`, `prflx` or
     /// `relay` (through TURN).
     pub local_candidate_type: Option<&'static str>,
@@ -201,12 +211,22 @@ pub struct CallStats {
     pub decode_cpu: Duration,
 }
 
-/// Restarts the offerer tries before the call's media counts as failed.
-const ICE_RESTARTS: u32 = 3;
-/// How long a dropped connection may take to come back before an ICE restart.
+/// What audio takes of the bandwidth estimate: Opus at 32 kbit/s and 50 packets a second of
+/// RTP, SRTP, UDP and IP headers. The video gets the rest: the pacer sends at the estimate, so
+/// anything produced above it queues (delay) and is then refused (loss).
+const AUDIO_SHARE_BPS: u32 = 56_000;
+
+/// How long a dropped connection may take to come back by itself before an ICE restart.
 const RECONNECT_WAIT: Duration = Duration::from_secs(2);
-/// How long the answerer waits in trouble for the offerer's restart before giving up.
-const ANSWERER_GIVE_UP: Duration = Duration::from_secs(20);
+/// Between two restarts while the connection stays down. Restarts keep coming for the whole
+/// outage: an offer sent while the peer's own network was down is lost with its connection to
+/// the server, and only one sent after it is back can succeed.
+const RESTART_INTERVAL: Duration = Duration::from_secs(3);
+/// How long an outage may last before the call's media counts as failed (the server ends a
+/// call whose device stays offline half as long anyway).
+const OFFERER_GIVE_UP: Duration = Duration::from_secs(30);
+/// The answerer waits a little longer: the offerer decides.
+const ANSWERER_GIVE_UP: Duration = Duration::from_secs(35);
 /// Least time between two keyframe requests.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -230,6 +250,73 @@ fn opus_codec() -> RTCRtpCodec {
         sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
         rtcp_feedback: vec![],
     }
+}
+
+/// Between two NACKs for the same missing packet, and how many it gets at most.
+const NACK_INTERVAL: Duration = Duration::from_millis(200);
+const NACKS_PER_PACKET: u16 = 3;
+
+/// Retransmission requests (NACK) and answers, and keyframe requests (PLI), as
+/// `configure_nack` sets them up but with a bounded generator: its default asks again every
+/// 100 ms for as long as a packet is missing, so on a slow, lossy link each loss was
+/// retransmitted many times over and the retransmissions crowded out the media (several
+/// Mbit/s sent into a 300 kbit/s link).
+fn bounded_nack(registry: Registry, media_engine: &mut MediaEngine) -> Registry {
+    for parameter in ["", "pli"] {
+        media_engine.register_feedback(
+            RTCPFeedback {
+                typ: TYPE_RTCP_FB_NACK.to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    registry
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_interval(NACK_INTERVAL)
+                .with_max_nacks_per_packet(NACKS_PER_PACKET)
+                .build(),
+        )
+}
+
+/// Bandwidth estimation over transport-wide congestion control feedback, driving the encoder.
+///
+/// What `configure_congestion_control` sets up, less its pacer: that pacer sends at exactly the
+/// estimate (libwebrtc paces at 2.5 times it), so whenever audio, video and retransmissions
+/// together go over the estimate, even for a moment, its queue grows into seconds of delay and
+/// then refuses packets; on a slow link the call froze. The encoder's own rate control (with
+/// frame skipping) and the smaller pictures keep the sending rate under the estimate instead.
+/// The TWCC receiver comes with the default interceptors.
+fn congestion_control(
+    registry: Registry,
+    estimator: impl BandwidthEstimator + 'static,
+    media_engine: &mut MediaEngine,
+) -> Result<Registry, webrtc::error::Error> {
+    for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+        media_engine.register_feedback(
+            RTCPFeedback {
+                typ: TYPE_RTCP_FB_TRANSPORT_CC.to_owned(),
+                parameter: String::new(),
+            },
+            kind,
+        );
+        media_engine.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: TRANSPORT_CC_URI.to_owned(),
+            },
+            kind,
+            None,
+        )?;
+    }
+    Ok(registry
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(estimator).build(),
+        )
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build()))
 }
 
 /// Marks keyframe requests (PLI, FIR) for delivery to the sending track, passing every packet
@@ -361,6 +448,7 @@ struct Counters {
     frames_sent: AtomicU32,
     frames_decoded: AtomicU32,
     keyframes_requested: AtomicU32,
+    ice_restarts: AtomicU32,
     video_bitrate_bps: AtomicU32,
     target_bitrate_bps: Arc<AtomicU64>,
     encode_cpu_us: AtomicU64,
@@ -464,22 +552,25 @@ impl MediaSession {
         let video = config.video;
         let mut registry = Registry::new();
         if let Some(video) = video {
-            registry = configure_congestion_control(
+            registry = congestion_control(
                 registry,
                 PublishedEstimate {
                     gcc: Gcc::new(
-                        f64::from(video.start_bitrate_bps),
-                        f64::from(video.min_bitrate_bps),
-                        f64::from(video.max_bitrate_bps),
+                        f64::from(video.start_bitrate_bps + AUDIO_SHARE_BPS),
+                        f64::from(video.min_bitrate_bps + AUDIO_SHARE_BPS),
+                        f64::from(video.max_bitrate_bps + AUDIO_SHARE_BPS),
                     ),
                     target_bps: counters.target_bitrate_bps.clone(),
                 },
-                CongestionFeedback::Twcc,
                 &mut media_engine,
             )?;
         }
-        let registry = register_default_interceptors(registry, &mut media_engine)?
-            .with(Slot::from(14_000), KeyframeRequests::default());
+        // The defaults (`register_default_interceptors`) but with a bounded NACK generator.
+        let registry = bounded_nack(registry, &mut media_engine);
+        configure_simulcast_extension_headers(&mut media_engine)?;
+        let registry =
+            configure_rtcp_reports(configure_twcc_receiver_only(registry, &mut media_engine)?)
+                .with(Slot::from(14_000), KeyframeRequests::default());
         let mut settings = SettingEngineBuilder::new();
         if !config.mdns {
             settings = settings.with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled);
@@ -634,6 +725,7 @@ impl MediaSession {
             connected_once: false,
             trouble_since: None,
             restarts: 0,
+            last_restart: None,
             senders: (audio_sender, video_parts.map(|(_, _, sender)| sender)),
             payload_types,
             receivers: Receivers {
@@ -823,6 +915,7 @@ impl MediaSession {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             keyframes_requested: self.counters.keyframes_requested.load(Ordering::Relaxed),
+            ice_restarts: self.counters.ice_restarts.load(Ordering::Relaxed),
             local_candidate_type,
             encode_cpu: Duration::from_micros(self.counters.encode_cpu_us.load(Ordering::Relaxed)),
             decode_cpu: Duration::from_micros(self.counters.decode_cpu_us.load(Ordering::Relaxed)),
@@ -856,7 +949,9 @@ struct Driver {
     local_mid: Option<String>,
     connected_once: bool,
     trouble_since: Option<Instant>,
+    /// Restarts in this outage.
     restarts: u32,
+    last_restart: Option<Instant>,
     senders: (Arc<dyn RtpSender>, Option<Arc<dyn RtpSender>>),
     payload_types: watch::Sender<Option<(u8, u8)>>,
     receivers: Receivers,
@@ -979,6 +1074,8 @@ impl Driver {
         match state {
             RTCPeerConnectionState::Connected => {
                 self.trouble_since = None;
+                self.restarts = 0;
+                self.last_restart = None;
                 if !self.connected_once {
                     self.connected_once = true;
                     let audio = payload_type(&self.senders.0, MIME_TYPE_OPUS).await;
@@ -1007,15 +1104,23 @@ impl Driver {
             return;
         };
         match self.role {
-            Role::Offerer if since.elapsed() >= RECONNECT_WAIT => {
-                if self.restarts >= ICE_RESTARTS {
-                    self.trouble_since = None;
-                    self.emit(MediaEvent::State(MediaState::Failed));
-                    return;
-                }
+            Role::Offerer if since.elapsed() >= OFFERER_GIVE_UP => {
+                self.trouble_since = None;
+                self.emit(MediaEvent::State(MediaState::Failed));
+            }
+            Role::Offerer
+                if since.elapsed() >= RECONNECT_WAIT
+                    && self
+                        .last_restart
+                        .is_none_or(|at| at.elapsed() >= RESTART_INTERVAL) =>
+            {
                 self.restarts += 1;
+                self.last_restart = Some(Instant::now());
+                self.receivers
+                    .counters
+                    .ice_restarts
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::info!(attempt = self.restarts, "restarting ICE");
-                self.trouble_since = Some(Instant::now());
                 if let Err(error) = self.offer(true).await {
                     tracing::warn!(%error, "the ICE restart offer failed");
                 }
@@ -1121,6 +1226,10 @@ impl VideoSender {
         };
         let frame_duration = Duration::from_secs_f64(1.0 / f64::from(self.settings.frame_rate));
         let mut was_on = true;
+        let mut scaler = Scaler::default();
+        let mut divisor = 1;
+        // The RTP clock follows capture time: skipped pictures must not compress it.
+        let mut last_sent_at_us: Option<u64> = None;
         while let Some(frame) = frames.blocking_recv() {
             let on = self.camera_on.load(Ordering::Relaxed);
             if !on {
@@ -1133,8 +1242,8 @@ impl VideoSender {
             }
             let estimate = self.counters.target_bitrate_bps.load(Ordering::Relaxed) as u32;
             if estimate > 0 {
-                // Leave room for audio and headers.
-                let target = (estimate.saturating_mul(9) / 10)
+                // Audio first; the video's own headers take some of the rest.
+                let target = (estimate.saturating_sub(AUDIO_SHARE_BPS) / 20 * 17)
                     .clamp(self.settings.min_bitrate_bps, self.settings.max_bitrate_bps);
                 // Small moves are noise; following them would only churn the rate control.
                 let current = encoder.bitrate_bps();
@@ -1146,6 +1255,14 @@ impl VideoSender {
                 .video_bitrate_bps
                 .store(encoder.bitrate_bps(), Ordering::Relaxed);
             let cpu = cpu_time::ThreadTime::now();
+            divisor = scale::divisor_for(
+                encoder.bitrate_bps(),
+                frame.width,
+                frame.height,
+                self.settings.frame_rate,
+                divisor,
+            );
+            let frame = scaler.scale(&frame, divisor).unwrap_or(frame);
             let encoded = encoder.encode(&frame);
             self.counters
                 .encode_cpu_us
@@ -1158,9 +1275,14 @@ impl VideoSender {
                     continue;
                 }
             };
+            let duration = last_sent_at_us
+                .map(|at| Duration::from_micros(frame.captured_at_us.saturating_sub(at)))
+                .filter(|duration| !duration.is_zero() && *duration < Duration::from_secs(1))
+                .unwrap_or(frame_duration);
+            last_sent_at_us = Some(frame.captured_at_us);
             let sample = Sample {
                 data: Bytes::from(encoded.data),
-                duration: frame_duration,
+                duration,
                 ..Sample::new(Instant::now())
             };
             match self.runtime.block_on(self.track.write_sample(

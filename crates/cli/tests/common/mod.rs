@@ -181,14 +181,34 @@ pub struct Running {
 impl Setup {
     /// Starts `natter ARGS` as the user with `token`, in a data directory of its own.
     pub fn start(&self, name: &str, token: &str, args: &[&str]) -> Running {
-        let mut child = self
-            .natter(Some(token), args)
+        self.start_with(name, self.natter(Some(token), args))
+    }
+
+    /// The same, inside a network namespace (see `network.rs`).
+    pub fn start_in(&self, netns: &str, name: &str, token: &str, args: &[&str]) -> Running {
+        let natter = self.natter(Some(token), args);
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", netns])
+            .arg(natter.get_program())
+            .args(natter.get_args());
+        for (key, value) in natter.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        self.start_with(name, command)
+    }
+
+    fn start_with(&self, name: &str, mut command: Command) -> Running {
+        let mut child = command
             .arg("--data-dir")
             .arg(self.data.path().join(format!("running-{name}")))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|error| panic!("natter {args:?} does not start: {error}"));
+            .unwrap_or_else(|error| panic!("{name} does not start: {error}"));
         let lines = lines_of(&mut child);
         Running {
             name: name.to_owned(),
