@@ -16,11 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Setup, WAIT, collect_until_exit, lines_of, start_server};
+use common::{Setup, WAIT, start_server};
 use serde_json::Value;
 
 /// What the native client's microphone plays, and what Chromium's plays (from a WAV file).
 const NATIVE_TONE_HZ: f64 = 440.0;
+const NATIVE_TONE: &str = "440";
 const CHROMIUM_TONE_HZ: f64 = 550.0;
 const TALK_SECONDS: u64 = 6;
 
@@ -151,17 +152,18 @@ fn write_tone(path: &Path, hz: f64) {
     writer.finalize().expect("the tone file is complete");
 }
 
-/// The native side's media flags: synthetic camera and tone, every interface (not only loopback).
-fn native_media() -> Vec<String> {
-    [
+/// `command` with the native side's media flags: synthetic camera and tone, every interface
+/// (not only loopback).
+fn native_args<'a>(command: &[&'a str]) -> Vec<&'a str> {
+    let mut args = command.to_vec();
+    args.extend([
         "--fake-camera",
         "--fake-mic",
-        &NATIVE_TONE_HZ.to_string(),
+        NATIVE_TONE,
         "--no-mdns",
         "--probe",
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    ]);
+    args
 }
 
 fn assert_near(heard: Option<f64>, expected: f64, who: &str) {
@@ -242,20 +244,14 @@ async fn the_native_client_calls_chromium() {
     let chromium = Chromium::start(&setup, &browser, "answer", None);
     chromium.wait_for("ready", WAIT);
 
-    let mut caller = setup
-        .natter(Some(&native), &["call", "browser", "--video", "--duration"])
-        .arg(TALK_SECONDS.to_string())
-        .args(native_media())
-        .arg("--data-dir")
-        .arg(setup.data.path().join("native-call"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("natter call starts");
-    let lines = lines_of(&mut caller);
-    let seen = tokio::task::spawn_blocking(move || collect_until_exit(&mut caller, &lines))
-        .await
-        .expect("the reader does not panic");
+    let talk = TALK_SECONDS.to_string();
+    let caller = setup.start(
+        "native-call",
+        &native,
+        &native_args(&["call", "browser", "--video", "--duration", &talk]),
+    );
+    let (seen, ok) = caller.finish();
+    assert!(ok, "{seen:#?}");
     let ended = chromium.wait_for("ended", WAIT);
 
     assert_eq!(ended["reason"], "completed", "{ended}");
@@ -268,20 +264,10 @@ async fn chromium_calls_the_native_client() {
     let setup = start_server().await;
     let (native, browser, native_id) = users(&setup).await;
 
-    let mut answerer = setup
-        .natter(Some(&native), &["answer"])
-        .args(native_media())
-        .arg("--data-dir")
-        .arg(setup.data.path().join("native-answer"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("natter answer starts");
-    let lines = lines_of(&mut answerer);
+    let answerer = setup.start("native-answer", &native, &native_args(&["answer"]));
     let chromium = Chromium::start(&setup, &browser, "call", Some(&native_id));
-    let seen = tokio::task::spawn_blocking(move || collect_until_exit(&mut answerer, &lines))
-        .await
-        .expect("the reader does not panic");
+    let (seen, ok) = answerer.finish();
+    assert!(ok, "{seen:#?}");
     let ended = chromium.wait_for("ended", WAIT);
 
     assert_eq!(ended["reason"], "completed", "{ended}");

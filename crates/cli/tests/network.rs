@@ -152,10 +152,32 @@ fn wait_for_more_pictures(bob: &mut Running, more: u64) -> Duration {
     start.elapsed()
 }
 
-fn call_args<'a>(tone: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["--fake-camera", "--fake-mic", tone, "--no-mdns", "--probe"];
-    args.extend(extra);
-    args
+/// Bob (host `b`, 660 Hz) answers; Alice (host `a`, 440 Hz) calls him with video for
+/// `seconds`; both send the test pattern and probe what they receive.
+fn video_call(
+    lab: &Lab,
+    setup: &Setup,
+    (alice, bob): (&str, &str),
+    seconds: &str,
+) -> (Running, Running) {
+    let media = |tone| ["--fake-camera", "--fake-mic", tone, "--no-mdns", "--probe"];
+    let bob = setup.start_in(
+        &lab.netns("b"),
+        "bob",
+        bob,
+        &[&["answer"][..], &media("660")].concat(),
+    );
+    let alice = setup.start_in(
+        &lab.netns("a"),
+        "alice",
+        alice,
+        &[
+            &["call", "bob", "--video", "--duration", seconds][..],
+            &media("440"),
+        ]
+        .concat(),
+    );
+    (alice, bob)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,16 +185,7 @@ async fn a_call_comes_back_after_the_network_drops_by_restarting_ice() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let lab = Lab::new();
     let (setup, alice, bob) = people_on(&lab).await;
-    let mut bob = setup.start_in(&lab.netns("b"), "bob", &bob, &{
-        let mut args = vec!["answer"];
-        args.extend(call_args("660", &[]));
-        args
-    });
-    let mut alice = setup.start_in(&lab.netns("a"), "alice", &alice, &{
-        let mut args = vec!["call", "bob", "--video", "--duration", "25"];
-        args.extend(call_args("440", &[]));
-        args
-    });
+    let (mut alice, mut bob) = video_call(&lab, &setup, (&alice, &bob), "25");
     alice.wait_for("the call connected", is_connected);
     wait_for_more_pictures(&mut bob, 30);
 
@@ -215,16 +228,7 @@ async fn a_slow_link_lowers_the_bitrate_instead_of_freezing() {
         .expect("tc runs (iproute2)");
     assert!(status.success(), "tc could not shape the link");
     let (setup, alice, bob) = people_on(&lab).await;
-    let mut bob = setup.start_in(&lab.netns("b"), "bob", &bob, &{
-        let mut args = vec!["answer"];
-        args.extend(call_args("660", &[]));
-        args
-    });
-    let mut alice = setup.start_in(&lab.netns("a"), "alice", &alice, &{
-        let mut args = vec!["call", "bob", "--video", "--duration", "16"];
-        args.extend(call_args("440", &[]));
-        args
-    });
+    let (mut alice, mut bob) = video_call(&lab, &setup, (&alice, &bob), "16");
     alice.wait_for("the call connected", is_connected);
 
     // The sender settles under the link's rate...
