@@ -448,8 +448,8 @@ impl Runner {
                 .await
                 .map_err(|error| devices::DeviceError::Unavailable(error.to_string()))??;
             let switched = match opened {
-                Opened::Camera(camera) => media.session.switch_camera(camera),
-                Opened::Microphone(microphone) => media.session.switch_microphone(microphone),
+                Opened::Camera(camera) => media.session.switch_camera(camera).await,
+                Opened::Microphone(microphone) => media.session.switch_microphone(microphone).await,
                 Opened::Speaker(speaker) => {
                     media.session.switch_speaker(speaker);
                     Ok(())

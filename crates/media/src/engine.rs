@@ -485,7 +485,7 @@ pub struct MediaSession {
     camera: Option<Mutex<DeviceSlot<crate::VideoFrame>>>,
     speaker: Arc<SpeakerSlot>,
     /// The playout clock: stopped (joined) on drop, like the devices in the slots.
-    _playout: Option<Capture>,
+    _playout: Capture,
 }
 
 /// Where a capture device feeds the call, and the device feeding it now (if any): switching
@@ -495,16 +495,35 @@ struct DeviceSlot<F> {
     current: Option<Capture>,
 }
 
-impl<F> DeviceSlot<F> {
-    fn switch(
-        &mut self,
-        start: impl FnOnce(mpsc::Sender<F>) -> std::io::Result<Capture>,
+impl<F: Send + 'static> DeviceSlot<F> {
+    fn new(frames: mpsc::Sender<F>) -> Mutex<Self> {
+        Mutex::new(Self {
+            frames,
+            current: None,
+        })
+    }
+
+    /// Opening a sound card or a camera blocks (up to seconds): both the start and the old
+    /// device's stop run off the async runtime, and the lock is not held meanwhile.
+    async fn switch(
+        slot: &Mutex<Self>,
+        start: impl FnOnce(mpsc::Sender<F>) -> std::io::Result<Capture> + Send + 'static,
     ) -> Result<(), MediaError> {
-        let started = start(self.frames.clone())?;
-        // Dropping the old capture joins its thread: the new one already runs.
-        self.current = Some(started);
+        let frames = lock(slot).frames.clone();
+        let started = tokio::task::spawn_blocking(move || start(frames))
+            .await
+            .map_err(std::io::Error::other)??;
+        let old = lock(slot).current.replace(started);
+        // Dropping a capture joins its thread.
+        tokio::task::spawn_blocking(move || drop(old));
         Ok(())
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The speaker the playout clock plays into, replaceable mid-call.
@@ -512,11 +531,7 @@ struct SpeakerSlot(Mutex<Option<Arc<dyn AudioSink>>>);
 
 impl AudioSink for SpeakerSlot {
     fn frame(&self, frame: AudioFrame) {
-        let speaker = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+        let speaker = lock(&self.0).clone();
         if let Some(speaker) = speaker {
             speaker.frame(frame);
         }
@@ -660,12 +675,9 @@ impl MediaSession {
         let (payload_types, payload_types_rx) = watch::channel::<Option<(u8, u8)>>(None);
         // Audio is always sent (silence until a microphone is picked) so one can be switched in.
         let (audio_frames, audio_frames_rx) = mpsc::channel(4);
-        let mut microphone = DeviceSlot {
-            frames: audio_frames,
-            current: None,
-        };
+        let microphone = DeviceSlot::new(audio_frames);
         if let Some(device) = devices.microphone {
-            microphone.switch(|frames| device.start(frames))?;
+            DeviceSlot::switch(&microphone, |frames| device.start(frames)).await?;
         }
         tokio::spawn(send_audio(
             audio_frames_rx,
@@ -677,14 +689,11 @@ impl MediaSession {
         let mut camera = None;
         if let Some((settings, track, _)) = &video_parts {
             let (video_frames, video_frames_rx) = mpsc::channel(2);
-            let mut slot = DeviceSlot {
-                frames: video_frames,
-                current: None,
-            };
+            let slot = DeviceSlot::new(video_frames);
             if let Some(device) = devices.camera {
-                slot.switch(|frames| device.start(frames))?;
+                DeviceSlot::switch(&slot, |frames| device.start(frames)).await?;
             }
-            camera = Some(Mutex::new(slot));
+            camera = Some(slot);
             let keyframe_wanted = Arc::new(AtomicBool::new(true));
             tokio::spawn(watch_keyframe_requests(
                 track.clone(),
@@ -768,10 +777,10 @@ impl MediaSession {
                 counters,
                 last_reading: Mutex::new(Reading::default()),
                 task,
-                microphone: Mutex::new(microphone),
+                microphone,
                 camera,
                 speaker,
-                _playout: Some(playout),
+                _playout: playout,
             },
             events_rx,
         ))
@@ -779,31 +788,23 @@ impl MediaSession {
 
     /// Replaces the microphone mid-call. The new one starts before the old one stops, so a
     /// device that cannot be opened leaves the call as it was.
-    pub fn switch_microphone(&self, microphone: Box<dyn Microphone>) -> Result<(), MediaError> {
-        self.microphone
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .switch(|frames| microphone.start(frames))
+    pub async fn switch_microphone(
+        &self,
+        microphone: Box<dyn Microphone>,
+    ) -> Result<(), MediaError> {
+        DeviceSlot::switch(&self.microphone, |frames| microphone.start(frames)).await
     }
 
     /// Replaces the camera mid-call (same rules as the microphone). A new size is fine: the
     /// encoder starts over with a keyframe.
-    pub fn switch_camera(&self, camera: Box<dyn Camera>) -> Result<(), MediaError> {
-        self.camera
-            .as_ref()
-            .ok_or(MediaError::NoVideo)?
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .switch(|frames| camera.start(frames))
+    pub async fn switch_camera(&self, camera: Box<dyn Camera>) -> Result<(), MediaError> {
+        let slot = self.camera.as_ref().ok_or(MediaError::NoVideo)?;
+        DeviceSlot::switch(slot, |frames| camera.start(frames)).await
     }
 
     /// Plays the call on another speaker from the next 20 ms on.
     pub fn switch_speaker(&self, speaker: Arc<dyn AudioSink>) {
-        *self
-            .speaker
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(speaker);
+        *lock(&self.speaker.0) = Some(speaker);
     }
 
     /// A signal from the other device.

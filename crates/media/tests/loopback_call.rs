@@ -211,6 +211,7 @@ async fn microphone_camera_and_speaker_switch_mid_call() {
         .switch_microphone(Box::new(ToneMicrophone {
             frequency_hz: 550.0,
         }))
+        .await
         .expect("the microphone switches");
     caller
         .session
@@ -219,6 +220,7 @@ async fn microphone_camera_and_speaker_switch_mid_call() {
             height: 240,
             frame_rate: 30,
         }))
+        .await
         .expect("the camera switches");
     let headphones = Arc::new(Recorder::default());
     callee.session.switch_speaker(headphones.clone());

@@ -30,32 +30,32 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The system's microphones (the default first), as the user would pick them.
 pub fn microphones() -> Vec<DeviceInfo> {
     let host = cpal::default_host();
-    let default = host.default_input_device();
-    let devices = host
-        .input_devices()
-        .map(Iterator::collect)
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, "could not list the microphones");
-            Vec::new()
-        });
-    listed(default, devices)
+    listed(
+        host.default_input_device(),
+        host.input_devices(),
+        "microphones",
+    )
 }
 
 /// The system's speakers and headphones (the default first).
 pub fn speakers() -> Vec<DeviceInfo> {
     let host = cpal::default_host();
-    let default = host.default_output_device();
-    let devices = host
-        .output_devices()
-        .map(Iterator::collect)
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, "could not list the speakers");
-            Vec::new()
-        });
-    listed(default, devices)
+    listed(
+        host.default_output_device(),
+        host.output_devices(),
+        "speakers",
+    )
 }
 
-fn listed(default: Option<Device>, devices: Vec<Device>) -> Vec<DeviceInfo> {
+fn listed(
+    default: Option<Device>,
+    devices: Result<impl Iterator<Item = Device>, cpal::Error>,
+    what: &str,
+) -> Vec<DeviceInfo> {
+    let devices: Vec<Device> = devices.map(Iterator::collect).unwrap_or_else(|error| {
+        tracing::warn!(%error, "could not list the {what}");
+        Vec::new()
+    });
     let mut listed: Vec<DeviceInfo> = Vec::new();
     if let Some(default) = &default {
         listed.push(DeviceInfo {
