@@ -182,11 +182,7 @@ fn test(root: &Path) -> Result<()> {
             .current_dir(root)
             .args(["test", "--workspace", "--no-fail-fast"]),
     )?;
-    run_command(
-        cargo()
-            .current_dir(root)
-            .args(["build", "-p", "natter-desktop"]),
-    )?;
+    build_binaries(root)?;
     let artifacts = root.join("artifacts");
     std::fs::create_dir_all(&artifacts)?;
     desktop::window_smoke_test(
@@ -206,7 +202,7 @@ const DESKTOP_BENCH_TIMEOUT: Duration = Duration::from_secs(1200);
 
 /// Builds what the desktop end-to-end test needs and runs it.
 fn end_to_end(root: &Path) -> Result<()> {
-    build_harness(root)?;
+    build_binaries(root)?;
     let binaries = target_dir(root).join("debug");
     let args = harness_args(root, &binaries.join("natter-desktop"))?;
     desktop::run_in_desktop_session(
@@ -219,19 +215,17 @@ fn end_to_end(root: &Path) -> Result<()> {
     )
 }
 
-/// The server, the CLI and the harness's own binaries (debug), plus the debug desktop app.
-fn build_harness(root: &Path) -> Result<()> {
-    run_command(cargo().current_dir(root).args([
-        "build",
-        "-p",
-        "natter-e2e",
-        "-p",
-        "natter-server",
-        "-p",
-        "natter-cli",
-        "-p",
-        "natter-desktop",
-    ]))
+/// Every binary of the workspace (debug): the server, the CLI, the harness and the desktop app.
+///
+/// Built with `--tests` so that cargo resolves the same features as `cargo test --workspace`
+/// and reuses what the tests compiled: building one package alone unifies features differently
+/// and recompiles most dependencies (16 minutes on CI for the desktop app alone).
+fn build_binaries(root: &Path) -> Result<()> {
+    run_command(
+        cargo()
+            .current_dir(root)
+            .args(["build", "--workspace", "--bins", "--tests"]),
+    )
 }
 
 /// Arguments every harness binary takes.
@@ -257,7 +251,7 @@ fn harness_args(root: &Path, app: &Path) -> Result<Vec<std::ffi::OsString>> {
 fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
     setup::install()?;
     desktop::build_ui(root)?;
-    build_harness(root)?;
+    build_binaries(root)?;
     run_command(cargo().current_dir(root).args([
         "build",
         "--release",
