@@ -28,6 +28,10 @@ png 256 128x128@2x.png
 png 512 icon.png
 # Tray icon: 64x64 so it stays sharp at 32 px on HiDPI panels.
 png 64 tray.png
+# Tray icon while a call rings: the same bubble with a large green dot in its corner.
+convert "$tmp/master.png" -fill '#2e9e44' -stroke '#ffffff' -strokewidth 40 \
+  -draw 'circle 768,768 768,1000' -filter Lanczos -resize 64x64 -strip \
+  -define png:compression-level=9 PNG32:tray-ringing.png
 
 for size in 16 24 32 48 64 256; do png "$size" "$tmp/ico-$size.png"; done
 convert "$tmp"/ico-16.png "$tmp"/ico-24.png "$tmp"/ico-32.png "$tmp"/ico-48.png \

@@ -13,8 +13,8 @@
 
 use std::path::PathBuf;
 
-/// Every command of `src/commands.rs` (and `server_url`); each needs an `allow-…` grant in
-/// `capabilities/default.json` to be callable from the webview.
+/// Every command of `src/commands.rs`, `src/call_commands.rs` (and `server_url`); each needs an
+/// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
     "app_state",
     "choose_server",
@@ -40,6 +40,21 @@ const COMMANDS: &[&str] = &[
     "avatar",
     "set_settings",
     "server_url",
+    "start_call",
+    "accept_call",
+    "decline_call",
+    "hang_up",
+    "set_muted",
+    "set_camera",
+    "current_call",
+    "devices",
+    "use_device",
+    "call_history",
+    "start_device_test",
+    "stop_device_test",
+    "test_speaker",
+    "set_fullscreen",
+    "show_main_window",
 ];
 
 fn main() {

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Url};
 use tokio::sync::Mutex;
 
+use crate::{
+    frames::Streams,
+    media::{Picks, SharedPicks},
+};
+
 /// The credential store entry name of the desktop app.
 const CREDENTIAL_SERVICE: &str = "org.natter.desktop";
 
@@ -28,6 +33,13 @@ pub struct Settings {
     pub notifications: bool,
     pub close_to_tray: bool,
     pub theme: Theme,
+    /// The devices calls use (`None`: the system's); ids from the `devices` command.
+    #[serde(default)]
+    pub camera: Option<String>,
+    #[serde(default)]
+    pub microphone: Option<String>,
+    #[serde(default)]
+    pub speaker: Option<String>,
 }
 
 impl Default for Settings {
@@ -36,6 +48,19 @@ impl Default for Settings {
             notifications: true,
             close_to_tray: true,
             theme: Theme::System,
+            camera: None,
+            microphone: None,
+            speaker: None,
+        }
+    }
+}
+
+impl Settings {
+    fn picks(&self) -> Picks {
+        Picks {
+            camera: self.camera.clone(),
+            microphone: self.microphone.clone(),
+            speaker: self.speaker.clone(),
         }
     }
 }
@@ -86,6 +111,9 @@ impl From<natter_client::ClientError> for IpcError {
         match &error {
             natter_client::ClientError::Api(api) => IpcError::from_api(api),
             natter_client::ClientError::Invalid(message) => IpcError::new("invalid", message),
+            natter_client::ClientError::Device(device) => {
+                IpcError::new("device", device.to_string())
+            }
             _ => IpcError::new("internal", error.to_string()),
         }
     }
@@ -132,6 +160,9 @@ pub struct Desktop {
     data_dir: PathBuf,
     credentials: CredentialStore,
     inner: Arc<Mutex<Inner>>,
+    /// The devices picked in the settings, as calls read them.
+    picks: SharedPicks,
+    streams: Arc<Streams>,
 }
 
 fn server_key(url: &str) -> String {
@@ -140,7 +171,7 @@ fn server_key(url: &str) -> String {
 
 impl Desktop {
     /// Loads the saved settings; `server_url` from the command line wins over the saved one.
-    pub fn load(data_dir: PathBuf, server_url: Option<&Url>) -> Desktop {
+    pub fn load(data_dir: PathBuf, server_url: Option<&Url>, streams: Arc<Streams>) -> Desktop {
         let mut saved: Saved = std::fs::read(data_dir.join("settings.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -148,8 +179,11 @@ impl Desktop {
         if let Some(url) = server_url {
             saved.server_url = Some(server_key(url.as_str()));
         }
+        let picks = Arc::new(std::sync::RwLock::new(saved.settings.picks()));
         Desktop {
             data_dir,
+            picks,
+            streams,
             credentials: CredentialStore::new(CREDENTIAL_SERVICE),
             inner: Arc::new(Mutex::new(Inner {
                 saved,
@@ -192,6 +226,11 @@ impl Desktop {
             credential_warning: inner.credential_warning.clone(),
             settings: inner.saved.settings.clone(),
         }
+    }
+
+    /// The devices picked in the settings, shared with the calls.
+    pub fn picks(&self) -> SharedPicks {
+        self.picks.clone()
     }
 
     pub async fn settings(&self) -> Settings {
@@ -338,8 +377,14 @@ impl Desktop {
         let options = ClientOptions {
             data_dir: self.data_dir.clone(),
             session: SessionConfig::default(),
-            // Calls in the desktop app come with issue 5 (devices, call screen).
-            calls: Default::default(),
+            calls: natter_client::calls::CallSettings {
+                devices: crate::media::call_devices(
+                    self.picks.clone(),
+                    &self.streams,
+                    natter_media::engine::VideoSettings::default(),
+                ),
+                ..Default::default()
+            },
         };
         let client = if resume {
             Client::resume(api, me, options).await?
@@ -404,6 +449,9 @@ impl Desktop {
     }
 
     pub async fn set_settings(&self, app: &AppHandle, settings: Settings) -> AppStateView {
+        if let Ok(mut picks) = self.picks.write() {
+            *picks = settings.picks();
+        }
         let state = {
             let mut inner = self.inner.lock().await;
             inner.saved.settings = settings;

@@ -1,12 +1,16 @@
 //! Forwards what the client core reports to the webview as `natter://…` events
-//! (docs/desktop-ipc.md), raises notifications for new messages, and keeps the tray current.
+//! (docs/desktop-ipc.md), raises notifications for new messages, keeps the tray current, and
+//! hands call changes to the [`CallDesk`].
 
 use natter_client::ClientEvent;
 use serde_json::json;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast;
 
-use crate::desktop::{Desktop, connection_view};
+use crate::{
+    calls::{CallDesk, CallStatsScreenView, quality},
+    desktop::{Desktop, connection_view},
+};
 
 pub async fn forward(
     app: AppHandle,
@@ -71,9 +75,20 @@ pub async fn forward(
                     "expires_in_ms": expires_in_ms,
                 }),
             ),
-            // Calls reach the desktop app with the call screen (issue 5); until then the app
-            // does not answer them, and a call to this user rings out on their other devices.
-            ClientEvent::Call { .. } | ClientEvent::CallStats { .. } => Ok(()),
+            ClientEvent::Call { call } => {
+                let desk = app.state::<CallDesk>().inner().clone();
+                if let Ok(client) = desktop.client().await {
+                    desk.changed(&app, &client, call.clone()).await;
+                }
+                Ok(())
+            }
+            ClientEvent::CallStats { stats } => app.emit(
+                "natter://call-stats",
+                CallStatsScreenView {
+                    stats: *stats,
+                    quality: quality(stats),
+                },
+            ),
             ClientEvent::Presence {
                 user_id,
                 online,

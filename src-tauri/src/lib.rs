@@ -6,13 +6,17 @@
 //! client, realtime session, outbox, cache) lives in `natter-client`; this crate wires it to
 //! the webview, the tray and OS notifications.
 
+mod call_commands;
+mod calls;
 mod commands;
 mod desktop;
 mod events;
+mod frames;
+mod media;
 mod notifications;
 mod tray;
 
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser;
 use tauri::{Manager, Url};
@@ -85,10 +89,25 @@ pub fn run_with(options: Options) -> ExitCode {
             tray::show_main_window(app);
         }))
         .plugin(tauri_plugin_notification::init())
+        .register_asynchronous_uri_scheme_protocol(frames::SCHEME, |context, request, responder| {
+            let streams = context
+                .app_handle()
+                .state::<calls::CallDesk>()
+                .streams
+                .clone();
+            tauri::async_runtime::spawn(async move {
+                responder.respond(frames::serve(&streams, &request).await);
+            });
+        })
         .setup(move |app| {
             let handle = app.handle().clone();
-            let desktop =
-                desktop::Desktop::load(desktop::data_dir(&handle), options.server_url.as_ref());
+            let streams = Arc::new(frames::Streams::default());
+            let desktop = desktop::Desktop::load(
+                desktop::data_dir(&handle),
+                options.server_url.as_ref(),
+                streams.clone(),
+            );
+            app.manage(calls::CallDesk::new(streams, desktop.picks()));
             app.manage(desktop.clone());
             if let Err(error) = tray::install(&handle) {
                 // A desktop without a tray still gets the window.
@@ -100,6 +119,10 @@ pub fn run_with(options: Options) -> ExitCode {
             Ok(())
         })
         .on_window_event(|window, event| {
+            // The incoming-call window just closes (ringing goes on in the tray).
+            if window.label() != "main" {
+                return;
+            }
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 let app = window.app_handle();
                 let desktop = app.state::<desktop::Desktop>().inner().clone();
@@ -138,6 +161,21 @@ pub fn run_with(options: Options) -> ExitCode {
             commands::upload_avatar,
             commands::avatar,
             commands::set_settings,
+            call_commands::start_call,
+            call_commands::accept_call,
+            call_commands::decline_call,
+            call_commands::hang_up,
+            call_commands::set_muted,
+            call_commands::set_camera,
+            call_commands::current_call,
+            call_commands::devices,
+            call_commands::use_device,
+            call_commands::call_history,
+            call_commands::start_device_test,
+            call_commands::stop_device_test,
+            call_commands::test_speaker,
+            call_commands::set_fullscreen,
+            call_commands::show_main_window,
         ])
         .run(tauri::generate_context!());
     match result {

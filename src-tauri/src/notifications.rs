@@ -1,5 +1,7 @@
-//! OS notifications for new messages. Activating one brings the window back and opens that
-//! conversation (`natter://open-conversation` without `reload`, docs/desktop-ipc.md).
+//! OS notifications for new messages, incoming calls and missed calls. Activating a message's
+//! brings the window back and opens that conversation (`natter://open-conversation` without
+//! `reload`, docs/desktop-ipc.md); an incoming call's has Accept and Decline, and becomes the
+//! missed call's when nobody answers (or goes away when somebody does).
 //!
 //! On Linux and the BSDs the notification goes straight to the freedesktop notification server
 //! through notify-rust, because that is the only way to hear which notification was activated
@@ -7,7 +9,10 @@
 //! plugin shows it and activation just brings the app to the front.
 
 use natter_client::view::MessageView;
+use natter_protocol::{CallKind, ConversationId};
 use tauri::AppHandle;
+
+use crate::calls::CallScreenView;
 
 /// Longest message preview shown in a notification, in characters.
 const PREVIEW_CHARS: usize = 120;
@@ -26,12 +31,29 @@ fn preview(body: &str) -> String {
     preview
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
+/// Shows a new message's notification.
 pub fn show(app: &AppHandle, message: &MessageView) {
+    let (title, body) = content(message);
+    show_text(app, title, body, message.conversation_id, "im.received");
+}
+
+fn call_kind(kind: CallKind) -> &'static str {
+    match kind {
+        CallKind::Voice => "voice call",
+        CallKind::Video => "video call",
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn show_text(
+    app: &AppHandle,
+    title: String,
+    body: String,
+    conversation_id: ConversationId,
+    category: &'static str,
+) {
     use tauri::Emitter;
 
-    let (title, body) = content(message);
-    let conversation_id = message.conversation_id;
     let app = app.clone();
     // Waiting for the user's answer blocks a thread until the notification is activated or
     // closed (the notification server closes it when it expires).
@@ -41,7 +63,7 @@ pub fn show(app: &AppHandle, message: &MessageView) {
             .summary(&title)
             .body(&body)
             .action("default", "Open")
-            .hint(notify_rust::Hint::Category("im.received".to_owned()))
+            .hint(notify_rust::Hint::Category(category.to_owned()))
             .show();
         let handle = match shown {
             Ok(handle) => handle,
@@ -66,13 +88,154 @@ pub fn show(app: &AppHandle, message: &MessageView) {
 }
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-pub fn show(app: &AppHandle, message: &MessageView) {
+fn show_text(
+    app: &AppHandle,
+    title: String,
+    body: String,
+    _conversation_id: ConversationId,
+    _category: &'static str,
+) {
     use tauri_plugin_notification::NotificationExt;
 
-    let (title, body) = content(message);
     let shown = app.notification().builder().title(title).body(body).show();
     if let Err(error) = shown {
         tracing::warn!(%error, "notification not shown");
+    }
+}
+
+/// An incoming call's notification, while it is shown.
+pub struct Shown {
+    #[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
+    id: u32,
+}
+
+/// The title and text of a missed call's notification.
+fn missed_text(call: &CallScreenView) -> (String, String) {
+    (
+        format!("Missed {}", call_kind(call.kind)),
+        format!("from {}", call.peer_name),
+    )
+}
+
+/// Shows the incoming call, with Accept and Decline where the platform has actions.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
+    let title = format!("Incoming {}", call_kind(call.kind));
+    let body = format!("{} is calling", call.peer_name);
+    let video = call.kind == CallKind::Video;
+    let app = app.clone();
+    let (shown, shown_rx) = tokio::sync::oneshot::channel();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut notification = notify_rust::Notification::new();
+        notification
+            .appname("Natter")
+            .summary(&title)
+            .body(&body)
+            .action("default", "Open")
+            .action("accept", "Accept")
+            .action("decline", "Decline")
+            .urgency(notify_rust::Urgency::Critical)
+            .hint(notify_rust::Hint::Category("call.incoming".to_owned()))
+            .timeout(notify_rust::Timeout::Never);
+        let handle = match notification.show() {
+            Ok(handle) => handle,
+            Err(error) => {
+                tracing::warn!(%error, "incoming call notification not shown");
+                let _ = shown.send(None);
+                return;
+            }
+        };
+        let _ = shown.send(Some(Shown { id: handle.id() }));
+        handle.wait_for_action(|action| {
+            let app = app.clone();
+            match action {
+                "accept" => {
+                    tauri::async_runtime::spawn(async move {
+                        if let Err(error) = crate::call_commands::accept(&app, video).await {
+                            tracing::warn!(message = %error.message, "not accepted");
+                        }
+                    });
+                }
+                "decline" => {
+                    tauri::async_runtime::spawn(async move {
+                        if let Err(error) = crate::call_commands::decline(&app).await {
+                            tracing::warn!(message = %error.message, "not declined");
+                        }
+                    });
+                }
+                "default" => crate::tray::show_main_window(&app),
+                _ => {}
+            }
+        });
+    });
+    shown_rx.await.ok().flatten()
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
+    use tauri_plugin_notification::NotificationExt;
+
+    let shown = app
+        .notification()
+        .builder()
+        .title(format!("Incoming {}", call_kind(call.kind)))
+        .body(format!("{} is calling", call.peer_name))
+        .show();
+    if let Err(error) = shown {
+        tracing::warn!(%error, "incoming call notification not shown");
+    }
+    None
+}
+
+/// Ringing stopped: the incoming call's notification becomes the missed call's (when `missed`
+/// is given), or goes away (answered here or elsewhere).
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn ringing_over(app: &AppHandle, shown: Option<Shown>, missed: Option<&CallScreenView>) {
+    match (shown, missed) {
+        (Some(shown), Some(call)) => {
+            let (title, body) = missed_text(call);
+            replace(shown.id, title, body, None);
+        }
+        (Some(shown), None) => {
+            // Replaced by one that expires at once: the notification server takes it away.
+            replace(shown.id, "Call answered".to_owned(), String::new(), Some(1));
+        }
+        (None, Some(call)) => {
+            let (title, body) = missed_text(call);
+            if let Some(conversation_id) = call.conversation_id {
+                show_text(app, title, body, conversation_id, "call.unanswered");
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn replace(id: u32, title: String, body: String, timeout_ms: Option<u32>) {
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut notification = notify_rust::Notification::new();
+        notification
+            .id(id)
+            .appname("Natter")
+            .summary(&title)
+            .body(&body)
+            .hint(notify_rust::Hint::Category("call.unanswered".to_owned()));
+        if let Some(ms) = timeout_ms {
+            notification.timeout(notify_rust::Timeout::Milliseconds(ms));
+        }
+        if let Err(error) = notification.show() {
+            tracing::warn!(%error, "call notification not updated");
+        }
+    });
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub fn ringing_over(app: &AppHandle, _shown: Option<Shown>, missed: Option<&CallScreenView>) {
+    if let Some(call) = missed
+        && let Some(conversation_id) = call.conversation_id
+    {
+        let (title, body) = missed_text(call);
+        show_text(app, title, body, conversation_id, "call.unanswered");
     }
 }
 

@@ -1,4 +1,5 @@
-//! The tray icon: a menu (Open, Sign out, Quit) and a tooltip with the unread count.
+//! The tray icon: a menu (Open, Sign out, Quit), a tooltip with the unread count (missed calls
+//! count as unread), and a ringing icon and tooltip while a call rings.
 
 use tauri::{
     AppHandle, Manager,
@@ -9,6 +10,28 @@ use tauri::{
 use crate::desktop::Desktop;
 
 const TRAY_ID: &str = "natter";
+
+/// The tray icon while a call rings: the app's icon with a green dot.
+const RINGING_ICON: tauri::image::Image<'static> =
+    tauri::include_image!("../icons/tray-ringing.png");
+
+/// Shows that a call from `caller` rings (icon and tooltip), or (`None`) that none does.
+pub fn set_ringing(app: &AppHandle, caller: Option<&str>) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    match caller {
+        Some(caller) => {
+            let _ = tray.set_icon(Some(RINGING_ICON));
+            let _ = tray.set_tooltip(Some(&format!("Natter — {caller} is calling")));
+        }
+        None => {
+            let _ = tray.set_icon(app.default_window_icon().cloned());
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { refresh(&app).await });
+        }
+    }
+}
 
 pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Natter", true, None::<&str>)?;
@@ -89,5 +112,7 @@ pub async fn refresh(app: &AppHandle) {
             format!("({unread}) Natter")
         };
         let _ = window.set_title(&title);
+        // The dock or launcher badge, where the desktop has one.
+        let _ = window.set_badge_count((unread > 0).then_some(unread));
     }
 }

@@ -10,6 +10,7 @@ import { lastSeen, plural, typingText } from "./format";
 import {
   commands,
   errorMessage,
+  type CallKind,
   type ConversationView,
   type MessageDiscarded,
   type MessageView,
@@ -31,6 +32,8 @@ export type ChatViewOptions = {
   notify: (message: string) => void;
   /** The user left the conversation view (back button). */
   onClose: () => void;
+  /** A call button of a direct conversation: call the other member. */
+  onCall: (peerId: string, kind: CallKind) => void;
 };
 
 export class ChatView {
@@ -42,6 +45,7 @@ export class ChatView {
   private readonly title = byId("chat-title", HTMLElement);
   private readonly subtitle = byId("chat-subtitle", HTMLElement);
   private readonly typingLine = byId("typing-indicator", HTMLElement);
+  private readonly callButtons = byId("chat-call-buttons", HTMLElement);
   private readonly messagesElement = byId("messages", HTMLElement);
   private readonly status = byId("messages-status", HTMLElement);
   private readonly olderSpinner = byId("loading-older", HTMLElement);
@@ -89,6 +93,17 @@ export class ChatView {
 
     this.toBottom.addEventListener("click", () => this.list.scrollToBottom());
     byId("chat-back", HTMLButtonElement).addEventListener("click", () => options.onClose());
+    for (const [id, kind] of [
+      ["call-voice", "voice"],
+      ["call-video", "video"],
+    ] as const) {
+      byId(id, HTMLButtonElement).addEventListener("click", () => {
+        const peerId = this.conversation?.kind === "direct" ? this.conversation.peer_id : null;
+        if (peerId !== null && peerId !== undefined) {
+          options.onCall(peerId, kind);
+        }
+      });
+    }
     this.messagesElement.addEventListener("click", (event) => this.handleClick(event));
     this.messagesElement.addEventListener("contextmenu", (event) => this.handleContextMenu(event));
     this.messagesElement.addEventListener("keydown", (event) => this.handleEditKey(event));
@@ -414,6 +429,8 @@ export class ChatView {
     }
     this.subtitle.classList.toggle("online", conversation.kind === "direct" && conversation.online);
     setText(this.subtitle, line);
+    // Calls are one to one: only a direct conversation has someone to call.
+    show(this.callButtons, conversation.kind === "direct" && conversation.peer_id !== null);
   }
 
   private renderTyping(): void {

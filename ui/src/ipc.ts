@@ -28,6 +28,10 @@ export type Settings = {
   notifications: boolean;
   close_to_tray: boolean;
   theme: Theme;
+  /** Default devices by id; null: the system default. */
+  camera: string | null;
+  microphone: string | null;
+  speaker: string | null;
 };
 
 export type AppState = {
@@ -72,13 +76,15 @@ export type MessageView = {
   call: CallRecord | null;
 };
 
+export type CallKind = "voice" | "video";
+
 export type CallEndReason = "completed" | "missed" | "declined" | "busy" | "cancelled" | "failed";
 
 export type CallRecord = {
   call_id: string;
   caller_id: string;
   callee_id: string;
-  kind: "voice" | "video";
+  kind: CallKind;
   started_at: number;
   answered_at: number | null;
   ended_at: number;
@@ -119,6 +125,97 @@ export type SearchHit = {
 /** What a rejected invoke() gives. */
 export type IpcError = { code: string; message: string };
 
+// Calls (at most one at a time; Rust runs it, the page shows it)
+
+export type CallPhase = "outgoing" | "incoming" | "connecting" | "connected" | "ended";
+
+export type CallDirection = "outgoing" | "incoming";
+
+export type CallView = {
+  call_id: string;
+  peer_id: string;
+  /** Display name of the other user. */
+  peer_name: string;
+  /** For the `avatar` command. */
+  peer_avatar_url: string | null;
+  /** Our direct conversation, when known. */
+  conversation_id: string | null;
+  kind: CallKind;
+  direction: CallDirection;
+  /**
+   * outgoing: my invite rings; incoming: ringing here (the call window shows Accept/Decline);
+   * connecting: answered, media connecting; connected; ended.
+   */
+  phase: CallPhase;
+  /** Outgoing: the callee's devices ring. */
+  ringing: boolean;
+  /** Media dropped, being restored. */
+  reconnecting: boolean;
+  /** My microphone. */
+  muted: boolean;
+  /** My camera (video calls). */
+  camera_on: boolean;
+  peer_muted: boolean;
+  peer_camera_on: boolean;
+  /** When media first connected: the timer counts from here. */
+  connected_at: number | null;
+  /** Set when phase is "ended": what to tell the user ("Call ended · 3:02", "Declined", …). */
+  ended_text: string | null;
+};
+
+export type CallQuality = "good" | "fair" | "poor";
+
+/** Every second while the call has media. */
+export type CallStats = {
+  call_id: string;
+  rtt_ms: number | null;
+  loss_fraction: number;
+  packets_lost: number;
+  sent_bitrate_bps: number;
+  received_bitrate_bps: number;
+  target_bitrate_bps: number;
+  frames_sent: number;
+  frames_decoded: number;
+  decoded_frame_rate: number;
+  remote_width: number | null;
+  remote_height: number | null;
+  ice_restarts: number;
+  /** "relay" through TURN. */
+  local_candidate_type: string | null;
+  /** Decided in Rust from round-trip time and loss. */
+  quality: CallQuality;
+};
+
+export type Device = { id: string; name: string };
+
+export type Devices = { cameras: Device[]; microphones: Device[]; speakers: Device[] };
+
+export type DeviceKind = "camera" | "microphone" | "speaker";
+
+export type CallHistoryEntry = {
+  call_id: string;
+  peer_id: string;
+  peer_name: string;
+  peer_avatar_url: string | null;
+  conversation_id: string | null;
+  kind: CallKind;
+  direction: CallDirection;
+  /** An incoming call I never picked up. */
+  missed: boolean;
+  end_reason: CallEndReason;
+  started_at: number;
+  /** Talk time, 0 when never answered. */
+  duration_ms: number;
+  /** "Missed video call", "Outgoing voice call · 3:02". */
+  summary: string;
+};
+
+/** Newest first. */
+export type CallHistoryPage = { calls: CallHistoryEntry[]; has_more: boolean };
+
+/** Frame streams of the natter-frame scheme. */
+export type FrameStream = "remote" | "local" | "preview";
+
 // Event payloads
 
 export type ConversationRemoved = { conversation_id: string };
@@ -130,6 +227,8 @@ export type Typing = {
   expires_in_ms: number;
 };
 export type PresenceChange = { user_id: string; online: boolean; last_seen_at: number | null };
+/** 0…1, the peak of the last 50 ms. */
+export type MicLevel = { level: number };
 export type OpenConversation = {
   conversation_id: string;
   /**
@@ -205,6 +304,30 @@ export const commands = {
     invoke<User>("upload_avatar", { bytes, contentType }),
   avatar: (url: string) => invoke<ArrayBuffer>("avatar", { url }),
   setSettings: (settings: Settings) => invoke<AppState>("set_settings", { settings }),
+  startCall: (peerId: string, kind: CallKind) => invoke<CallView>("start_call", { peerId, kind }),
+  /** `video: false` answers a video call with my camera off. */
+  acceptCall: (video: boolean) => invoke<null>("accept_call", { video }),
+  declineCall: () => invoke<null>("decline_call"),
+  /** Cancels, declines or hangs up, whatever the phase. */
+  hangUp: () => invoke<null>("hang_up"),
+  setMuted: (muted: boolean) => invoke<null>("set_muted", { muted }),
+  setCamera: (on: boolean) => invoke<null>("set_camera", { on }),
+  currentCall: () => invoke<CallView | null>("current_call"),
+  devices: () => invoke<Devices>("devices"),
+  /** Switches the device in the call now and keeps it as the default. */
+  useDevice: (kind: DeviceKind, id: string | null) => invoke<AppState>("use_device", { kind, id }),
+  /** `before`: the last entry's `started_at` for the next page; null for the newest. */
+  callHistory: (before: number | null) => invoke<CallHistoryPage>("call_history", { before }),
+  /** Camera pictures go to frame stream `preview`, levels to natter://mic-level. */
+  startDeviceTest: (camera: string | null, microphone: string | null) =>
+    invoke<null>("start_device_test", { camera, microphone }),
+  stopDeviceTest: () => invoke<null>("stop_device_test"),
+  /** Plays a short tone on that speaker. */
+  testSpeaker: (id: string | null) => invoke<null>("test_speaker", { id }),
+  /** Of the main window. */
+  setFullscreen: (on: boolean) => invoke<null>("set_fullscreen", { on }),
+  /** The call window's Accept brings the main window forward. */
+  showMainWindow: () => invoke<null>("show_main_window"),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +343,9 @@ export type EventPayloads = {
   "natter://typing": Typing;
   "natter://presence": PresenceChange;
   "natter://open-conversation": OpenConversation;
+  "natter://call": CallView;
+  "natter://call-stats": CallStats;
+  "natter://mic-level": MicLevel;
 };
 
 export type EventName = keyof EventPayloads;

@@ -1,16 +1,34 @@
 // Entry point: subscribes to Rust's events, asks for the AppState and shows the screen of its
 // phase. Every later AppState (from a command or a natter://state event) goes through `render`.
+// The same page also runs the incoming call window (index.html#call), which shows only that.
 
 import { AuthView, ServerView } from "./auth-view";
 import { ConnectionBanner, CredentialWarning } from "./banners";
 import { byId, setText, show } from "./dom";
+import { IncomingCallWindow } from "./incoming-window";
 import { icon, type IconName } from "./icons";
 import { commands, errorMessage, on, type AppState } from "./ipc";
 import { applyTheme } from "./theme";
 import { Workspace } from "./workspace";
 import "./style.css";
 
-const ICONS: readonly IconName[] = ["clock", "tick", "ticks", "alert", "more", "send", "search", "close", "back", "down", "group"];
+const ICONS: readonly IconName[] = [
+  "clock",
+  "tick",
+  "ticks",
+  "alert",
+  "more",
+  "send",
+  "search",
+  "close",
+  "back",
+  "down",
+  "group",
+  "chat",
+  "phone",
+  "video",
+  "speaker",
+];
 
 class App {
   private state: AppState | null = null;
@@ -59,6 +77,9 @@ class App {
           workspace.openRequested(request.conversation_id);
         }
       }),
+      on("natter://call", (call) => workspace.callChanged(call)),
+      on("natter://call-stats", (stats) => workspace.callStatsChanged(stats)),
+      on("natter://mic-level", (level) => workspace.micLevel(level.level)),
     ]);
     // One missing event (e.g. not granted) degrades the app; it must not stop it from starting.
     for (const result of results) {
@@ -134,7 +155,25 @@ async function start(): Promise<void> {
   document.body.dataset["ready"] = "true";
 }
 
-start().catch((error: unknown) => {
+/** The incoming call window: nothing of the app but the call that rings. */
+async function startCallWindow(): Promise<void> {
+  document.documentElement.dataset["window"] = "call";
+  show(byId("app-frame", HTMLElement), false);
+  const incoming = new IncomingCallWindow(document.body);
+  // Same theme as the main window; the window works without it (system theme).
+  commands
+    .appState()
+    .then((state) => applyTheme(state.settings.theme))
+    .catch((error: unknown) => console.warn("theme unavailable in the call window", error));
+  try {
+    await incoming.start();
+  } catch (error: unknown) {
+    console.error("the call window could not start", error);
+  }
+  document.body.dataset["ready"] = "true";
+}
+
+(location.hash === "#call" ? startCallWindow() : start()).catch((error: unknown) => {
   console.error("Natter failed to initialise", error);
   document.body.dataset["ready"] = "true";
 });

@@ -1,8 +1,11 @@
-// The signed-in screen: sidebar (profile menu, search, new group, conversation list) and the
-// chat view. It routes Rust's events to the parts that show them and keeps track of which
-// conversation is open, telling Rust through open_conversation / close_conversation.
+// The signed-in screen: sidebar (profile menu, search, new group, conversation list or call
+// history) and the chat view, with the call screen over them during a call. It routes Rust's
+// events to the parts that show them and keeps track of which conversation is open, telling Rust
+// through open_conversation / close_conversation.
 
 import { avatarElement } from "./avatar";
+import { CallHistory } from "./call-history";
+import { CallScreen } from "./call-screen";
 import { ChatView } from "./chat-view";
 import { ConversationList } from "./conversation-list";
 import { byId, setText, show } from "./dom";
@@ -10,6 +13,9 @@ import {
   commands,
   errorMessage,
   type AppState,
+  type CallKind,
+  type CallStats,
+  type CallView,
   type ConversationRemoved,
   type ConversationView,
   type MessageDiscarded,
@@ -24,9 +30,12 @@ import { NewGroupDialog } from "./new-group-dialog";
 import { ProfileDialog } from "./profile-dialog";
 import { SearchPanel } from "./search";
 import { SettingsDialog } from "./settings-dialog";
+import { Tabs } from "./tabs";
 import { TypingTracker } from "./typing";
 
 const TOAST_MS = 6000;
+
+type SidebarView = "chats" | "calls";
 
 export class Workspace {
   private readonly screen = byId("screen-main", HTMLElement);
@@ -41,6 +50,11 @@ export class Workspace {
   private readonly profileDialog: ProfileDialog;
   private readonly settingsDialog: SettingsDialog;
   private readonly newGroupDialog: NewGroupDialog;
+  private readonly callScreen: CallScreen;
+  private readonly callHistory: CallHistory;
+  private readonly sidebarTabs: Tabs<SidebarView>;
+  private sidebarView: SidebarView = "chats";
+  private searching = false;
   private state: AppState | null = null;
   private active = false;
   /** Increases on every sign-in; answers for an earlier session are dropped. */
@@ -58,11 +72,15 @@ export class Workspace {
       typing: this.typing,
       notify: (message) => this.notify(message),
       onClose: () => this.closeConversation(),
+      onCall: (peerId, kind) => void this.startCall(peerId, kind),
     });
     this.search = new SearchPanel(byId("search", HTMLInputElement), byId("search-results", HTMLElement), {
       onUser: (user) => void this.startDirect(user),
       onHit: (hit) => void this.openHit(hit),
-      onActiveChange: (searching) => show(this.conversationList, !searching),
+      onActiveChange: (searching) => {
+        this.searching = searching;
+        this.renderSidebar();
+      },
     });
     this.profileDialog = new ProfileDialog((user) => this.meChanged(user));
     this.settingsDialog = new SettingsDialog(onState);
@@ -70,6 +88,18 @@ export class Workspace {
       this.list.upsert(conversation);
       void this.open(conversation.id);
     });
+    this.callScreen = new CallScreen({ notify: (message) => this.notify(message), onState });
+    this.callHistory = new CallHistory({
+      onCall: (peerId, kind) => void this.startCall(peerId, kind),
+      onOpenConversation: (conversationId) => void this.open(conversationId),
+    });
+    this.sidebarTabs = new Tabs<SidebarView>(
+      [
+        ["chats", byId("sidebar-tab-chats", HTMLButtonElement)],
+        ["calls", byId("sidebar-tab-calls", HTMLButtonElement)],
+      ],
+      (view) => this.showSidebar(view),
+    );
 
     this.profileButton.addEventListener("click", () => {
       if (this.profileMenu.isOpen()) {
@@ -101,6 +131,9 @@ export class Workspace {
     }
     this.renderMe();
     this.settingsDialog.show(state.settings);
+    this.callScreen.settingsChanged(state.settings);
+    // A call may be in progress (signed in during one, or events were missed): ask for it.
+    this.callScreen.start();
     if (!this.active) {
       this.active = true;
       show(this.screen, true);
@@ -129,6 +162,9 @@ export class Workspace {
       confirm.close();
     }
     this.search.clear();
+    this.callScreen.reset();
+    this.callHistory.clear();
+    this.showSidebar("chats");
     this.chat.reset();
     this.list.clear();
     this.typing.clear();
@@ -201,6 +237,21 @@ export class Workspace {
     }
   }
 
+  callChanged(call: CallView): void {
+    this.callScreen.callChanged(call);
+    if (this.active && call.phase === "ended") {
+      this.callHistory.callEnded();
+    }
+  }
+
+  callStatsChanged(stats: CallStats): void {
+    this.callScreen.statsChanged(stats);
+  }
+
+  micLevel(level: number): void {
+    this.settingsDialog.micLevel(level);
+  }
+
   /** A notification was activated. */
   openRequested(conversationId: string): void {
     if (this.active) {
@@ -259,6 +310,37 @@ export class Workspace {
     });
     const selected = this.conversationList.querySelector<HTMLElement>("li.conversation[tabindex='0']");
     selected?.focus();
+  }
+
+  private async startCall(peerId: string, kind: CallKind): Promise<void> {
+    try {
+      // natter://call shows the call too; the answer only spares waiting for that event. Typed as
+      // possibly null so that a Rust side answering nothing does not read as a failure.
+      const call: CallView | null = await commands.startCall(peerId, kind);
+      if (call !== null) {
+        this.callScreen.callStarted(call);
+      }
+    } catch (error: unknown) {
+      this.notify(`Could not call: ${errorMessage(error)}`);
+    }
+  }
+
+  private showSidebar(view: SidebarView): void {
+    this.sidebarView = view;
+    this.sidebarTabs.mark(view);
+    if (this.searching) {
+      // The tabs are about what shows without a query.
+      this.search.clear();
+    }
+    this.renderSidebar();
+    if (view === "calls") {
+      this.callHistory.shown();
+    }
+  }
+
+  private renderSidebar(): void {
+    show(byId("chats-panel", HTMLElement), !this.searching && this.sidebarView === "chats");
+    show(byId("call-history", HTMLElement), !this.searching && this.sidebarView === "calls");
   }
 
   private async startDirect(user: User): Promise<void> {

@@ -210,6 +210,7 @@ impl MediaArgs {
                     .as_deref()
                     .and_then(|id| opened("speaker", devices::open_speaker(id))),
             },
+            self_view: None,
         });
         let mut settings = CallSettings {
             mdns: !self.no_mdns,

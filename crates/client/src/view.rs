@@ -130,6 +130,16 @@ pub fn message_view(
     }
 }
 
+/// A call's length as people read it: "0:42", "3:02", "1:00:05".
+pub fn talk_time(duration_ms: i64) -> String {
+    let talk = duration_ms.max(0) / 1000;
+    if talk >= 3600 {
+        format!("{}:{:02}:{:02}", talk / 3600, talk / 60 % 60, talk % 60)
+    } else {
+        format!("{}:{:02}", talk / 60, talk % 60)
+    }
+}
+
 /// How a call reads in a conversation, from `me`'s side: "Missed video call",
 /// "Outgoing voice call · 3:02", "Declined video call".
 pub fn call_summary(call: &CallRecord, me: UserId) -> String {
@@ -138,12 +148,7 @@ pub fn call_summary(call: &CallRecord, me: UserId) -> String {
         CallKind::Video => "video call",
     };
     let outgoing = call.caller_id == me;
-    let talk = call.duration_ms / 1000;
-    let duration = if talk >= 3600 {
-        format!("{}:{:02}:{:02}", talk / 3600, talk / 60 % 60, talk % 60)
-    } else {
-        format!("{}:{:02}", talk / 60, talk % 60)
-    };
+    let duration = talk_time(call.duration_ms);
     match call.end_reason {
         CallEndReason::Completed | CallEndReason::Failed if call.answered_at.is_some() => {
             let direction = if outgoing { "Outgoing" } else { "Incoming" };

@@ -98,6 +98,7 @@ async fn main() {
         microphone: Some(Box::new(ToneMicrophone { frequency_hz: tone })),
         video_sink: sink.map(|sink| sink as Arc<dyn VideoSink>),
         audio_sink: None,
+        self_view: None,
     };
     let recorder = Arc::new(Recorder(Mutex::new(Latencies {
         started: Instant::now(),

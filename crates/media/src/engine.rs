@@ -147,6 +147,8 @@ pub struct Devices {
     pub microphone: Option<Box<dyn Microphone>>,
     pub video_sink: Option<Arc<dyn VideoSink>>,
     pub audio_sink: Option<Arc<dyn AudioSink>>,
+    /// Gets my own camera's pictures as they are sent (the self view), while the camera is on.
+    pub self_view: Option<Arc<dyn VideoSink>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -709,6 +711,7 @@ impl MediaSession {
                 counters: counters.clone(),
                 settings: *settings,
                 runtime: tokio::runtime::Handle::current(),
+                self_view: devices.self_view,
             };
             std::thread::Builder::new()
                 .name("natter-video-encode".into())
@@ -1214,6 +1217,7 @@ struct VideoSender {
     counters: Arc<Counters>,
     settings: VideoSettings,
     runtime: tokio::runtime::Handle,
+    self_view: Option<Arc<dyn VideoSink>>,
 }
 
 impl VideoSender {
@@ -1236,6 +1240,9 @@ impl VideoSender {
             if !on {
                 was_on = false;
                 continue;
+            }
+            if let Some(self_view) = &self.self_view {
+                self_view.frame(frame.clone());
             }
             if !was_on || self.keyframe_wanted.swap(false, Ordering::SeqCst) {
                 was_on = true;

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod engine;
 pub mod frame;
 pub mod jitter;
+pub mod ring;
 pub mod scale;
 pub mod stamp;
 pub mod synthetic;

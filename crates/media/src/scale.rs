@@ -1,5 +1,6 @@
-//! Smaller pictures for slow links: below the bitrate a picture size needs, sending fewer
-//! pixels keeps the frame rate up (what WebRTC calls degrading resolution).
+//! Smaller pictures: for slow links (below the bitrate a picture size needs, sending fewer
+//! pixels keeps the frame rate up, what WebRTC calls degrading resolution), and for the display
+//! (a picture is sent to the page no larger than it is drawn).
 
 use fast_image_resize::{
     FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
@@ -53,8 +54,34 @@ impl Scaler {
         if divisor <= 1 {
             return None;
         }
-        let width = (frame.width / divisor) & !1;
-        let height = (frame.height / divisor) & !1;
+        self.resize(frame, frame.width / divisor, frame.height / divisor)
+    }
+
+    /// `frame` made as large as fits in `max_width` x `max_height` with its aspect kept, never
+    /// larger than it is (the display scales up for free); `None` when it already fits.
+    pub fn fit_within(
+        &mut self,
+        frame: &VideoFrame,
+        max_width: u32,
+        max_height: u32,
+    ) -> Option<VideoFrame> {
+        if frame.width <= max_width && frame.height <= max_height {
+            return None;
+        }
+        let by_width = f64::from(max_width) / f64::from(frame.width);
+        let by_height = f64::from(max_height) / f64::from(frame.height);
+        let factor = by_width.min(by_height);
+        self.resize(
+            frame,
+            (f64::from(frame.width) * factor) as u32,
+            (f64::from(frame.height) * factor) as u32,
+        )
+    }
+
+    /// `frame` resized to `width` x `height` (rounded down to even); `None` for a size too
+    /// small or a failure.
+    fn resize(&mut self, frame: &VideoFrame, width: u32, height: u32) -> Option<VideoFrame> {
+        let (width, height) = (width & !1, height & !1);
         if width < 2 || height < 2 {
             return None;
         }
@@ -137,5 +164,20 @@ mod tests {
         assert!(scaled.y().iter().all(|&luma| luma == 200));
         assert!(scaled.u().iter().all(|&chroma| chroma == 128));
         assert_eq!(scaled.captured_at_us, 42);
+    }
+
+    #[test]
+    fn a_picture_fits_the_display_with_its_aspect_and_is_never_enlarged() {
+        let frame = VideoFrame::black(1280, 720);
+        let mut scaler = Scaler::default();
+        let fitted = scaler.fit_within(&frame, 800, 800).expect("scaled");
+        assert_eq!((fitted.width, fitted.height), (800, 450));
+        let fitted = scaler.fit_within(&frame, 1000, 300).expect("scaled");
+        assert_eq!((fitted.width, fitted.height), (532, 300));
+        assert!(
+            scaler.fit_within(&frame, 1920, 1080).is_none(),
+            "fits already"
+        );
+        assert!(scaler.fit_within(&frame, 1280, 720).is_none());
     }
 }

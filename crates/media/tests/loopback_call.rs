@@ -47,10 +47,13 @@ struct Side {
     session: MediaSession,
     events: mpsc::UnboundedReceiver<MediaEvent>,
     recorder: Arc<Recorder>,
+    /// My own camera's pictures, as the engine hands them to the self view.
+    self_view: Arc<Recorder>,
 }
 
 async fn side(role: Role, tone_hz: f64) -> Side {
     let recorder = Arc::new(Recorder::default());
+    let self_view = Arc::new(Recorder::default());
     let config = MediaConfig {
         udp_bind: vec!["127.0.0.1:0".into()],
         mdns: false,
@@ -68,6 +71,7 @@ async fn side(role: Role, tone_hz: f64) -> Side {
         })),
         video_sink: Some(recorder.clone()),
         audio_sink: Some(recorder.clone()),
+        self_view: Some(self_view.clone()),
     };
     let (session, events) = MediaSession::start(config, role, devices)
         .await
@@ -76,6 +80,7 @@ async fn side(role: Role, tone_hz: f64) -> Side {
         session,
         events,
         recorder,
+        self_view,
     }
 }
 
@@ -160,6 +165,22 @@ async fn a_call_carries_the_pattern_and_the_tones_both_ways() {
             "heard {heard:.1} Hz, expected {expected} Hz"
         );
     }
+
+    // The self view shows what is sent: the same pictures, in order.
+    let shown: Vec<u32> = caller
+        .self_view
+        .stamps
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    assert!(
+        shown.len() >= stamps.len() && shown.windows(2).all(|pair| pair[0] < pair[1]),
+        "the self view had {} pictures in order ({} decoded by the peer)",
+        shown.len(),
+        stamps.len()
+    );
 
     let stats = callee.session.stats().await;
     eprintln!("{stats:?}");

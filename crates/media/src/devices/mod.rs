@@ -209,7 +209,7 @@ pub trait AudioSink: Send + Sync {
 }
 
 /// Runs `tick` every `period` on a thread of its own, on a schedule that does not drift.
-fn run_every(
+pub(crate) fn run_every(
     name: &str,
     period: Duration,
     mut tick: impl FnMut() -> bool + Send + 'static,

@@ -1,0 +1,278 @@
+//! Decoded pictures to the page: the `natter-frame` scheme (docs/desktop-ipc.md, "Frames to the
+//! page"). Each stream keeps only its newest picture; the page pulls with one request in
+//! flight, so a page that draws slower than pictures arrive skips pictures instead of queueing
+//! them, and nothing grows over a long call. Pictures are scaled down to the size they are drawn
+//! at before they cross into the webview.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use natter_media::{VideoFrame, devices::VideoSink, scale::Scaler};
+use tauri::http::{Request, Response, StatusCode, header};
+use tokio::sync::watch;
+
+/// The scheme the page fetches pictures from.
+pub const SCHEME: &str = "natter-frame";
+/// How long a request waits for a newer picture before answering 204.
+const LONGEST_WAIT: Duration = Duration::from_secs(1);
+/// Bytes before the picture: width, height, seq, reserved (u32), captured at, ready at (f64).
+pub const HEADER_LEN: usize = 32;
+/// Largest drawing size a page may ask for, per side (a 4K screen at 2x is within it).
+const MAX_SIDE: u32 = 8192;
+
+/// A picture ready for the page.
+struct Ready {
+    seq: u32,
+    frame: VideoFrame,
+    ready_at_ms: f64,
+}
+
+/// One stream of pictures (the peer's video, my self view, the settings' camera test).
+pub struct FrameStream {
+    latest: watch::Sender<Option<Arc<Ready>>>,
+    scaler: Mutex<Scaler>,
+}
+
+/// Numbers pictures across every stream and call, so a page never mistakes a new call's first
+/// picture for one it drew.
+static NEXT_SEQ: AtomicU32 = AtomicU32::new(1);
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1000.0)
+}
+
+impl FrameStream {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            latest: watch::Sender::new(None),
+            scaler: Mutex::new(Scaler::default()),
+        })
+    }
+
+    /// Forgets the last picture (the call ended: the next one must not show it).
+    pub fn clear(&self) {
+        self.latest.send_replace(None);
+    }
+
+    /// The first picture newer than `after`, waiting up to [`LONGEST_WAIT`], fitted in
+    /// `width` x `height`, as the response body.
+    async fn next_after(&self, after: u32, width: u32, height: u32) -> Option<Vec<u8>> {
+        let mut latest = self.latest.subscribe();
+        let ready = tokio::time::timeout(
+            LONGEST_WAIT,
+            latest.wait_for(|ready| ready.as_ref().is_some_and(|ready| ready.seq > after)),
+        )
+        .await
+        .ok()?
+        .ok()?
+        .clone()?;
+        let scaled = self
+            .scaler
+            .lock()
+            .ok()
+            .and_then(|mut scaler| scaler.fit_within(&ready.frame, width, height));
+        let frame = scaled.as_ref().unwrap_or(&ready.frame);
+        Some(encode(frame, ready.seq, ready.ready_at_ms))
+    }
+}
+
+impl VideoSink for FrameStream {
+    fn frame(&self, frame: VideoFrame) {
+        let seq = NEXT_SEQ.fetch_add(1, Ordering::Relaxed);
+        self.latest.send_replace(Some(Arc::new(Ready {
+            seq,
+            frame,
+            ready_at_ms: now_ms(),
+        })));
+    }
+}
+
+/// The header and the picture, as the page reads them.
+fn encode(frame: &VideoFrame, seq: u32, ready_at_ms: f64) -> Vec<u8> {
+    let mut body = Vec::with_capacity(HEADER_LEN + frame.data.len());
+    body.extend_from_slice(&frame.width.to_le_bytes());
+    body.extend_from_slice(&frame.height.to_le_bytes());
+    body.extend_from_slice(&seq.to_le_bytes());
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.extend_from_slice(&(frame.captured_at_us as f64 / 1000.0).to_le_bytes());
+    body.extend_from_slice(&ready_at_ms.to_le_bytes());
+    body.extend_from_slice(&frame.data);
+    body
+}
+
+/// The app's picture streams; managed by Tauri.
+pub struct Streams {
+    /// The peer's video.
+    pub remote: Arc<FrameStream>,
+    /// My camera as it is sent (the self view).
+    pub local: Arc<FrameStream>,
+    /// The camera test in the settings.
+    pub preview: Arc<FrameStream>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Self {
+            remote: FrameStream::new(),
+            local: FrameStream::new(),
+            preview: FrameStream::new(),
+        }
+    }
+}
+
+impl Streams {
+    fn by_name(&self, name: &str) -> Option<&Arc<FrameStream>> {
+        match name {
+            "remote" => Some(&self.remote),
+            "local" => Some(&self.local),
+            "preview" => Some(&self.preview),
+            _ => None,
+        }
+    }
+}
+
+/// What a request asks for: the stream, the last picture the page has, the drawing size.
+#[derive(Debug, PartialEq, Eq)]
+struct Wanted {
+    stream: String,
+    after: u32,
+    width: u32,
+    height: u32,
+}
+
+fn parse(uri: &str) -> Result<Wanted, String> {
+    let url = tauri::Url::parse(uri).map_err(|error| format!("not a URL: {error}"))?;
+    // `natter-frame://localhost/remote` on Linux and macOS, `http://natter-frame.localhost/remote`
+    // on Windows: the stream is the path either way.
+    let stream = url.path().trim_matches('/').to_owned();
+    let mut wanted = Wanted {
+        stream,
+        after: 0,
+        width: MAX_SIDE,
+        height: MAX_SIDE,
+    };
+    for (key, value) in url.query_pairs() {
+        let number = || {
+            value
+                .parse::<u32>()
+                .map_err(|_| format!("{key} must be a whole number, not {value:?}"))
+        };
+        match key.as_ref() {
+            "after" => wanted.after = number()?,
+            "width" => wanted.width = number()?.clamp(2, MAX_SIDE),
+            "height" => wanted.height = number()?.clamp(2, MAX_SIDE),
+            _ => {}
+        }
+    }
+    Ok(wanted)
+}
+
+fn respond(status: StatusCode, body: Vec<u8>, content_type: &str) -> Response<Vec<u8>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "no-store")
+        // The page's origin is the app's own scheme, which differs from this one.
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+        .body(body)
+        .unwrap_or_default()
+}
+
+/// Answers one request of the page.
+pub async fn serve(streams: &Streams, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let wanted = match parse(&request.uri().to_string()) {
+        Ok(wanted) => wanted,
+        Err(message) => {
+            return respond(StatusCode::BAD_REQUEST, message.into_bytes(), "text/plain");
+        }
+    };
+    let Some(stream) = streams.by_name(&wanted.stream) else {
+        let message = format!("no stream {:?}", wanted.stream);
+        return respond(StatusCode::NOT_FOUND, message.into_bytes(), "text/plain");
+    };
+    match stream
+        .next_after(wanted.after, wanted.width, wanted.height)
+        .await
+    {
+        Some(body) => respond(StatusCode::OK, body, "application/octet-stream"),
+        None => respond(StatusCode::NO_CONTENT, Vec::new(), "text/plain"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture(width: u32, height: u32) -> VideoFrame {
+        let mut frame = VideoFrame::black(width, height);
+        frame.captured_at_us = 1_700_000_000_123_456;
+        frame
+    }
+
+    fn header(body: &[u8]) -> (u32, u32, u32, f64) {
+        let word = |at: usize| u32::from_le_bytes(body[at..at + 4].try_into().unwrap());
+        let captured = f64::from_le_bytes(body[16..24].try_into().unwrap());
+        (word(0), word(4), word(8), captured)
+    }
+
+    #[test]
+    fn requests_name_a_stream_and_the_drawing_size() {
+        let wanted =
+            parse("natter-frame://localhost/remote?after=12&width=640&height=360").unwrap();
+        assert_eq!(
+            wanted,
+            Wanted {
+                stream: "remote".into(),
+                after: 12,
+                width: 640,
+                height: 360
+            }
+        );
+        let windows = parse("http://natter-frame.localhost/local?after=0").unwrap();
+        assert_eq!(windows.stream, "local");
+        assert_eq!(windows.width, MAX_SIDE);
+        assert!(parse("natter-frame://localhost/remote?after=-1").is_err());
+        assert_eq!(
+            parse("natter-frame://localhost/x?width=0").unwrap().width,
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn the_newest_picture_is_served_scaled_and_older_ones_are_dropped() {
+        let stream = FrameStream::new();
+        stream.frame(picture(1280, 720));
+        stream.frame(picture(1280, 720));
+        let body = stream.next_after(0, 640, 640).await.expect("a picture");
+        let (width, height, seq, captured) = header(&body);
+        assert_eq!((width, height), (640, 360));
+        assert_eq!(body.len(), HEADER_LEN + 640 * 360 * 3 / 2);
+        assert!((captured - 1_700_000_000_123.456).abs() < 0.001);
+        // The second picture replaced the first: asking after it waits for a newer one.
+        let waited = tokio::time::Instant::now();
+        assert!(stream.next_after(seq, 640, 640).await.is_none());
+        assert!(waited.elapsed() >= LONGEST_WAIT);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_gets_the_next_picture_at_once() {
+        let stream = FrameStream::new();
+        let waiting = {
+            let stream = stream.clone();
+            tokio::spawn(async move { stream.next_after(0, 4096, 4096).await })
+        };
+        tokio::task::yield_now().await;
+        stream.frame(picture(320, 240));
+        let body = waiting.await.unwrap().expect("a picture");
+        assert_eq!(header(&body).0, 320, "not scaled up");
+        stream.clear();
+        assert!(stream.latest.borrow().is_none());
+    }
+}
