@@ -472,7 +472,11 @@ export class CallScreen {
       });
     }
     if (this.local === null) {
-      this.local = new VideoRenderer(this.localVideo, "local");
+      // No picture until my camera sends one: a machine without a camera shows no black box.
+      this.localVideo.classList.add("awaiting-picture");
+      this.local = new VideoRenderer(this.localVideo, "local", {
+        onSize: () => this.localVideo.classList.remove("awaiting-picture"),
+      });
     }
   }
 

@@ -7,6 +7,7 @@ import { ConnectionBanner, CredentialWarning } from "./banners";
 import { byId, setText, show } from "./dom";
 import { IncomingCallWindow } from "./incoming-window";
 import { icon, type IconName } from "./icons";
+import { getCurrentWindow } from "@tauri-apps/api/window";
 import { commands, errorMessage, on, type AppState } from "./ipc";
 import { applyTheme } from "./theme";
 import { Workspace } from "./workspace";
@@ -139,8 +140,21 @@ function fillIcons(): void {
   }
 }
 
+/** Ctrl+W (Cmd+W) closes the window as its close button does: to the tray when that is set. */
+function closeWindowShortcut(): void {
+  document.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "w") {
+      event.preventDefault();
+      getCurrentWindow()
+        .close()
+        .catch((error: unknown) => console.warn("the window did not close", error));
+    }
+  });
+}
+
 async function start(): Promise<void> {
   fillIcons();
+  closeWindowShortcut();
   const app = new App();
   try {
     // Subscribed first, so no event sent while the first state is on its way is missed.

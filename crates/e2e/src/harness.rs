@@ -1,6 +1,7 @@
 //! What the desktop end-to-end test and the desktop benchmark share: a real server, users played
 //! by the `natter` CLI, tauri-driver starting the app, the throwaway keyring, and polling the page.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -170,6 +171,13 @@ impl Cli {
         output(self.command(&self.data_dir).args(args))
     }
 
+    /// A long-running command (`natter answer`, `natter call`) whose JSON lines can be waited
+    /// for; it has a cache of its own.
+    pub fn start(&self, name: &str, args: &[&str]) -> Result<Running> {
+        let data_dir = self.data_dir.with_extension(args.first().copied().unwrap_or("run"));
+        Running::capture(name, self.command(&data_dir).args(args), &self.log)
+    }
+
     /// `natter follow` of one conversation: the user is online while it runs.
     pub fn follow(&self, conversation_id: &str) -> Result<Running> {
         // Its own cache, so it does not share the outbox of the sending commands.
@@ -190,7 +198,14 @@ pub struct TauriDriver {
 }
 
 impl TauriDriver {
-    pub fn start(tauri_driver: &Path, app: &Path, work: &Path, artifacts: &Path) -> Result<Self> {
+    /// Starts tauri-driver; the app it starts gets `env` on top of the test's environment.
+    pub fn start(
+        tauri_driver: &Path,
+        app: &Path,
+        work: &Path,
+        artifacts: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let webkit_driver = find_program("WebKitWebDriver")
             .context("WebKitWebDriver is not installed (Debian package webkit2gtk-driver)")?;
         let port = free_port()?;
@@ -206,7 +221,8 @@ impl TauriDriver {
                 .env("NATTER_DATA_DIR", work.join("app"))
                 .env("NATTER_LOG", "info")
                 .env("GDK_BACKEND", "x11")
-                .env_remove("NATTER_SERVER_URL"),
+                .env_remove("NATTER_SERVER_URL")
+                .envs(env.iter().copied()),
             &artifacts.join("e2e-app.log"),
         )?;
         poll("tauri-driver listening", START_TIMEOUT, || {
@@ -250,4 +266,45 @@ pub fn wait_for_exit(app: &Path) -> Result<()> {
     poll("the app exiting", EXIT_TIMEOUT, || {
         Ok(processes::processes_running(app).is_empty().then_some(()))
     })
+}
+
+/// Screenshots of the app's window, named by step.
+pub struct Screenshots {
+    pub directory: PathBuf,
+}
+
+impl Screenshots {
+    pub fn new(artifacts: &Path) -> Self {
+        Self {
+            directory: artifacts.to_path_buf(),
+        }
+    }
+
+    pub async fn take(&self, session: &Client, name: &str) -> Result<()> {
+        // The DOM may be ahead of the pixels: let the page paint twice before the picture.
+        session
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                Vec::new(),
+            )
+            .await
+            .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
+        let png = session
+            .screenshot()
+            .await
+            .with_context(|| format!("screenshot {name} failed"))?;
+        let path = self.directory.join(format!("e2e-{name}.png"));
+        fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Best effort: the screen at the moment of a failure.
+    pub async fn failure(&self, session: &Client) {
+        if self.take(session, "failure").await.is_ok() {
+            eprintln!(
+                "desktop e2e: screen at the failure: {}",
+                self.directory.join("e2e-failure.png").display()
+            );
+        }
+    }
 }

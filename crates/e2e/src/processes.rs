@@ -52,6 +52,11 @@ impl Running {
         Ok(running)
     }
 
+    /// Starts a process with the standard streams `command` was given.
+    pub fn spawned(name: &str, command: &mut Command) -> Result<Self> {
+        Self::spawn(name, command)
+    }
+
     fn spawn(name: &str, command: &mut Command) -> Result<Self> {
         let child = command
             .spawn()

@@ -118,6 +118,7 @@ async fn run(options: &Options) -> Result<()> {
         &app,
         work.path(),
         &options.binaries.artifacts,
+        &[],
     )?;
     sign_in(&natter, &server.url, options.conversations).await?;
     wait_for_exit(&app)?;
@@ -137,6 +138,7 @@ async fn run(options: &Options) -> Result<()> {
         &blank,
         work.path(),
         &options.binaries.artifacts,
+        &[],
     )?;
     let mut blank_samples = Vec::new();
     for _ in 0..options.runs {

@@ -10,8 +10,9 @@
 //! conversation appears with an unread badge and Bob's presence dot → with the window unfocused
 //! Bob's hostile message raises a notification (seen on D-Bus) → activating it opens the
 //! conversation, where the message is plain text → a reply reaches Bob → after a restart the app
-//! opens signed in from the keyring, and the token is in no file. Screenshots of each screen go
-//! to the artifacts directory.
+//! opens signed in from the keyring, and the token is in no file. In between, calls
+//! (`natter_e2e::call_story`): the app calls Bob, then Bob calls the app hidden in the tray.
+//! Screenshots of each screen go to the artifacts directory.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,10 +23,12 @@ use clap::Parser;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
+use natter_e2e::call_story;
 use natter_e2e::harness::{
-    Binaries, Cli, START_TIMEOUT, Server, TauriDriver, UI_TIMEOUT, unlock_keyring, until_js,
-    wait_for_exit,
+    Binaries, Cli, START_TIMEOUT, Screenshots, Server, TauriDriver, UI_TIMEOUT, unlock_keyring,
+    until_js, wait_for_exit,
 };
+use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, output, poll};
 
 /// What a hostile user sends: must show as text, never as markup.
@@ -83,6 +86,8 @@ async fn run(options: &Options) -> Result<()> {
     // dbus-monitor prints the bus's greeting once it is monitoring.
     monitor.wait_for_line("dbus-monitor greeting", START_TIMEOUT, |_| true)?;
 
+    // The app's speaker: a null sink whose monitor the call story records.
+    let pulse = Pulse::start(&artifacts)?;
     let server = Server::start(&options.binaries.server, work.path(), &artifacts, &[])?;
     let bob = Cli::signup(
         &options.binaries.cli,
@@ -97,6 +102,7 @@ async fn run(options: &Options) -> Result<()> {
         &app,
         work.path(),
         &artifacts,
+        &[("PULSE_SERVER", &pulse.server)],
     )?;
     let screens = Screenshots::new(&artifacts);
 
@@ -105,6 +111,10 @@ async fn run(options: &Options) -> Result<()> {
     let story = first_start(&session, &server.url, &screens).await;
     let story = match story {
         Ok(()) => chat_story(&session, &bob, &mut monitor, &screens).await,
+        Err(error) => Err(error),
+    };
+    let story = match story {
+        Ok(()) => call_story::run(&session, &bob, &pulse, &artifacts, &screens).await,
         Err(error) => Err(error),
     };
     if let Err(error) = story {
@@ -336,47 +346,6 @@ async fn type_into(session: &Client, id: &str, text: &str) -> Result<()> {
     field.clear().await?;
     field.send_keys(text).await?;
     Ok(())
-}
-
-/// Screenshots of the app's window, named by step.
-struct Screenshots {
-    directory: PathBuf,
-}
-
-impl Screenshots {
-    fn new(artifacts: &Path) -> Self {
-        Self {
-            directory: artifacts.to_path_buf(),
-        }
-    }
-
-    async fn take(&self, session: &Client, name: &str) -> Result<()> {
-        // The DOM may be ahead of the pixels: let the page paint twice before the picture.
-        session
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; \
-                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-                Vec::new(),
-            )
-            .await
-            .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
-        let png = session
-            .screenshot()
-            .await
-            .with_context(|| format!("screenshot {name} failed"))?;
-        let path = self.directory.join(format!("e2e-{name}.png"));
-        fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))
-    }
-
-    /// Best effort: the screen at the moment of a failure.
-    async fn failure(&self, session: &Client) {
-        if self.take(session, "failure").await.is_ok() {
-            eprintln!(
-                "desktop e2e: screen at the failure: {}",
-                self.directory.join("e2e-failure.png").display()
-            );
-        }
-    }
 }
 
 /// The token the app stored in the Secret Service.
