@@ -466,7 +466,7 @@ export class CallScreen {
       delete this.root.dataset["remoteFrame"];
       this.remote = new VideoRenderer(this.remoteVideo, "remote", {
         // Until the first picture the avatar stays visible instead of a black canvas.
-        onSize: () => {
+        onFirstPicture: () => {
           this.root.dataset["remoteFrame"] = "true";
         },
       });
@@ -475,7 +475,7 @@ export class CallScreen {
       // No picture until my camera sends one: a machine without a camera shows no black box.
       this.localVideo.classList.add("awaiting-picture");
       this.local = new VideoRenderer(this.localVideo, "local", {
-        onSize: () => this.localVideo.classList.remove("awaiting-picture"),
+        onFirstPicture: () => this.localVideo.classList.remove("awaiting-picture"),
       });
     }
   }

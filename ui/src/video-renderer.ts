@@ -345,8 +345,8 @@ function linkProgram(gl: WebGLRenderingContext): WebGLProgram | null {
 // The pull loop
 
 export type VideoRendererOptions = {
-  /** The picture size changed (also for the first picture); the canvas now has that size. */
-  onSize?: (width: number, height: number) => void;
+  /** This renderer drew its first picture (the canvas may keep an earlier renderer's size). */
+  onFirstPicture?: () => void;
 };
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -383,6 +383,7 @@ export class VideoRenderer {
   private requestHeight = 0;
   /** Failures are logged once per renderer, not on every retry. */
   private failureLogged = false;
+  private drewOnce = false;
 
   constructor(canvas: HTMLCanvasElement, stream: FrameStream, options: VideoRendererOptions = {}) {
     this.canvas = canvas;
@@ -481,7 +482,6 @@ export class VideoRenderer {
       // Setting the size, even to the same value, reallocates the drawing buffer: only on change.
       this.canvas.width = width;
       this.canvas.height = height;
-      this.options.onSize?.(width, height);
     }
     const drawn = this.painter.draw(
       width,
@@ -495,6 +495,10 @@ export class VideoRenderer {
     if (drawn) {
       const drawnAt = performance.timeOrigin + performance.now();
       this.counters.record(seq, width, height, drawnAt, readyAt);
+      if (!this.drewOnce) {
+        this.drewOnce = true;
+        this.options.onFirstPicture?.();
+      }
     }
     // A lost context is restored by the browser; until then pictures are skipped, not retried.
     return true;

@@ -170,7 +170,7 @@ async fn app_calls_bob(session: &Client, bob: &Cli, screens: &Screenshots) -> Re
     )
     .await?;
     answering.wait_for_line("Bob's side of the call ending", UI_TIMEOUT, |line| {
-        line.contains("call_ended")
+        line.contains("\"phase\":\"ended\"")
     })?;
     drop(answering);
 
@@ -306,7 +306,7 @@ async fn bob_calls_app(
     screens.take(session, "11-call-accepted").await?;
     click(session, "call-hangup").await?;
     let ended = calling.wait_for_line("Bob's call ending", UI_TIMEOUT, |line| {
-        line.contains("call_ended")
+        line.contains("\"phase\":\"ended\"")
     })?;
     ensure!(
         ended.contains("completed"),
