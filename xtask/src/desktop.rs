@@ -323,7 +323,7 @@ impl Xvfb {
         // -displayfd 1: Xvfb picks a free display number itself and writes it to stdout once
         // it accepts connections, which is both the free-number search and the readiness signal.
         let mut child = Command::new(&tools.xvfb)
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24"])
+            .args(["-displayfd", "1", "-screen", "0", "1920x1080x24"])
             .args(["-nolisten", "tcp", "-noreset"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

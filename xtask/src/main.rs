@@ -35,7 +35,7 @@ fn main() -> ExitCode {
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
-                 bench  run the benchmarks and print their figures (bench server|desktop: one)\n  \
+                 bench  run the benchmarks and print their figures (bench server|desktop|desktop-call|call: one)\n  \
                  e2e    only the desktop end-to-end test (part of test)"
             );
             return ExitCode::from(2);
@@ -277,16 +277,49 @@ fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
     )
 }
 
-/// `bench` runs every benchmark; `bench server|desktop|call [ARGS]` one of them.
+/// The release desktop app in video calls at 640x480 and 1280x720: drawn fps, added display
+/// latency, CPU and memory.
+fn desktop_call_bench(root: &Path, extra: &[String]) -> Result<()> {
+    setup::install()?;
+    desktop::build_ui(root)?;
+    build_binaries(root)?;
+    run_command(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "natter-desktop",
+        "--features",
+        "natter-desktop/custom-protocol",
+    ]))?;
+    let mut args = harness_args(
+        root,
+        &target_dir(root).join("release").join("natter-desktop"),
+    )?;
+    args.extend(extra.iter().map(Into::into));
+    desktop::run_in_desktop_session(
+        root,
+        "desktop call benchmark",
+        &target_dir(root).join("debug").join("natter-call-bench"),
+        &args,
+        &root.join("artifacts"),
+        DESKTOP_BENCH_TIMEOUT,
+    )
+}
+
+/// `bench` runs every benchmark; `bench server|desktop|desktop-call|call [ARGS]` one of them.
 fn bench(root: &Path, args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("server") => server_bench(root, &args[1..]),
         Some("desktop") => desktop_bench(root, &args[1..]),
+        Some("desktop-call") => desktop_call_bench(root, &args[1..]),
         Some("call") => call_bench(root, &args[1..]),
         None => server_bench(root, &[])
             .and_then(|()| call_bench(root, &[]))
-            .and_then(|()| desktop_bench(root, &[])),
-        Some(other) => bail!("unknown benchmark {other:?}: use `server`, `desktop` or `call`"),
+            .and_then(|()| desktop_bench(root, &[]))
+            .and_then(|()| desktop_call_bench(root, &[])),
+        Some(other) => {
+            bail!("unknown benchmark {other:?}: use `server`, `desktop`, `desktop-call` or `call`")
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn run(
     bob_calls_app(session, bob, pulse, artifacts, screens).await
 }
 
-async fn click(session: &Client, test_id: &str) -> Result<()> {
+pub async fn click(session: &Client, test_id: &str) -> Result<()> {
     session
         .find(Locator::Css(&format!("[data-testid={test_id:?}]")))
         .await
@@ -47,7 +47,7 @@ async fn click(session: &Client, test_id: &str) -> Result<()> {
 }
 
 /// Waits until the call screen shows `phase`.
-async fn until_phase(session: &Client, phase: &str) -> Result<()> {
+pub async fn until_phase(session: &Client, phase: &str) -> Result<()> {
     until_js(
         session,
         &format!("the call screen in phase {phase}"),
@@ -74,7 +74,7 @@ async fn remote_frames(session: &Client) -> Result<u64> {
 }
 
 /// Waits until `count` more pictures of the peer's video are drawn.
-async fn until_more_frames(session: &Client, count: u64) -> Result<u64> {
+pub async fn until_more_frames(session: &Client, count: u64) -> Result<u64> {
     let start = remote_frames(session).await?;
     let deadline = Instant::now() + CONNECT_TIMEOUT;
     loop {
@@ -100,9 +100,15 @@ async fn check_remote_video(session: &Client, artifacts: &Path, name: &str) -> R
         .find(Locator::Css("[data-testid=remote-video]"))
         .await
         .context("no remote video")?;
-    let first = canvas.screenshot().await.context("remote video screenshot")?;
+    let first = canvas
+        .screenshot()
+        .await
+        .context("remote video screenshot")?;
     until_more_frames(session, 15).await?;
-    let second = canvas.screenshot().await.context("remote video screenshot")?;
+    let second = canvas
+        .screenshot()
+        .await
+        .context("remote video screenshot")?;
     std::fs::write(artifacts.join(format!("e2e-{name}-remote.png")), &second)?;
     let bars = media::bars_seen(&second)?;
     ensure!(
@@ -155,7 +161,10 @@ async fn app_calls_bob(session: &Client, bob: &Cli, screens: &Screenshots) -> Re
         if let Some(seconds) = timer_seconds(&text).filter(|seconds| *seconds > first) {
             break seconds;
         }
-        ensure!(Instant::now() < deadline, "the call timer stays at {text:?}");
+        ensure!(
+            Instant::now() < deadline,
+            "the call timer stays at {text:?}"
+        );
         tokio::time::sleep(POLL_INTERVAL).await;
     };
     println!("desktop e2e: call timer ran from {first} s to {later} s");
@@ -193,7 +202,10 @@ async fn app_calls_bob(session: &Client, bob: &Cli, screens: &Screenshots) -> Re
         .nth(1)
         .and_then(|rest| timer_seconds(rest.get(..4).unwrap_or(rest)))
         .with_context(|| format!("no length in {summary:?}"))?;
-    ensure!(length >= later, "the history says {length} s, the timer ran {later} s");
+    ensure!(
+        length >= later,
+        "the history says {length} s, the timer ran {later} s"
+    );
     screens.take(session, "09-call-history").await?;
     click(session, "open-chats").await?;
     Ok(())
@@ -254,7 +266,14 @@ async fn bob_calls_app(
     let recording = pulse.record(&artifacts.join("e2e-speaker.raw"))?;
     let mut calling = bob.start(
         "natter call",
-        &["call", "alice", "--video", "--fake-camera", "--fake-mic", "550"],
+        &[
+            "call",
+            "alice",
+            "--video",
+            "--fake-camera",
+            "--fake-mic",
+            "550",
+        ],
     )?;
 
     wait_for("the incoming call window", || {

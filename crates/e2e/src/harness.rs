@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::processes::{self, Running, find_program, free_port, http_ok, listening, output, poll};
@@ -36,6 +36,47 @@ pub async fn until_js(session: &Client, what: &str, script: &str) -> Result<Valu
         }
         tokio::time::sleep(processes::POLL_INTERVAL).await;
     }
+}
+
+/// The app's first start: the server address, then the sign-in form with an existing account.
+pub async fn sign_in_first_start(
+    session: &Client,
+    server_url: &str,
+    username: &str,
+    password: &str,
+) -> Result<()> {
+    until_js(
+        session,
+        "the server address screen",
+        "return document.body.dataset.ready === 'true' && !document.getElementById('screen-server').hidden",
+    )
+    .await?;
+    let address = session.find(Locator::Id("server-url")).await?;
+    address.clear().await?;
+    address.send_keys(server_url).await?;
+    session
+        .find(Locator::Id("server-connect"))
+        .await?
+        .click()
+        .await?;
+    until_js(
+        session,
+        "the sign-in screen",
+        "return !document.getElementById('screen-auth').hidden",
+    )
+    .await?;
+    session
+        .find(Locator::Id("username"))
+        .await?
+        .send_keys(username)
+        .await?;
+    session
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    session.find(Locator::Id("sign-in")).await?.click().await?;
+    Ok(())
 }
 
 /// A throwaway login keyring, unlocked: the Secret Service the app stores its token in.
@@ -174,7 +215,9 @@ impl Cli {
     /// A long-running command (`natter answer`, `natter call`) whose JSON lines can be waited
     /// for; it has a cache of its own.
     pub fn start(&self, name: &str, args: &[&str]) -> Result<Running> {
-        let data_dir = self.data_dir.with_extension(args.first().copied().unwrap_or("run"));
+        let data_dir = self
+            .data_dir
+            .with_extension(args.first().copied().unwrap_or("run"));
         Running::capture(name, self.command(&data_dir).args(args), &self.log)
     }
 

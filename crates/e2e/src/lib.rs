@@ -3,5 +3,6 @@
 
 pub mod call_story;
 pub mod harness;
+pub mod measure;
 pub mod media;
 pub mod processes;

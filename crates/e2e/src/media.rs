@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-
 use anyhow::{Context, Result};
 use natter_media::{SAMPLE_RATE, tone};
 
@@ -47,7 +46,10 @@ impl Pulse {
                     "module-native-protocol-unix socket={} auth-anonymous=1",
                     socket.display()
                 ))
-                .args(["-L", &format!("module-null-sink sink_name={SINK} rate=48000")])
+                .args([
+                    "-L",
+                    &format!("module-null-sink sink_name={SINK} rate=48000"),
+                ])
                 .env("HOME", dir.path())
                 .env("XDG_RUNTIME_DIR", &runtime),
             &artifacts.join("e2e-pulseaudio.log"),
@@ -65,7 +67,8 @@ impl Pulse {
 
     /// Starts recording what the speaker plays (48 kHz mono, 16-bit) into `path`.
     pub fn record(&self, path: &Path) -> Result<Recording> {
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let process = Running::spawned(
             "parec",
             Command::new("parec")

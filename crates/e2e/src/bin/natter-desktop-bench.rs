@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::json;
 
 use natter_e2e::harness::{
-    Binaries, Cli, Server, TauriDriver, unlock_keyring, until_js, wait_for_exit,
+    Binaries, Cli, Server, TauriDriver, sign_in_first_start, unlock_keyring, until_js,
+    wait_for_exit,
 };
-use natter_e2e::processes::{POLL_INTERVAL, children, processes_running};
+use natter_e2e::measure::process_tree_memory;
+use natter_e2e::processes::POLL_INTERVAL;
 
 /// Longest wait for the measured page to show.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(60);
@@ -196,37 +198,7 @@ async fn run(options: &Options) -> Result<()> {
 /// First start of the app: server address, sign in through the form, wait for the list, quit.
 async fn sign_in(driver: &TauriDriver, server_url: &str, conversations: usize) -> Result<()> {
     let session = driver.session().await?;
-    until_js(
-        &session,
-        "the server address screen",
-        "return document.body.dataset.ready === 'true' && !document.getElementById('screen-server').hidden",
-    )
-    .await?;
-    let address = session.find(Locator::Id("server-url")).await?;
-    address.clear().await?;
-    address.send_keys(server_url).await?;
-    session
-        .find(Locator::Id("server-connect"))
-        .await?
-        .click()
-        .await?;
-    until_js(
-        &session,
-        "the sign-in screen",
-        "return !document.getElementById('screen-auth').hidden",
-    )
-    .await?;
-    session
-        .find(Locator::Id("username"))
-        .await?
-        .send_keys("alice")
-        .await?;
-    session
-        .find(Locator::Id("password"))
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    session.find(Locator::Id("sign-in")).await?.click().await?;
+    sign_in_first_start(&session, server_url, "alice", PASSWORD).await?;
     until_js(
         &session,
         "every conversation listed after signing in",
@@ -281,43 +253,6 @@ async fn until_shown(session: &Client, script: &str, launched: Instant) -> Resul
         // Finer than the usual poll: this is the measured figure.
         tokio::time::sleep(POLL_INTERVAL / 10).await;
     }
-}
-
-/// PSS and RSS (KiB) summed over the process running `binary` and all its descendants (the
-/// WebKit web and network processes), and how many processes that is.
-fn process_tree_memory(binary: &Path) -> Result<(u64, u64, usize)> {
-    let roots = processes_running(binary);
-    ensure!(
-        roots.len() == 1,
-        "expected one process running {}, found {roots:?}",
-        binary.display()
-    );
-    let mut tree = roots;
-    let mut next = 0;
-    while let Some(&parent) = tree.get(next) {
-        next += 1;
-        for pid in children(parent) {
-            if !tree.contains(&pid) {
-                tree.push(pid);
-            }
-        }
-    }
-    let (mut pss, mut rss) = (0, 0);
-    for &pid in &tree {
-        let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-            .with_context(|| format!("cannot read the memory of process {pid}"))?;
-        pss += field_kib(&rollup, "Pss:").unwrap_or(0);
-        rss += field_kib(&rollup, "Rss:").unwrap_or(0);
-    }
-    Ok((pss, rss, tree.len()))
-}
-
-/// The value in KiB of a `Name:   123 kB` line.
-fn field_kib(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|value| value.parse().ok())
 }
 
 /// The sample with the median launch time, with median memory.

@@ -1,0 +1,274 @@
+//! Desktop call benchmark: the app (a release build) in a video call with a `natter` user whose
+//! synthetic camera films at 640x480 and then 1280x720, 30 fps, with the call screen full
+//! screen. For each size: the pictures the page drew per second, the display latency the app
+//! adds (from a decoded picture being ready in Rust to the page having drawn it), and the app's
+//! CPU and memory (the app and its WebKit processes) over the measured stretch.
+//!
+//! Run it through `cargo xtask bench desktop-call`, which builds the app and provides the
+//! display, D-Bus session and keyring.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use clap::Parser;
+use fantoccini::Client;
+use serde_json::{Value, json};
+
+use natter_e2e::call_story::{click, until_more_frames, until_phase};
+use natter_e2e::harness::{
+    Binaries, Cli, Server, TauriDriver, UI_TIMEOUT, sign_in_first_start, unlock_keyring, until_js,
+};
+use natter_e2e::measure::{cpu_ticks, memory, process_tree, ticks_per_second};
+use natter_e2e::media::Pulse;
+
+const PASSWORD: &str = "a long enough password";
+
+#[derive(Debug, Parser)]
+#[command(about = "Desktop call benchmark (run it via `cargo xtask bench desktop-call`)")]
+struct Options {
+    /// `--app` is a release build; the figures go to `artifacts/desktop-call-bench.json`.
+    #[command(flatten)]
+    binaries: Binaries,
+    /// Seconds measured per picture size, after the call has settled.
+    #[arg(long, default_value = "60")]
+    seconds: u64,
+}
+
+/// What one call at one picture size measured.
+#[derive(Debug)]
+struct Figures {
+    sent: (u32, u32),
+    drawn: (u64, u64),
+    frames_per_second: f64,
+    latency_ms: Percentiles,
+    cpu_percent: f64,
+    pss_start_kib: u64,
+    pss_end_kib: u64,
+    rss_end_kib: u64,
+}
+
+#[derive(Debug)]
+struct Percentiles {
+    p50: f64,
+    p95: f64,
+    max: f64,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<f64>) -> Result<Self> {
+        ensure!(!samples.is_empty(), "no latency samples");
+        samples.sort_by(f64::total_cmp);
+        let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
+        Ok(Self {
+            p50: at(0.5),
+            p95: at(0.95),
+            max: at(1.0),
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let options = Options::parse();
+    match run(&options).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("desktop call bench: FAILED: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: &Options) -> Result<()> {
+    let app = fs::canonicalize(&options.binaries.app)
+        .with_context(|| format!("{} not found", options.binaries.app.display()))?;
+    let artifacts = &options.binaries.artifacts;
+    fs::create_dir_all(artifacts)?;
+    let work = tempfile::tempdir()?;
+    unlock_keyring()?;
+    let pulse = Pulse::start(artifacts)?;
+    let server = Server::start(&options.binaries.server, work.path(), artifacts, &[])?;
+    let cli = &options.binaries.cli;
+    Cli::signup(cli, &server.url, work.path(), "alice", "Alice Liddell")?;
+    let bob = Cli::signup(cli, &server.url, work.path(), "bob", "Bob Builder")?;
+    bob.run(&["send", "@alice", "Call me?"])?;
+
+    let driver = TauriDriver::start(
+        &options.binaries.tauri_driver,
+        &app,
+        work.path(),
+        artifacts,
+        &[("PULSE_SERVER", &pulse.server)],
+    )?;
+    let session = driver.session().await?;
+    let measured = async {
+        sign_in_first_start(&session, &server.url, "alice", PASSWORD).await?;
+        until_js(
+            &session,
+            "Bob's conversation listed",
+            "return document.querySelectorAll('#conversation-list li.conversation').length === 1",
+        )
+        .await?;
+        // Clicked from the page: the list re-renders its rows as the conversation updates.
+        until_js(
+            &session,
+            "Bob's conversation open",
+            "const row = document.querySelector('#conversation-list li.conversation'); \
+             if (row !== null) { row.click(); } \
+             return document.querySelector('[data-testid=call-video]') !== null",
+        )
+        .await?;
+        let mut all = Vec::new();
+        for (width, height) in [(640, 480), (1280, 720)] {
+            all.push(call(&session, &bob, &app, (width, height), options.seconds).await?);
+        }
+        anyhow::Ok(all)
+    }
+    .await;
+    let _ = session.close().await;
+    let figures = measured?;
+
+    println!();
+    println!(
+        "desktop call bench: {} s per size, call screen full screen on a 1920x1080 display",
+        options.seconds
+    );
+    println!(
+        "{:<11} {:>11} {:>8} {:>24} {:>8} {:>22}",
+        "sent", "drawn", "fps", "added latency p50/p95/max", "CPU", "PSS start -> end"
+    );
+    for figure in &figures {
+        println!(
+            "{:<11} {:>11} {:>8.1} {:>10.1} / {:>4.1} / {:>4.1} ms {:>7.0}% {:>8} -> {:>5} MiB",
+            format!("{}x{}", figure.sent.0, figure.sent.1),
+            format!("{}x{}", figure.drawn.0, figure.drawn.1),
+            figure.frames_per_second,
+            figure.latency_ms.p50,
+            figure.latency_ms.p95,
+            figure.latency_ms.max,
+            figure.cpu_percent,
+            figure.pss_start_kib / 1024,
+            figure.pss_end_kib / 1024,
+        );
+    }
+    let json = json!(
+        figures
+            .iter()
+            .map(|figure| json!({
+                "sent": [figure.sent.0, figure.sent.1],
+                "drawn": [figure.drawn.0, figure.drawn.1],
+                "frames_per_second": figure.frames_per_second,
+                "added_latency_ms": {
+                    "p50": figure.latency_ms.p50,
+                    "p95": figure.latency_ms.p95,
+                    "max": figure.latency_ms.max,
+                },
+                "cpu_percent_of_one_core": figure.cpu_percent,
+                "pss_start_kib": figure.pss_start_kib,
+                "pss_end_kib": figure.pss_end_kib,
+                "rss_end_kib": figure.rss_end_kib,
+                "seconds": options.seconds,
+            }))
+            .collect::<Vec<_>>()
+    );
+    let path = artifacts.join("desktop-call-bench.json");
+    fs::write(&path, serde_json::to_vec_pretty(&json)?)?;
+    println!("figures: {}", path.display());
+    Ok(())
+}
+
+/// One call with Bob filming at `size`: measured for `seconds` once it has settled.
+async fn call(
+    session: &Client,
+    bob: &Cli,
+    app: &Path,
+    size: (u32, u32),
+    seconds: u64,
+) -> Result<Figures> {
+    let (width, height) = (size.0.to_string(), size.1.to_string());
+    let mut answering = bob.start(
+        "natter answer",
+        &[
+            "answer",
+            "--auto",
+            "--fake-camera",
+            "--fake-mic",
+            "440",
+            "--width",
+            &width,
+            "--height",
+            &height,
+        ],
+    )?;
+    click(session, "call-video").await?;
+    until_phase(session, "connected").await?;
+    click(session, "call-fullscreen").await?;
+    // Settled: two seconds of pictures at the full size (the sender starts lower and climbs).
+    until_more_frames(session, 60).await?;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let stats = remote_stats(session).await?;
+        if stats["width"].as_u64() >= Some(u64::from(size.0.min(1920)))
+            || Instant::now() >= deadline
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    session
+        .execute("window.__natterVideo.reset()", Vec::new())
+        .await?;
+    let tree = process_tree(app)?;
+    let (pss_start_kib, _) = memory(&tree)?;
+    let cpu_start = cpu_ticks(&tree)?;
+    let started = Instant::now();
+    // The measured stretch: the call runs on its own.
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let stats = remote_stats(session).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let tree = process_tree(app)?;
+    let cpu = cpu_ticks(&tree)?.saturating_sub(cpu_start);
+    let (pss_end_kib, rss_end_kib) = memory(&tree)?;
+
+    let frames = stats["frames"].as_u64().unwrap_or(0);
+    let latency: Vec<f64> = stats["latency_ms"]
+        .as_array()
+        .map(|samples| samples.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let figures = Figures {
+        sent: size,
+        drawn: (
+            stats["width"].as_u64().unwrap_or(0),
+            stats["height"].as_u64().unwrap_or(0),
+        ),
+        frames_per_second: frames as f64 / elapsed,
+        latency_ms: Percentiles::of(latency)?,
+        cpu_percent: cpu as f64 / ticks_per_second() as f64 / elapsed * 100.0,
+        pss_start_kib,
+        pss_end_kib,
+        rss_end_kib,
+    };
+    println!("desktop call bench: {figures:?}");
+
+    click(session, "call-hangup").await?;
+    answering.wait_for_line("Bob's side of the call ending", UI_TIMEOUT, |line| {
+        line.contains("\"phase\":\"ended\"")
+    })?;
+    until_js(
+        session,
+        "the call screen closed",
+        "const s = document.querySelector('[data-testid=call-screen]'); \
+         return s === null || s.getClientRects().length === 0",
+    )
+    .await?;
+    Ok(figures)
+}
+
+async fn remote_stats(session: &Client) -> Result<Value> {
+    Ok(session
+        .execute("return window.__natterVideo.stats()['remote']", Vec::new())
+        .await?)
+}
