@@ -224,7 +224,7 @@ async fn close_main_window(session: &Client) -> Result<()> {
         });
     session.perform_actions(keys).await?;
     wait_for("the main window hidden", || {
-        Ok((!visible_window("^(\\(\\d+\\) )?Natter$")?).then_some(()))
+        Ok((!visible_window("^(\\([0-9]+\\) )?Natter$")?).then_some(()))
     })
     .await
 }
@@ -317,7 +317,7 @@ async fn bob_calls_app(
     click(session, "accept-video").await?;
     session.switch_to_window(main).await?;
     wait_for("the main window back", || {
-        Ok(visible_window("^(\\(\\d+\\) )?Natter$")?.then_some(()))
+        Ok(visible_window("^(\\([0-9]+\\) )?Natter$")?.then_some(()))
     })
     .await?;
     until_phase(session, "connected").await?;
