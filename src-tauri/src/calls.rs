@@ -324,32 +324,51 @@ impl CallDesk {
         let mut state = self.state.lock().await;
         if ringing_here && state.alerted != Some(call.call_id) {
             state.alerted = Some(call.call_id);
+            drop(state);
             open_call_window(app);
             crate::tray::set_ringing(app, Some(&view.peer_name));
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.request_user_attention(Some(tauri::UserAttentionType::Critical));
             }
             if notify {
-                state.notification = crate::notifications::incoming_call(app, view).await;
+                // Not under the lock: a slow notification server must not hold up the page
+                // (`current_call`) or the event that stops the ringing.
+                let shown = crate::notifications::incoming_call(app, view).await;
+                let mut state = self.state.lock().await;
+                if state.alerted == Some(call.call_id) {
+                    state.notification = shown;
+                } else {
+                    crate::notifications::ringing_over(app, shown, None);
+                }
             }
         } else if !ringing_here && state.alerted.is_some() {
             state.alerted = None;
-            close_call_window(app);
-            crate::tray::set_ringing(app, None);
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.request_user_attention(None);
-            }
             let shown = state.notification.take();
+            drop(state);
+            take_down_alerts(app);
             let missed = missed_here(call);
             crate::notifications::ringing_over(app, shown, (missed && notify).then_some(view));
-            if missed {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move { crate::tray::refresh(&app).await });
-            }
         } else if call.phase == Phase::Ended && missed_here(call) && notify {
             // Missed without ever ringing here (it rang out while this device was connecting).
             crate::notifications::ringing_over(app, None, Some(view));
         }
+    }
+
+    /// Forgets the call (signed out: the client is gone and will say nothing more): stops the
+    /// sounds and the device test, takes the ringing alerts down, clears the pictures.
+    pub async fn reset(&self, app: &AppHandle) {
+        let state = std::mem::take(&mut *self.state.lock().await);
+        if state.alerted.is_some() {
+            take_down_alerts(app);
+            crate::notifications::ringing_over(app, state.notification, None);
+        }
+        // Stopping sounds and devices joins their threads.
+        let (sound, test, speaker_test) = (state.sound, state.test, state.speaker_test);
+        let _ =
+            tauri::async_runtime::spawn_blocking(move || drop((sound, test, speaker_test))).await;
+        self.streams.remote.clear();
+        self.streams.local.clear();
+        self.streams.preview.clear();
     }
 
     /// Starts the settings' camera preview and microphone level meter (stopping any running).
@@ -444,7 +463,6 @@ impl CallDesk {
 fn open_call_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(CALL_WINDOW) {
         let _ = window.show();
-        let _ = window.set_focus();
         return;
     }
     let built =
@@ -461,6 +479,16 @@ fn open_call_window(app: &AppHandle) {
             .build();
     if let Err(error) = built {
         tracing::warn!(%error, "the call window did not open");
+    }
+}
+
+/// The call window, the ringing tray and the attention request go (the notification is the
+/// caller's to handle).
+fn take_down_alerts(app: &AppHandle) {
+    close_call_window(app);
+    crate::tray::set_ringing(app, None);
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.request_user_attention(None);
     }
 }
 

@@ -422,6 +422,17 @@ impl Desktop {
                 inner.saved.server_url.clone(),
             )
         };
+        // The call (if any) ends with the client, which says nothing more about it.
+        let desk = app.state::<crate::calls::CallDesk>().inner().clone();
+        if let Some(client) = &client
+            && !revoked
+            && client
+                .call()
+                .is_some_and(|call| call.phase != natter_client::call::Phase::Ended)
+            && let Err(error) = client.hang_up().await
+        {
+            tracing::debug!(%error, "the call was not hung up before signing out");
+        }
         if let Some(client) = client {
             if revoked {
                 client.stop().await;
@@ -429,9 +440,7 @@ impl Desktop {
                 tracing::warn!(%error, "the server was not told about the sign-out");
             }
         }
-        if let Some(forwarder) = forwarder {
-            forwarder.abort();
-        }
+        desk.reset(app).await;
         if let Some(server) = server {
             let credentials = self.credentials.clone();
             let deleted = tauri::async_runtime::spawn_blocking(move || {
@@ -445,6 +454,11 @@ impl Desktop {
         let state = self.state().await;
         let _ = app.emit("natter://state", &state);
         crate::tray::refresh(app).await;
+        // Last: a sign-out the server forced runs on the forwarder itself, and an aborted task
+        // stops at its next await.
+        if let Some(forwarder) = forwarder {
+            forwarder.abort();
+        }
         state
     }
 

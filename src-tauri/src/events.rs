@@ -23,6 +23,13 @@ pub async fn forward(
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "the UI fell behind; reloading its state");
                 let _ = app.emit("natter://state", &desktop.state().await);
+                // A lost call change could leave a ringtone playing: show the call as it is.
+                if let Ok(client) = desktop.client().await
+                    && let Some(call) = client.call()
+                {
+                    let desk = app.state::<CallDesk>().inner().clone();
+                    desk.changed(&app, &client, call).await;
+                }
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,

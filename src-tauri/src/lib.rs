@@ -141,7 +141,15 @@ pub fn run_with(options: Options) -> ExitCode {
             Ok(())
         })
         .on_window_event(|window, event| {
-            // The incoming-call window just closes (ringing goes on in the tray).
+            // The incoming-call window stays while the call rings: closing it would leave no
+            // way to answer on platforms whose notifications have no buttons. It goes when
+            // ringing stops.
+            if window.label() == calls::CALL_WINDOW {
+                if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                    api.prevent_close();
+                }
+                return;
+            }
             if window.label() != "main" {
                 return;
             }

@@ -1,6 +1,8 @@
 //! The tray icon: a menu (Open, Sign out, Quit), a tooltip with the unread count (missed calls
 //! count as unread), and a ringing icon and tooltip while a call rings.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tauri::{
     AppHandle, Manager,
     menu::{Menu, MenuItem},
@@ -15,8 +17,12 @@ const TRAY_ID: &str = "natter";
 const RINGING_ICON: tauri::image::Image<'static> =
     tauri::include_image!("../icons/tray-ringing.png");
 
+/// A call rings: the tooltip says so, and unread counts do not replace it meanwhile.
+static RINGING: AtomicBool = AtomicBool::new(false);
+
 /// Shows that a call from `caller` rings (icon and tooltip), or (`None`) that none does.
 pub fn set_ringing(app: &AppHandle, caller: Option<&str>) {
+    RINGING.store(caller.is_some(), Ordering::SeqCst);
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
@@ -102,7 +108,9 @@ pub async fn refresh(app: &AppHandle) {
         1 => "Natter — 1 unread message".to_owned(),
         n => format!("Natter — {n} unread messages"),
     };
-    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+    if let Some(tray) = app.tray_by_id(TRAY_ID)
+        && !RINGING.load(Ordering::SeqCst)
+    {
         let _ = tray.set_tooltip(Some(&text));
     }
     if let Some(window) = app.get_webview_window("main") {

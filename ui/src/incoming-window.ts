@@ -91,7 +91,7 @@ export class IncomingCallWindow {
       this.busy = false;
       show(this.error, false);
       this.avatarSlot.replaceChildren(avatarElement(call.peer_name, call.peer_avatar_url, call.peer_id, "medium"));
-      this.acceptVoice.focus();
+      // No button takes the focus: a key pressed while typing elsewhere must not answer.
     }
     const video = call.kind === "video";
     this.root.dataset["kind"] = call.kind;
@@ -106,9 +106,6 @@ export class IncomingCallWindow {
     setText(this.acceptVoiceCaption, video ? "Voice" : "Accept");
     for (const button of [this.acceptVideo, this.acceptVoice, this.decline]) {
       button.disabled = this.busy;
-    }
-    if (changed && video) {
-      this.acceptVideo.focus();
     }
   }
 

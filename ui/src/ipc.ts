@@ -174,6 +174,8 @@ export type CallStats = {
   sent_bitrate_bps: number;
   received_bitrate_bps: number;
   target_bitrate_bps: number;
+  video_bitrate_bps: number;
+  keyframes_requested: number;
   frames_sent: number;
   frames_decoded: number;
   decoded_frame_rate: number;
@@ -304,7 +306,7 @@ export const commands = {
     invoke<User>("upload_avatar", { bytes, contentType }),
   avatar: (url: string) => invoke<ArrayBuffer>("avatar", { url }),
   setSettings: (settings: Settings) => invoke<AppState>("set_settings", { settings }),
-  startCall: (peerId: string, kind: CallKind) => invoke<CallView>("start_call", { peerId, kind }),
+  startCall: (peerId: string, kind: CallKind) => invoke<null>("start_call", { peerId, kind }),
   /** `video: false` answers a video call with my camera off. */
   acceptCall: (video: boolean) => invoke<null>("accept_call", { video }),
   declineCall: () => invoke<null>("decline_call"),

@@ -414,10 +414,15 @@ export class VideoRenderer {
         continue;
       }
       try {
+        // A signal per request: handlers added to one long-lived signal by every fetch are
+        // not removed by every engine, and would pile up over a long call.
+        const request = new AbortController();
+        const abortRequest = (): void => request.abort();
+        signal.addEventListener("abort", abortRequest, { once: true });
         const response = await fetch(
           `${base}?after=${this.seq}&width=${this.requestWidth}&height=${this.requestHeight}`,
-          { signal },
-        );
+          { signal: request.signal },
+        ).finally(() => signal.removeEventListener("abort", abortRequest));
         if (response.status === 200) {
           const body = await response.arrayBuffer();
           if (!signal.aborted && !this.show(body)) {
