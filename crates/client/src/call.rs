@@ -394,12 +394,14 @@ impl CallMachine {
         call.ringing = false;
         let (call_id, kind) = (call.call_id, call.kind);
         self.deadline = Some(now + CONNECT_TIMEOUT);
+        // Shown first: starting the media waits for the ICE servers and the devices, and the
+        // ringtone, ringback and call window must stop the moment the call is answered.
+        self.changed();
         self.outputs.push(Output::StartMedia {
             call_id,
             role,
             kind,
         });
-        self.changed();
     }
 
     fn media(&mut self, progress: MediaProgress) {

@@ -105,6 +105,18 @@ fn an_outgoing_call_rings_connects_as_offerer_and_hangs_up() {
         role: MediaRole::Offerer,
         kind: CallKind::Video
     }));
+    // The answer is shown before the media starts (which waits for servers and devices), so
+    // the ringback stops at once.
+    let shown = outputs.iter().position(
+        |output| matches!(output, Output::Changed(view) if view.phase == Phase::Connecting),
+    );
+    let started = outputs
+        .iter()
+        .position(|output| matches!(output, Output::StartMedia { .. }));
+    assert!(
+        shown.is_some() && shown < started,
+        "connecting is shown before the media starts: {outputs:?}"
+    );
     let offer = CallSignal::Offer { sdp: "v=0".into() };
     machine
         .handle(Input::LocalSignal(offer.clone()), now)
