@@ -16,7 +16,7 @@ use natter_media::{
     devices::Capture,
     ring::{self, Tune},
 };
-use natter_protocol::{CallEndReason, CallId, CallKind, ConversationId, UserId};
+use natter_protocol::{CallEndReason, CallId, ConversationId};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::Mutex;
@@ -32,20 +32,12 @@ pub const CALL_WINDOW: &str = "call";
 /// The call as the page shows it (docs/desktop-ipc.md, `CallView`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CallScreenView {
-    pub call_id: CallId,
-    pub peer_id: UserId,
+    /// The call as the client core sees it.
+    #[serde(flatten)]
+    pub call: CallView,
     pub peer_name: String,
     pub peer_avatar_url: Option<String>,
     pub conversation_id: Option<ConversationId>,
-    pub kind: CallKind,
-    pub direction: Direction,
-    pub phase: Phase,
-    pub ringing: bool,
-    pub reconnecting: bool,
-    pub muted: bool,
-    pub camera_on: bool,
-    pub peer_muted: bool,
-    pub peer_camera_on: bool,
     /// When media first connected (ms since the Unix epoch): the call timer counts from here.
     pub connected_at: Option<i64>,
     pub ended_text: Option<String>,
@@ -243,20 +235,10 @@ impl CallDesk {
                 .map(|(_, at)| at);
             let ended = call.phase == Phase::Ended;
             let view = CallScreenView {
-                call_id: call.call_id,
-                peer_id: call.peer_id,
+                call: call.clone(),
                 peer_name: peer.name.clone(),
                 peer_avatar_url: peer.avatar_url.clone(),
                 conversation_id: peer.conversation_id,
-                kind: call.kind,
-                direction: call.direction,
-                phase: call.phase,
-                ringing: call.ringing,
-                reconnecting: call.reconnecting,
-                muted: call.muted,
-                camera_on: call.camera_on,
-                peer_muted: call.peer_muted,
-                peer_camera_on: call.peer_camera_on,
                 connected_at,
                 ended_text: ended.then(|| {
                     ended_text(

@@ -25,8 +25,10 @@ pub struct Picks {
 /// Shared between the settings (which change it) and the call factory (which reads it per call).
 pub type SharedPicks = Arc<RwLock<Picks>>;
 
-fn is_synthetic(id: &str) -> bool {
-    id.starts_with("synthetic:")
+/// The ids of the system's devices of one kind (the synthetic ones are not among them: nobody
+/// chose a test pattern), each kind listed alone so opening a speaker does not scan cameras.
+fn ids(listed: Vec<devices::DeviceInfo>) -> Vec<String> {
+    listed.into_iter().map(|device| device.id).collect()
 }
 
 /// Tries `preferred`, then the listed ones (the system default first); the first that opens.
@@ -62,14 +64,7 @@ pub fn open_camera(picks: &Picks, video: VideoSettings) -> Option<Box<dyn Camera
     first_that_opens(
         "camera",
         picks.camera.as_deref(),
-        || {
-            devices::list()
-                .cameras
-                .into_iter()
-                .map(|camera| camera.id)
-                .filter(|id| !is_synthetic(id))
-                .collect()
-        },
+        || ids(devices::webcam::cameras()),
         |id| devices::open_camera(id, video.width, video.height, video.frame_rate),
     )
 }
@@ -79,14 +74,7 @@ pub fn open_microphone(picks: &Picks) -> Option<Box<dyn Microphone>> {
     first_that_opens(
         "microphone",
         picks.microphone.as_deref(),
-        || {
-            devices::list()
-                .microphones
-                .into_iter()
-                .map(|microphone| microphone.id)
-                .filter(|id| !is_synthetic(id))
-                .collect()
-        },
+        || ids(devices::sound::microphones()),
         devices::open_microphone,
     )
 }
@@ -96,14 +84,7 @@ pub fn open_speaker(picks: &Picks) -> Arc<dyn AudioSink> {
     first_that_opens(
         "speaker",
         picks.speaker.as_deref(),
-        || {
-            devices::list()
-                .speakers
-                .into_iter()
-                .map(|speaker| speaker.id)
-                .filter(|id| !is_synthetic(id))
-                .collect()
-        },
+        || ids(devices::sound::speakers()),
         devices::open_speaker,
     )
     .unwrap_or_else(|| {

@@ -112,7 +112,7 @@ pub struct Shown {
 /// The title and text of a missed call's notification.
 fn missed_text(call: &CallScreenView) -> (String, String) {
     (
-        format!("Missed {}", call_kind(call.kind)),
+        format!("Missed {}", call_kind(call.call.kind)),
         format!("from {}", call.peer_name),
     )
 }
@@ -120,9 +120,9 @@ fn missed_text(call: &CallScreenView) -> (String, String) {
 /// Shows the incoming call, with Accept and Decline where the platform has actions.
 #[cfg(all(unix, not(target_os = "macos")))]
 pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
-    let title = format!("Incoming {}", call_kind(call.kind));
+    let title = format!("Incoming {}", call_kind(call.call.kind));
     let body = format!("{} is calling", call.peer_name);
-    let video = call.kind == CallKind::Video;
+    let video = call.call.kind == CallKind::Video;
     let app = app.clone();
     let (shown, shown_rx) = tokio::sync::oneshot::channel();
     tauri::async_runtime::spawn_blocking(move || {
@@ -178,7 +178,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     let shown = app
         .notification()
         .builder()
-        .title(format!("Incoming {}", call_kind(call.kind)))
+        .title(format!("Incoming {}", call_kind(call.call.kind)))
         .body(format!("{} is calling", call.peer_name))
         .show();
     if let Err(error) = shown {

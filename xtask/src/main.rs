@@ -248,7 +248,9 @@ fn harness_args(root: &Path, app: &Path) -> Result<Vec<std::ffi::OsString>> {
 }
 
 /// Release builds of the desktop app and of a blank Tauri window, measured side by side.
-fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
+/// What the desktop benchmarks run: the debug harness and the release builds of the app and of
+/// the blank window, built together in one invocation so both benchmarks share one build.
+fn build_for_desktop_bench(root: &Path) -> Result<()> {
     setup::install()?;
     desktop::build_ui(root)?;
     build_binaries(root)?;
@@ -261,7 +263,11 @@ fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
         "natter-blank-window",
         "--features",
         "natter-desktop/custom-protocol,natter-blank-window/custom-protocol",
-    ]))?;
+    ]))
+}
+
+fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
+    build_for_desktop_bench(root)?;
     let release = target_dir(root).join("release");
     let mut args = harness_args(root, &release.join("natter-desktop"))?;
     args.push("--blank".into());
@@ -280,17 +286,7 @@ fn desktop_bench(root: &Path, extra: &[String]) -> Result<()> {
 /// The release desktop app in video calls at 640x480 and 1280x720: drawn fps, added display
 /// latency, CPU and memory.
 fn desktop_call_bench(root: &Path, extra: &[String]) -> Result<()> {
-    setup::install()?;
-    desktop::build_ui(root)?;
-    build_binaries(root)?;
-    run_command(cargo().current_dir(root).args([
-        "build",
-        "--release",
-        "-p",
-        "natter-desktop",
-        "--features",
-        "natter-desktop/custom-protocol",
-    ]))?;
+    build_for_desktop_bench(root)?;
     let mut args = harness_args(
         root,
         &target_dir(root).join("release").join("natter-desktop"),
