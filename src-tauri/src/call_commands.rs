@@ -30,14 +30,8 @@ pub async fn start_call(
 /// window forward for the call screen. Also what the notification's Accept does.
 pub async fn accept(app: &AppHandle, video: bool) -> Result<()> {
     let client = app.state::<Desktop>().client().await?;
-    client.accept_call().await?;
-    if !video
-        && client
-            .call()
-            .is_some_and(|call| call.kind == CallKind::Video)
-    {
-        client.set_camera(false).await?;
-    }
+    // By voice, the camera stays closed and the caller is told it is off.
+    client.accept_call(video).await?;
     crate::tray::show_main_window(app);
     Ok(())
 }
@@ -142,7 +136,16 @@ pub async fn use_device(
             .call()
             .is_some_and(|call| call.phase != natter_client::call::Phase::Ended)
     {
-        let id = media::id_or_default(id.as_deref());
+        let id = match (kind, id.as_deref()) {
+            // Cameras have no system default: "the system's choice" is the one a call would
+            // open, the first that is listed.
+            (DeviceKind::Camera, None) => tauri::async_runtime::spawn_blocking(media::first_camera)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| IpcError::new("device", "no camera to switch to"))?,
+            (_, id) => media::id_or_default(id),
+        };
         let choice = match kind {
             DeviceKind::Camera => DeviceChoice::Camera(id),
             DeviceKind::Microphone => DeviceChoice::Microphone(id),

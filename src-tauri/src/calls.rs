@@ -26,6 +26,9 @@ use crate::{
     media::{self, SharedPicks},
 };
 
+/// How long ringing may wait for the server to say who calls (when no conversation does).
+const PEER_LOOKUP: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// Label of the small incoming-call window.
 pub const CALL_WINDOW: &str = "call";
 
@@ -102,6 +105,7 @@ pub fn ended_text(ending: Option<&Ending>, direction: Direction, talk_ms: Option
         Some(Ending::AnsweredElsewhere) => "Answered on another device".to_owned(),
         Some(Ending::Refused { message }) => message.clone(),
         Some(Ending::TimedOut) => "The call could not connect".to_owned(),
+        Some(Ending::ServerLost) => "Connection to the server lost".to_owned(),
         None => "Call ended".to_owned(),
     }
 }
@@ -199,21 +203,33 @@ impl CallDesk {
                 avatar_url: conversation.avatar_url,
                 conversation_id: Some(conversation.id),
             },
-            None => match client.api().user(call.peer_id).await {
-                Ok(user) => Peer {
-                    name: user.display_name,
-                    avatar_url: user.avatar_url,
-                    conversation_id: None,
-                },
-                Err(error) => {
-                    tracing::debug!(%error, "caller not looked up");
-                    Peer {
-                        name: "Someone".to_owned(),
-                        avatar_url: None,
+            // Someone without a direct conversation yet: asked of the server, but a slow one
+            // must not hold up the ringing.
+            None => {
+                match tokio::time::timeout(PEER_LOOKUP, client.api().user(call.peer_id)).await {
+                    Ok(Ok(user)) => Peer {
+                        name: user.display_name,
+                        avatar_url: user.avatar_url,
                         conversation_id: None,
+                    },
+                    Ok(Err(error)) => {
+                        tracing::debug!(%error, "caller not looked up");
+                        Peer {
+                            name: "Someone".to_owned(),
+                            avatar_url: None,
+                            conversation_id: None,
+                        }
+                    }
+                    Err(_) => {
+                        tracing::debug!("caller not looked up in time");
+                        Peer {
+                            name: "Someone".to_owned(),
+                            avatar_url: None,
+                            conversation_id: None,
+                        }
                     }
                 }
-            },
+            }
         };
         self.state.lock().await.peer = Some((call.call_id, peer.clone()));
         peer
@@ -251,8 +267,9 @@ impl CallDesk {
             state.current = (!ended).then(|| view.clone());
             view
         };
-        self.play(&call).await;
+        // The window and the tray first: the ringtone waits for a sound card to open.
         self.alert(app, &call, &view).await;
+        self.play(&call).await;
         if call.phase == Phase::Ended {
             self.streams.remote.clear();
             self.streams.local.clear();
@@ -313,15 +330,19 @@ impl CallDesk {
                 let _ = window.request_user_attention(Some(tauri::UserAttentionType::Critical));
             }
             if notify {
-                // Not under the lock: a slow notification server must not hold up the page
-                // (`current_call`) or the event that stops the ringing.
-                let shown = crate::notifications::incoming_call(app, view).await;
-                let mut state = self.state.lock().await;
-                if state.alerted == Some(call.call_id) {
-                    state.notification = shown;
-                } else {
-                    crate::notifications::ringing_over(app, shown, None);
-                }
+                // On its own: a slow notification server must hold up neither the ringtone,
+                // the page (`current_call`), nor the event that stops the ringing.
+                let (desk, app, view, call_id) =
+                    (self.clone(), app.clone(), view.clone(), call.call_id);
+                tauri::async_runtime::spawn(async move {
+                    let shown = crate::notifications::incoming_call(&app, &view).await;
+                    let mut state = desk.state.lock().await;
+                    if state.alerted == Some(call_id) {
+                        state.notification = shown;
+                    } else {
+                        crate::notifications::ringing_over(&app, shown, None);
+                    }
+                });
             }
         } else if !ringing_here && state.alerted.is_some() {
             state.alerted = None;

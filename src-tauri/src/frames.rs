@@ -20,10 +20,19 @@ use tokio::sync::watch;
 pub const SCHEME: &str = "natter-frame";
 /// How long a request waits for a newer picture before answering 204.
 const LONGEST_WAIT: Duration = Duration::from_secs(1);
-/// Bytes before the picture: width, height, seq, reserved (u32), captured at, ready at (f64).
+/// Bytes before the picture: width, height, seq, format (u32), captured at, ready at (f64).
 pub const HEADER_LEN: usize = 32;
 /// Largest drawing size a page may ask for, per side (a 4K screen at 2x is within it).
 const MAX_SIDE: u32 = 8192;
+
+/// How the picture's bytes are laid out, as the page asks (`format=`) and the header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// Planar Y, U, V, chroma at half size: the smallest, for a page that converts (WebGL).
+    I420 = 0,
+    /// Converted here, rows of `width * 4` bytes: for a page that draws with `putImageData`.
+    Rgba = 1,
+}
 
 /// A picture ready for the page.
 struct Ready {
@@ -63,7 +72,13 @@ impl FrameStream {
 
     /// The first picture newer than `after`, waiting up to [`LONGEST_WAIT`], fitted in
     /// `width` x `height`, as the response body.
-    async fn next_after(&self, after: u32, width: u32, height: u32) -> Option<Vec<u8>> {
+    async fn next_after(
+        &self,
+        after: u32,
+        width: u32,
+        height: u32,
+        format: Format,
+    ) -> Option<Vec<u8>> {
         let mut latest = self.latest.subscribe();
         let ready = tokio::time::timeout(
             LONGEST_WAIT,
@@ -79,7 +94,7 @@ impl FrameStream {
             .ok()
             .and_then(|mut scaler| scaler.fit_within(&ready.frame, width, height));
         let frame = scaled.as_ref().unwrap_or(&ready.frame);
-        Some(encode(frame, ready.seq, ready.ready_at_ms))
+        encode(frame, ready.seq, ready.ready_at_ms, format)
     }
 }
 
@@ -94,17 +109,25 @@ impl VideoSink for FrameStream {
     }
 }
 
-/// The header and the picture, as the page reads them.
-fn encode(frame: &VideoFrame, seq: u32, ready_at_ms: f64) -> Vec<u8> {
-    let mut body = Vec::with_capacity(HEADER_LEN + frame.data.len());
+/// The header and the picture, as the page reads them; `None` if it cannot be converted.
+fn encode(frame: &VideoFrame, seq: u32, ready_at_ms: f64, format: Format) -> Option<Vec<u8>> {
+    let pixels = frame.luma_len();
+    let picture_len = match format {
+        Format::I420 => frame.data.len(),
+        Format::Rgba => pixels * 4,
+    };
+    let mut body = Vec::with_capacity(HEADER_LEN + picture_len);
     body.extend_from_slice(&frame.width.to_le_bytes());
     body.extend_from_slice(&frame.height.to_le_bytes());
     body.extend_from_slice(&seq.to_le_bytes());
-    body.extend_from_slice(&0u32.to_le_bytes());
+    body.extend_from_slice(&(format as u32).to_le_bytes());
     body.extend_from_slice(&(frame.captured_at_us as f64 / 1000.0).to_le_bytes());
     body.extend_from_slice(&ready_at_ms.to_le_bytes());
-    body.extend_from_slice(&frame.data);
-    body
+    match format {
+        Format::I420 => body.extend_from_slice(&frame.data),
+        Format::Rgba => frame.append_rgba(&mut body)?,
+    }
+    Some(body)
 }
 
 /// The app's picture streams; managed by Tauri.
@@ -145,6 +168,7 @@ struct Wanted {
     after: u32,
     width: u32,
     height: u32,
+    format: Format,
 }
 
 fn parse(uri: &str) -> Result<Wanted, String> {
@@ -157,6 +181,7 @@ fn parse(uri: &str) -> Result<Wanted, String> {
         after: 0,
         width: MAX_SIDE,
         height: MAX_SIDE,
+        format: Format::I420,
     };
     for (key, value) in url.query_pairs() {
         let number = || {
@@ -168,6 +193,13 @@ fn parse(uri: &str) -> Result<Wanted, String> {
             "after" => wanted.after = number()?,
             "width" => wanted.width = number()?.clamp(2, MAX_SIDE),
             "height" => wanted.height = number()?.clamp(2, MAX_SIDE),
+            "format" => {
+                wanted.format = match value.as_ref() {
+                    "i420" => Format::I420,
+                    "rgba" => Format::Rgba,
+                    other => return Err(format!("format must be i420 or rgba, not {other:?}")),
+                }
+            }
             _ => {}
         }
     }
@@ -198,7 +230,7 @@ pub async fn serve(streams: &Streams, request: &Request<Vec<u8>>) -> Response<Ve
         return respond(StatusCode::NOT_FOUND, message.into_bytes(), "text/plain");
     };
     match stream
-        .next_after(wanted.after, wanted.width, wanted.height)
+        .next_after(wanted.after, wanted.width, wanted.height, wanted.format)
         .await
     {
         Some(body) => respond(StatusCode::OK, body, "application/octet-stream"),
@@ -232,9 +264,13 @@ mod tests {
                 stream: "remote".into(),
                 after: 12,
                 width: 640,
-                height: 360
+                height: 360,
+                format: Format::I420,
             }
         );
+        let rgba = parse("natter-frame://localhost/remote?format=rgba").unwrap();
+        assert_eq!(rgba.format, Format::Rgba);
+        assert!(parse("natter-frame://localhost/remote?format=png").is_err());
         let windows = parse("http://natter-frame.localhost/local?after=0").unwrap();
         assert_eq!(windows.stream, "local");
         assert_eq!(windows.width, MAX_SIDE);
@@ -250,14 +286,22 @@ mod tests {
         let stream = FrameStream::new();
         stream.frame(picture(1280, 720));
         stream.frame(picture(1280, 720));
-        let body = stream.next_after(0, 640, 640).await.expect("a picture");
+        let body = stream
+            .next_after(0, 640, 640, Format::I420)
+            .await
+            .expect("a picture");
         let (width, height, seq, captured) = header(&body);
         assert_eq!((width, height), (640, 360));
         assert_eq!(body.len(), HEADER_LEN + 640 * 360 * 3 / 2);
         assert!((captured - 1_700_000_000_123.456).abs() < 0.001);
         // The second picture replaced the first: asking after it waits for a newer one.
         let waited = tokio::time::Instant::now();
-        assert!(stream.next_after(seq, 640, 640).await.is_none());
+        assert!(
+            stream
+                .next_after(seq, 640, 640, Format::I420)
+                .await
+                .is_none()
+        );
         assert!(waited.elapsed() >= LONGEST_WAIT);
     }
 
@@ -266,7 +310,7 @@ mod tests {
         let stream = FrameStream::new();
         let waiting = {
             let stream = stream.clone();
-            tokio::spawn(async move { stream.next_after(0, 4096, 4096).await })
+            tokio::spawn(async move { stream.next_after(0, 4096, 4096, Format::I420).await })
         };
         tokio::task::yield_now().await;
         stream.frame(picture(320, 240));
@@ -274,5 +318,21 @@ mod tests {
         assert_eq!(header(&body).0, 320, "not scaled up");
         stream.clear();
         assert!(stream.latest.borrow().is_none());
+    }
+
+    #[tokio::test]
+    async fn rgba_pictures_are_converted_and_say_so() {
+        let stream = FrameStream::new();
+        stream.frame(picture(64, 48));
+        let body = stream
+            .next_after(0, 32, 32, Format::Rgba)
+            .await
+            .expect("a picture");
+        let (width, height, _, _) = header(&body);
+        assert_eq!((width, height), (32, 24));
+        assert_eq!(u32::from_le_bytes(body[12..16].try_into().unwrap()), 1);
+        assert_eq!(body.len(), HEADER_LEN + 32 * 24 * 4);
+        // Limited-range black is RGB 0, opaque.
+        assert_eq!(&body[HEADER_LEN..HEADER_LEN + 4], &[0, 0, 0, 255]);
     }
 }

@@ -69,6 +69,11 @@ pub fn open_camera(picks: &Picks, video: VideoSettings) -> Option<Box<dyn Camera
     )
 }
 
+/// The camera a call opens when none is picked.
+pub fn first_camera() -> Option<String> {
+    ids(devices::webcam::cameras()).into_iter().next()
+}
+
 /// The picked microphone, else the system's, else the first real one.
 pub fn open_microphone(picks: &Picks) -> Option<Box<dyn Microphone>> {
     first_that_opens(

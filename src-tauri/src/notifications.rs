@@ -34,7 +34,13 @@ fn preview(body: &str) -> String {
 /// Shows a new message's notification.
 pub fn show(app: &AppHandle, message: &MessageView) {
     let (title, body) = content(message);
-    show_text(app, title, body, message.conversation_id, "im.received");
+    show_text(
+        app,
+        title,
+        body,
+        Some(message.conversation_id),
+        "im.received",
+    );
 }
 
 fn call_kind(kind: CallKind) -> &'static str {
@@ -44,20 +50,32 @@ fn call_kind(kind: CallKind) -> &'static str {
     }
 }
 
+/// Runs `wait` on a thread of its own. Waiting for the user's answer to a notification blocks
+/// until it is activated or closed, which may be never (a notification server that keeps them):
+/// on Tokio's blocking pool, enough unanswered notifications would leave no thread to open a
+/// sound card or a camera.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn waiting_thread(wait: impl FnOnce() + Send + 'static) {
+    let spawned = std::thread::Builder::new()
+        .name("notification".to_owned())
+        .spawn(wait);
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "notification not shown: no thread for it");
+    }
+}
+
 #[cfg(all(unix, not(target_os = "macos")))]
 fn show_text(
     app: &AppHandle,
     title: String,
     body: String,
-    conversation_id: ConversationId,
+    conversation_id: Option<ConversationId>,
     category: &'static str,
 ) {
     use tauri::Emitter;
 
     let app = app.clone();
-    // Waiting for the user's answer blocks a thread until the notification is activated or
-    // closed (the notification server closes it when it expires).
-    tauri::async_runtime::spawn_blocking(move || {
+    waiting_thread(move || {
         let shown = notify_rust::Notification::new()
             .appname("Natter")
             .summary(&title)
@@ -75,6 +93,9 @@ fn show_text(
         handle.wait_for_action(|action| {
             if action == "default" {
                 crate::tray::show_main_window(&app);
+                let Some(conversation_id) = conversation_id else {
+                    return;
+                };
                 let opened = app.emit(
                     "natter://open-conversation",
                     serde_json::json!({ "conversation_id": conversation_id }),
@@ -92,7 +113,7 @@ fn show_text(
     app: &AppHandle,
     title: String,
     body: String,
-    _conversation_id: ConversationId,
+    _conversation_id: Option<ConversationId>,
     _category: &'static str,
 ) {
     use tauri_plugin_notification::NotificationExt;
@@ -125,7 +146,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     let video = call.call.kind == CallKind::Video;
     let app = app.clone();
     let (shown, shown_rx) = tokio::sync::oneshot::channel();
-    tauri::async_runtime::spawn_blocking(move || {
+    waiting_thread(move || {
         let mut notification = notify_rust::Notification::new();
         notification
             .appname("Natter")
@@ -202,9 +223,7 @@ pub fn ringing_over(app: &AppHandle, shown: Option<Shown>, missed: Option<&CallS
         }
         (None, Some(call)) => {
             let (title, body) = missed_text(call);
-            if let Some(conversation_id) = call.conversation_id {
-                show_text(app, title, body, conversation_id, "call.unanswered");
-            }
+            show_text(app, title, body, call.conversation_id, "call.unanswered");
         }
         (None, None) => {}
     }
@@ -231,11 +250,9 @@ fn replace(id: u32, title: String, body: String, timeout_ms: Option<u32>) {
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 pub fn ringing_over(app: &AppHandle, _shown: Option<Shown>, missed: Option<&CallScreenView>) {
-    if let Some(call) = missed
-        && let Some(conversation_id) = call.conversation_id
-    {
+    if let Some(call) = missed {
         let (title, body) = missed_text(call);
-        show_text(app, title, body, conversation_id, "call.unanswered");
+        show_text(app, title, body, call.conversation_id, "call.unanswered");
     }
 }
 

@@ -9,8 +9,11 @@
 import { convertFileSrc } from "@tauri-apps/api/core";
 import type { FrameStream } from "./ipc";
 
-/** u32 width, u32 height, u32 seq, u32 reserved, f64 captured_at_ms, f64 ready_at_ms. */
+/** u32 width, u32 height, u32 seq, u32 format, f64 captured_at_ms, f64 ready_at_ms. */
 const HEADER_BYTES = 32;
+/** The header's format: planar YUV (WebGL converts) or RGBA (converted in Rust). */
+const FORMAT_I420 = 0;
+const FORMAT_RGBA = 1;
 /** Back-off after a failed request (network error, 404, a malformed answer). */
 const RETRY_MS = 500;
 /** How often a canvas without a size (hidden) is looked at again. */
@@ -35,6 +38,9 @@ export type StreamStats = {
 export type VideoStatsApi = {
   stats(): Record<string, StreamStats>;
   reset(): void;
+  /** The latency samples recorded since the last call, per stream, which are then forgotten:
+   * a benchmark calling it more often than every LATENCY_SAMPLES pictures misses none. */
+  takeLatency(): Record<string, number[]>;
 };
 
 declare global {
@@ -83,6 +89,14 @@ class StreamCounters {
     };
   }
 
+  /** The latency samples so far, oldest first, which are then forgotten. */
+  takeLatency(): number[] {
+    const taken = this.snapshot().latency_ms;
+    this.latencyCount = 0;
+    this.latencyNext = 0;
+    return taken;
+  }
+
   /** Starts measuring afresh; what the stream currently shows (seq, size) stays. */
   reset(): void {
     this.frames = 0;
@@ -116,6 +130,13 @@ window.__natterVideo = {
       known.reset();
     }
   },
+  takeLatency: () => {
+    const result: Record<string, number[]> = {};
+    for (const [stream, known] of counters) {
+      result[stream] = known.takeLatency();
+    }
+    return result;
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -147,12 +168,53 @@ void main() {
 }
 `;
 
+/** Draws pictures on one canvas. */
+interface Painter {
+  readonly usable: boolean;
+  /** The `format` the painter asks the scheme for. */
+  readonly format: "i420" | "rgba";
+  /** Draws the picture in `body` (after the header); false when it could not. */
+  draw(width: number, height: number, format: number, body: ArrayBuffer): boolean;
+  dispose(): void;
+}
+
+/** RGBA converted in Rust, put on a 2D canvas as it is: no GL, which without a GPU is a
+ * software rasteriser plus a read back for every picture. */
+class RgbaPainter implements Painter {
+  readonly format = "rgba";
+  private readonly context: CanvasRenderingContext2D | null;
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.context = canvas.getContext("2d", { alpha: false, desynchronized: true });
+    if (this.context === null) {
+      console.error("video: the canvas has no 2D context, pictures cannot be shown");
+    }
+  }
+
+  get usable(): boolean {
+    return this.context !== null;
+  }
+
+  draw(width: number, height: number, format: number, body: ArrayBuffer): boolean {
+    const bytes = width * height * 4;
+    if (this.context === null || format !== FORMAT_RGBA || HEADER_BYTES + bytes > body.byteLength) {
+      return false;
+    }
+    const pixels = new Uint8ClampedArray(body, HEADER_BYTES, bytes);
+    this.context.putImageData(new ImageData(pixels, width, height), 0, 0);
+    return true;
+  }
+
+  dispose(): void {}
+}
+
 type Plane = { texture: WebGLTexture; width: number; height: number };
 
 type GlResources = { program: WebGLProgram; buffer: WebGLBuffer; planes: [Plane, Plane, Plane] };
 
 /** The GL side of one canvas: a program, a quad and one LUMINANCE texture per plane. */
-class I420Painter {
+class I420Painter implements Painter {
+  readonly format = "i420";
   private readonly canvas: HTMLCanvasElement;
   private readonly gl: WebGLRenderingContext | null;
   private resources: GlResources | null = null;
@@ -192,21 +254,30 @@ class I420Painter {
     return this.gl !== null;
   }
 
-  /** Draws a picture whose planes are `y` (width×height), `u` and `v` (chroma size). */
-  draw(
-    width: number,
-    height: number,
-    chromaWidth: number,
-    chromaHeight: number,
-    y: Uint8Array,
-    u: Uint8Array,
-    v: Uint8Array,
-  ): boolean {
+  /** Draws an I420 picture; its chroma planes are half the size, rounded up or down. */
+  draw(width: number, height: number, format: number, body: ArrayBuffer): boolean {
     const gl = this.gl;
     const resources = this.resources;
-    if (gl === null || resources === null || gl.isContextLost()) {
+    if (format !== FORMAT_I420 || gl === null || resources === null || gl.isContextLost()) {
       return false;
     }
+    const lumaBytes = width * height;
+    // The contract sizes chroma planes width/2 × height/2; for odd sizes, accept both rounding
+    // up (the usual I420 layout) and down, whichever the body holds.
+    let chromaWidth = (width + 1) >>> 1;
+    let chromaHeight = (height + 1) >>> 1;
+    if (HEADER_BYTES + lumaBytes + 2 * chromaWidth * chromaHeight > body.byteLength) {
+      chromaWidth = width >>> 1;
+      chromaHeight = height >>> 1;
+    }
+    const chromaBytes = chromaWidth * chromaHeight;
+    if (HEADER_BYTES + lumaBytes + 2 * chromaBytes > body.byteLength) {
+      return false;
+    }
+    const planes = new Uint8Array(body, HEADER_BYTES);
+    const y = planes.subarray(0, lumaBytes);
+    const u = planes.subarray(lumaBytes, lumaBytes + chromaBytes);
+    const v = planes.subarray(lumaBytes + chromaBytes, lumaBytes + 2 * chromaBytes);
     const [yPlane, uPlane, vPlane] = resources.planes;
     upload(gl, 0, yPlane, width, height, y);
     upload(gl, 1, uPlane, chromaWidth, chromaHeight, u);
@@ -344,6 +415,11 @@ function linkProgram(gl: WebGLRenderingContext): WebGLProgram | null {
 // ---------------------------------------------------------------------------------------------
 // The pull loop
 
+/** How pictures cross into the page: `localStorage["natter.videoFormat"]` may choose. */
+function videoFormat(): "i420" | "rgba" {
+  return window.localStorage.getItem("natter.videoFormat") === "i420" ? "i420" : "rgba";
+}
+
 export type VideoRendererOptions = {
   /** This renderer drew its first picture (the canvas may keep an earlier renderer's size). */
   onFirstPicture?: () => void;
@@ -374,7 +450,7 @@ export class VideoRenderer {
   private readonly canvas: HTMLCanvasElement;
   private readonly stream: FrameStream;
   private readonly options: VideoRendererOptions;
-  private readonly painter: I420Painter;
+  private readonly painter: Painter;
   private readonly counters: StreamCounters;
   private readonly abort = new AbortController();
   /** The seq of the last picture received; 0 asks for whatever is newest. */
@@ -389,7 +465,7 @@ export class VideoRenderer {
     this.canvas = canvas;
     this.stream = stream;
     this.options = options;
-    this.painter = new I420Painter(canvas);
+    this.painter = videoFormat() === "rgba" ? new RgbaPainter(canvas) : new I420Painter(canvas);
     this.counters = countersOf(stream);
     if (this.painter.usable) {
       void this.run();
@@ -420,7 +496,8 @@ export class VideoRenderer {
         const abortRequest = (): void => request.abort();
         signal.addEventListener("abort", abortRequest, { once: true });
         const response = await fetch(
-          `${base}?after=${this.seq}&width=${this.requestWidth}&height=${this.requestHeight}`,
+          `${base}?after=${this.seq}&width=${this.requestWidth}&height=${this.requestHeight}` +
+            `&format=${this.painter.format}`,
           { signal: request.signal },
         ).finally(() => signal.removeEventListener("abort", abortRequest));
         if (response.status === 200) {
@@ -462,42 +539,24 @@ export class VideoRenderer {
     const width = header.getUint32(0, true);
     const height = header.getUint32(4, true);
     const seq = header.getUint32(8, true);
+    const format = header.getUint32(12, true);
     const readyAt = header.getFloat64(24, true);
     // Moves on even when the picture is unusable: asking again for the same `after` would get
     // the same picture back at once.
     this.seq = seq;
-
-    const lumaBytes = width * height;
-    // The contract sizes chroma planes width/2 × height/2; for odd sizes, accept both rounding
-    // up (the usual I420 layout) and down, whichever the body holds.
-    let chromaWidth = (width + 1) >>> 1;
-    let chromaHeight = (height + 1) >>> 1;
-    if (HEADER_BYTES + lumaBytes + 2 * chromaWidth * chromaHeight > body.byteLength) {
-      chromaWidth = width >>> 1;
-      chromaHeight = height >>> 1;
-    }
-    const chromaBytes = chromaWidth * chromaHeight;
-    if (width === 0 || height === 0 || HEADER_BYTES + lumaBytes + 2 * chromaBytes > body.byteLength) {
-      this.failed(`picture ${width}x${height} does not fit in ${body.byteLength} bytes`);
+    if (width === 0 || height === 0) {
+      this.failed(`picture ${width}x${height} is empty`);
       return false;
     }
-
-    const planes = new Uint8Array(body, HEADER_BYTES);
     if (this.canvas.width !== width || this.canvas.height !== height) {
       // Setting the size, even to the same value, reallocates the drawing buffer: only on change.
       this.canvas.width = width;
       this.canvas.height = height;
     }
-    const drawn = this.painter.draw(
-      width,
-      height,
-      chromaWidth,
-      chromaHeight,
-      planes.subarray(0, lumaBytes),
-      planes.subarray(lumaBytes, lumaBytes + chromaBytes),
-      planes.subarray(lumaBytes + chromaBytes, lumaBytes + 2 * chromaBytes),
-    );
-    if (drawn) {
+    const drawn = this.painter.draw(width, height, format, body);
+    if (!drawn) {
+      this.failed(`picture ${width}x${height} (format ${format}) in ${body.byteLength} bytes`);
+    } else {
       const drawnAt = performance.timeOrigin + performance.now();
       this.counters.record(seq, width, height, drawnAt, readyAt);
       if (!this.drewOnce) {

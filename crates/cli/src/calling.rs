@@ -331,7 +331,7 @@ pub async fn run(
                             let taken = if declining {
                                 client.decline_call().await
                             } else {
-                                client.accept_call().await
+                                client.accept_call(true).await
                             };
                             // It may have ended meanwhile; its next change will say so.
                             if let Err(error) = taken {

@@ -47,6 +47,10 @@ pub enum Ending {
     Refused { message: String },
     /// This device gave up (no answer from the server, media never connected).
     TimedOut,
+    /// This device lost the server before the call was answered: it could not have answered
+    /// (or heard the answer), and would never hear that the call ended. An incoming call that
+    /// still rings when the device comes back rings again.
+    ServerLost,
 }
 
 /// The call as shown.
@@ -91,7 +95,10 @@ pub enum Input {
         callee: UserId,
         kind: CallKind,
     },
-    Accept,
+    /// Answer the ringing call, with my camera on or not (a video call answered by voice).
+    Accept {
+        camera_on: bool,
+    },
     Decline,
     Hangup,
     SetMuted(bool),
@@ -100,6 +107,8 @@ pub enum Input {
     Media(MediaProgress),
     /// A signal the media engine wants sent to the other device.
     LocalSignal(CallSignal),
+    /// The connection to the server dropped.
+    ServerLost,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -209,11 +218,15 @@ impl CallMachine {
                 }));
                 self.changed();
             }
-            Input::Accept => {
+            Input::Accept { camera_on } => {
                 let call = self.current(Phase::Incoming)?;
                 self.accepting = true;
                 self.outputs
                     .push(Output::Send(ClientFrame::CallAccept { call_id: call }));
+                if let Some(view) = self.call.as_mut() {
+                    view.camera_on = camera_on && view.kind == CallKind::Video;
+                }
+                self.changed();
             }
             Input::Decline => {
                 let call = self.current(Phase::Incoming)?;
@@ -244,6 +257,15 @@ impl CallMachine {
             Input::SetCamera(on) => self.switch(None, Some(on))?,
             Input::Frame(frame) => self.frame(*frame, now),
             Input::Media(progress) => self.media(progress),
+            Input::ServerLost => {
+                // A call in progress keeps going: its media is peer to peer and the server waits
+                // for this device to come back. Ringing must stop: nothing would end it (the
+                // server tells a device that comes back of a call still ringing, not of one
+                // that ended meanwhile), and the server ends the caller's side on its own.
+                if self.current(Phase::Incoming).is_ok() || self.current(Phase::Outgoing).is_ok() {
+                    self.end(Ending::ServerLost);
+                }
+            }
             Input::LocalSignal(signal) => {
                 if let Some(call) = &self.call
                     && matches!(call.phase, Phase::Connecting | Phase::Connected)
@@ -392,11 +414,21 @@ impl CallMachine {
         };
         call.phase = Phase::Connecting;
         call.ringing = false;
-        let (call_id, kind) = (call.call_id, call.kind);
+        let (call_id, kind, muted, camera_on) =
+            (call.call_id, call.kind, call.muted, call.camera_on);
         self.deadline = Some(now + CONNECT_TIMEOUT);
         // Shown first: starting the media waits for the ICE servers and the devices, and the
         // ringtone, ringback and call window must stop the moment the call is answered.
         self.changed();
+        // The peer assumes a fresh call's microphone and camera are on; switched before the
+        // answer (a video call answered by voice, muted while ringing), it is told now.
+        if muted || camera_on != (kind == CallKind::Video) {
+            self.outputs.push(Output::Send(ClientFrame::CallMedia {
+                call_id,
+                muted,
+                camera_on,
+            }));
+        }
         self.outputs.push(Output::StartMedia {
             call_id,
             role,

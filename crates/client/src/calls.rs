@@ -21,10 +21,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::{
     api::Api,
     call::{CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output},
+    session::ConnectionStatus,
 };
 
 /// Where a call's media comes from and goes to by default; a fresh set per call. Called off
 /// the async runtime (opening a device may block). Devices the user picked replace these.
+/// Called with [`CallKind::Voice`] for a video call whose camera starts off (answered by
+/// voice): a camera is only opened when it is to film.
 pub type DeviceFactory = Arc<dyn Fn(CallKind) -> Devices + Send + Sync>;
 
 /// A device the user picked, by its id in [`natter_media::devices::list`].
@@ -216,6 +219,7 @@ fn from_media(signal: Signal) -> CallSignal {
 pub(crate) fn spawn(
     api: Api,
     settings: CallSettings,
+    status: watch::Receiver<ConnectionStatus>,
     send: impl Fn(ClientFrame) -> bool + Send + 'static,
     news: impl Fn(CallNews) + Send + 'static,
 ) -> CallTask {
@@ -232,7 +236,7 @@ pub(crate) fn spawn(
         news: Box::new(news),
         view: view_tx,
     };
-    tokio::spawn(runner.run(intents_rx, frames_rx));
+    tokio::spawn(runner.run(intents_rx, frames_rx, status));
     CallTask {
         intents,
         frames,
@@ -242,8 +246,11 @@ pub(crate) fn spawn(
 
 struct ActiveMedia {
     call_id: CallId,
+    kind: CallKind,
     session: MediaSession,
     events: mpsc::UnboundedReceiver<MediaEvent>,
+    /// A camera feeds the call (a video call answered by voice has none until turned on).
+    has_camera: bool,
 }
 
 struct Runner {
@@ -262,6 +269,7 @@ impl Runner {
         mut self,
         mut intents: mpsc::UnboundedReceiver<Intent>,
         mut frames: mpsc::UnboundedReceiver<ServerFrame>,
+        mut status: watch::Receiver<ConnectionStatus>,
     ) {
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -290,6 +298,11 @@ impl Runner {
                     }
                     None => break,
                 },
+                Ok(()) = status.changed() => {
+                    if *status.borrow_and_update() != ConnectionStatus::Online {
+                        let _ = self.machine.handle(Input::ServerLost, Instant::now());
+                    }
+                }
                 frame = frames.recv() => match frame {
                     Some(frame) => {
                         let _ = self.machine.handle(Input::Frame(Box::new(frame)), Instant::now());
@@ -369,6 +382,9 @@ impl Runner {
                         if let Some(media) = self.media.take() {
                             media.session.close().await;
                         }
+                        // Devices switched to during a call are for that call; the defaults
+                        // are the factory's (the app's settings).
+                        self.chosen = Chosen::default();
                     }
                     Output::ToMedia(signal) => {
                         if let Some(media) = &self.media {
@@ -376,6 +392,9 @@ impl Runner {
                         }
                     }
                     Output::MediaSwitches { muted, camera_on } => {
+                        if camera_on {
+                            self.open_camera_late().await;
+                        }
                         if let Some(media) = &self.media {
                             media.session.set_muted(muted);
                             media.session.set_camera_on(camera_on);
@@ -426,7 +445,11 @@ impl Runner {
             MediaRole::Offerer => Role::Offerer,
             MediaRole::Answerer => Role::Answerer,
         };
-        let devices = self.devices_for(kind).await?;
+        let camera_on = self.machine.view().is_some_and(|view| view.camera_on);
+        let devices = self
+            .devices_for(if camera_on { kind } else { CallKind::Voice })
+            .await?;
+        let has_camera = devices.camera.is_some();
         let (session, events) = MediaSession::start(config, role, devices).await?;
         if let Some(view) = self.machine.view() {
             session.set_muted(view.muted);
@@ -434,10 +457,47 @@ impl Runner {
         }
         self.media = Some(ActiveMedia {
             call_id,
+            kind,
             session,
             events,
+            has_camera,
         });
         Ok(())
+    }
+
+    /// The camera of a video call answered by voice, turned on: opened now (the pick, else the
+    /// factory's default).
+    async fn open_camera_late(&mut self) {
+        let Some(media) = self.media.as_ref() else {
+            return;
+        };
+        if media.has_camera || media.kind != CallKind::Video {
+            return;
+        }
+        let factory = self.settings.devices.clone();
+        let picked = self.chosen.camera.clone();
+        let video = self.settings.video;
+        let opened = tokio::task::spawn_blocking(move || {
+            let picked = picked.and_then(|id| match open(&DeviceChoice::Camera(id), video) {
+                Ok(Opened::Camera(camera)) => Some(camera),
+                _ => None,
+            });
+            // The factory opens a whole set; only its camera is kept.
+            picked.or_else(|| factory(CallKind::Video).camera)
+        })
+        .await;
+        let Ok(Some(camera)) = opened else {
+            tracing::warn!("the camera was turned on but none opens");
+            return;
+        };
+        match media.session.switch_camera(camera).await {
+            Ok(()) => {
+                if let Some(media) = self.media.as_mut() {
+                    media.has_camera = true;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the camera was turned on but does not start"),
+        }
     }
 
     async fn use_device(&mut self, choice: DeviceChoice) -> Result<(), devices::DeviceError> {
@@ -448,7 +508,15 @@ impl Runner {
                 .await
                 .map_err(|error| devices::DeviceError::Unavailable(error.to_string()))??;
             let switched = match opened {
-                Opened::Camera(camera) => media.session.switch_camera(camera).await,
+                Opened::Camera(camera) => {
+                    let switched = media.session.switch_camera(camera).await;
+                    if switched.is_ok()
+                        && let Some(media) = self.media.as_mut()
+                    {
+                        media.has_camera = true;
+                    }
+                    switched
+                }
                 Opened::Microphone(microphone) => media.session.switch_microphone(microphone).await,
                 Opened::Speaker(speaker) => {
                     media.session.switch_speaker(speaker);

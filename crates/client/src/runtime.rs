@@ -224,6 +224,7 @@ impl Client {
             crate::calls::spawn(
                 shared.api.clone(),
                 options.calls,
+                shared.status.subscribe(),
                 move |frame| commands.send(Command::Frame(frame)).is_ok(),
                 move |news| {
                     let _ = events.send(match news {
@@ -590,8 +591,11 @@ impl Client {
     }
 
     /// Takes the call ringing here.
-    pub async fn accept_call(&self) -> Result<(), ClientError> {
-        self.call_input(crate::call::Input::Accept).await
+    /// Answers the ringing call; `camera_on: false` answers a video call by voice (the camera
+    /// does not open until it is turned on).
+    pub async fn accept_call(&self, camera_on: bool) -> Result<(), ClientError> {
+        self.call_input(crate::call::Input::Accept { camera_on })
+            .await
     }
 
     pub async fn decline_call(&self) -> Result<(), ClientError> {

@@ -189,7 +189,9 @@ fn an_incoming_call_waits_for_the_servers_confirmation_before_media() {
         )
         .is_empty()
     );
-    machine.handle(Input::Accept, now).expect("accepted");
+    machine
+        .handle(Input::Accept { camera_on: true }, now)
+        .expect("accepted");
     let outputs = machine.drain();
     assert_eq!(sent(&outputs), [ClientFrame::CallAccept { call_id: CALL }]);
     assert!(
@@ -376,4 +378,122 @@ fn failed_media_ends_the_call_as_failed_and_a_refused_invite_ends_it_refused() {
         })
     );
     assert!(!machine.busy());
+}
+
+#[test]
+fn losing_the_server_stops_ringing_but_not_a_call_in_progress() {
+    let now = Instant::now();
+    let mut machine = CallMachine::default();
+    frame(
+        &mut machine,
+        ServerFrame::CallIncoming {
+            call: info(THEIRS, BOB, ME),
+        },
+        now,
+    );
+    machine.handle(Input::ServerLost, now).expect("handled");
+    let outputs = machine.drain();
+    let view = last_view(&outputs);
+    assert_eq!(view.phase, Phase::Ended);
+    assert_eq!(view.ending, Some(Ending::ServerLost));
+    assert!(
+        sent(&outputs).is_empty(),
+        "nothing can be sent to a lost server"
+    );
+
+    // Back in time: the server rings this device again, and it rings.
+    let outputs = frame(
+        &mut machine,
+        ServerFrame::CallIncoming {
+            call: info(THEIRS, BOB, ME),
+        },
+        now,
+    );
+    assert_eq!(last_view(&outputs).phase, Phase::Incoming);
+
+    // An outgoing call that rings stops too.
+    let mut machine = CallMachine::default();
+    place(&mut machine, now);
+    frame(
+        &mut machine,
+        ServerFrame::CallRinging {
+            call: info(CALL, ME, BOB),
+        },
+        now,
+    );
+    machine.handle(Input::ServerLost, now).expect("handled");
+    assert_eq!(last_view(&machine.drain()).ending, Some(Ending::ServerLost));
+
+    // A connected call goes on: its media does not need the server.
+    let mut machine = CallMachine::default();
+    place(&mut machine, now);
+    frame(
+        &mut machine,
+        ServerFrame::CallAccepted {
+            call_id: CALL,
+            by_session_id: Uuid::from_u128(9),
+        },
+        now,
+    );
+    machine
+        .handle(Input::Media(MediaProgress::Connected), now)
+        .expect("handled");
+    machine.drain();
+    machine.handle(Input::ServerLost, now).expect("handled");
+    assert!(machine.drain().is_empty());
+    assert_eq!(
+        machine.view().map(|view| view.phase),
+        Some(Phase::Connected)
+    );
+}
+
+#[test]
+fn a_video_call_answered_by_voice_tells_the_peer_the_camera_is_off() {
+    let now = Instant::now();
+    let mut machine = CallMachine::default();
+    frame(
+        &mut machine,
+        ServerFrame::CallIncoming {
+            call: info(THEIRS, BOB, ME),
+        },
+        now,
+    );
+    machine
+        .handle(Input::Accept { camera_on: false }, now)
+        .expect("accepted");
+    let outputs = machine.drain();
+    assert_eq!(
+        sent(&outputs),
+        [ClientFrame::CallAccept { call_id: THEIRS }]
+    );
+    assert!(
+        !last_view(&outputs).camera_on,
+        "shown with the camera off at once"
+    );
+
+    let outputs = frame(
+        &mut machine,
+        ServerFrame::CallAccepted {
+            call_id: THEIRS,
+            by_session_id: Uuid::from_u128(9),
+        },
+        now,
+    );
+    assert_eq!(
+        sent(&outputs),
+        [ClientFrame::CallMedia {
+            call_id: THEIRS,
+            muted: false,
+            camera_on: false,
+        }],
+        "the peer is told before any media flows"
+    );
+    assert!(outputs.iter().any(|output| matches!(
+        output,
+        Output::StartMedia {
+            call_id: THEIRS,
+            ..
+        }
+    )));
+    assert!(!machine.view().expect("a call").camera_on);
 }

@@ -26,6 +26,8 @@ use natter_e2e::media::Pulse;
 use natter_e2e::processes::output;
 
 const PASSWORD: &str = "a long enough password";
+/// How often latency samples are collected from the page (at 30 fps, 150 of its 600).
+const LATENCY_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Parser)]
 #[command(about = "Desktop call benchmark (run it via `cargo xtask bench desktop-call`)")]
@@ -36,6 +38,10 @@ struct Options {
     /// Seconds measured per picture size, after the call has settled.
     #[arg(long, default_value = "60")]
     seconds: u64,
+    /// How pictures cross into the page: `rgba` (converted in Rust, a 2D canvas) or `i420`
+    /// (converted by a WebGL shader).
+    #[arg(long, default_value = "rgba", value_parser = ["rgba", "i420"])]
+    format: String,
 }
 
 /// What one call at one picture size measured.
@@ -46,7 +52,11 @@ struct Figures {
     frames_per_second: f64,
     latency_ms: Percentiles,
     cpu_percent: f64,
+    /// The sending `natter` (camera, encoder) on the same machine, for scale.
+    sender_cpu_percent: f64,
     pss_start_kib: u64,
+    /// Halfway through: growth after it is growth that does not level off.
+    pss_half_kib: u64,
     pss_end_kib: u64,
     rss_end_kib: u64,
 }
@@ -91,6 +101,8 @@ async fn run(options: &Options) -> Result<()> {
     let work = tempfile::tempdir()?;
     unlock_keyring()?;
     let pulse = Pulse::start(artifacts)?;
+    let cli_binary = fs::canonicalize(&options.binaries.cli)
+        .with_context(|| format!("{} not found", options.binaries.cli.display()))?;
     let server = Server::start(&options.binaries.server, work.path(), artifacts, &[])?;
     let cli = &options.binaries.cli;
     Cli::signup(cli, &server.url, work.path(), "alice", "Alice Liddell")?;
@@ -135,9 +147,26 @@ async fn run(options: &Options) -> Result<()> {
             "1920",
             "1080",
         ]))?;
+        // Read by each video canvas as it is made.
+        session
+            .execute(
+                "window.localStorage.setItem('natter.videoFormat', arguments[0])",
+                vec![json!(options.format)],
+            )
+            .await?;
         let mut all = Vec::new();
         for (width, height) in [(640, 480), (1280, 720)] {
-            all.push(call(&session, &bob, &app, (width, height), options.seconds).await?);
+            all.push(
+                call(
+                    &session,
+                    &bob,
+                    &cli_binary,
+                    &app,
+                    (width, height),
+                    options.seconds,
+                )
+                .await?,
+            );
         }
         anyhow::Ok(all)
     }
@@ -147,16 +176,22 @@ async fn run(options: &Options) -> Result<()> {
 
     println!();
     println!(
-        "desktop call bench: {} s per size, the window filling a 1920x1080 display",
-        options.seconds
+        "desktop call bench: {} s per size, {} pictures, the window filling a 1920x1080 display",
+        options.seconds, options.format
     );
     println!(
-        "{:<11} {:>11} {:>8} {:>24} {:>8} {:>22}",
-        "sent", "drawn", "fps", "added latency p50/p95/max", "CPU", "PSS start -> end"
+        "{:<11} {:>11} {:>8} {:>24} {:>8} {:>8} {:>28}",
+        "sent",
+        "drawn",
+        "fps",
+        "added latency p50/p95/max",
+        "CPU",
+        "sender",
+        "PSS start -> half -> end"
     );
     for figure in &figures {
         println!(
-            "{:<11} {:>11} {:>8.1} {:>10.1} / {:>4.1} / {:>4.1} ms {:>7.0}% {:>8} -> {:>5} MiB",
+            "{:<11} {:>11} {:>8.1} {:>10.1} / {:>4.1} / {:>4.1} ms {:>7.0}% {:>7.0}% {:>8} -> {:>5} -> {:>5} MiB",
             format!("{}x{}", figure.sent.0, figure.sent.1),
             format!("{}x{}", figure.drawn.0, figure.drawn.1),
             figure.frames_per_second,
@@ -164,7 +199,9 @@ async fn run(options: &Options) -> Result<()> {
             figure.latency_ms.p95,
             figure.latency_ms.max,
             figure.cpu_percent,
+            figure.sender_cpu_percent,
             figure.pss_start_kib / 1024,
+            figure.pss_half_kib / 1024,
             figure.pss_end_kib / 1024,
         );
     }
@@ -181,10 +218,13 @@ async fn run(options: &Options) -> Result<()> {
                     "max": figure.latency_ms.max,
                 },
                 "cpu_percent_of_one_core": figure.cpu_percent,
+                "sender_cpu_percent_of_one_core": figure.sender_cpu_percent,
                 "pss_start_kib": figure.pss_start_kib,
+                "pss_half_kib": figure.pss_half_kib,
                 "pss_end_kib": figure.pss_end_kib,
                 "rss_end_kib": figure.rss_end_kib,
                 "seconds": options.seconds,
+                "format": options.format,
             }))
             .collect::<Vec<_>>()
     );
@@ -198,6 +238,7 @@ async fn run(options: &Options) -> Result<()> {
 async fn call(
     session: &Client,
     bob: &Cli,
+    cli: &Path,
     app: &Path,
     size: (u32, u32),
     seconds: u64,
@@ -233,7 +274,10 @@ async fn call(
     }
 
     session
-        .execute("window.__natterVideo.reset()", Vec::new())
+        .execute(
+            "window.__natterVideo.reset(); window.__natterVideo.takeLatency()",
+            Vec::new(),
+        )
         .await?;
     let tree = process_tree(app)?;
     let (pss_start_kib, _) = memory(&tree)?;
@@ -242,9 +286,24 @@ async fn call(
         .iter()
         .map(|&pid| (pid, cpu_ticks(&[pid]).unwrap_or(0)))
         .collect();
+    // By name: the bench may see another pid namespace than its children's /proc entries.
+    let sender = process_tree(cli)?;
+    let sender_start = cpu_ticks(&sender)?;
     let started = Instant::now();
-    // The measured stretch: the call runs on its own.
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    // The measured stretch: the call runs on its own. The page keeps the last 600 latencies,
+    // so they are collected every few seconds.
+    let mut latency = Vec::new();
+    let end = started + Duration::from_secs(seconds);
+    let half = started + Duration::from_secs(seconds) / 2;
+    let mut pss_half_kib = None;
+    while Instant::now() < end {
+        tokio::time::sleep(LATENCY_EVERY.min(end.saturating_duration_since(Instant::now()))).await;
+        latency.extend(take_latency(session).await?);
+        if pss_half_kib.is_none() && Instant::now() >= half {
+            pss_half_kib = Some(memory(&process_tree(app)?)?.0);
+        }
+    }
+    let sender_cpu = cpu_ticks(&sender)?.saturating_sub(sender_start);
     let stats = remote_stats(session).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let tree = process_tree(app)?;
@@ -271,10 +330,6 @@ async fn call(
     let (pss_end_kib, rss_end_kib) = memory(&tree)?;
 
     let frames = stats["frames"].as_u64().unwrap_or(0);
-    let latency: Vec<f64> = stats["latency_ms"]
-        .as_array()
-        .map(|samples| samples.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
     let figures = Figures {
         sent: size,
         drawn: (
@@ -284,7 +339,9 @@ async fn call(
         frames_per_second: frames as f64 / elapsed,
         latency_ms: Percentiles::of(latency)?,
         cpu_percent: cpu as f64 / ticks_per_second / elapsed * 100.0,
+        sender_cpu_percent: sender_cpu as f64 / ticks_per_second / elapsed * 100.0,
         pss_start_kib,
+        pss_half_kib: pss_half_kib.unwrap_or(pss_start_kib),
         pss_end_kib,
         rss_end_kib,
     };
@@ -302,6 +359,20 @@ async fn call(
     )
     .await?;
     Ok(figures)
+}
+
+/// The remote stream's latency samples since the last time, in milliseconds.
+async fn take_latency(session: &Client) -> Result<Vec<f64>> {
+    let taken = session
+        .execute(
+            "return window.__natterVideo.takeLatency()['remote'] || []",
+            Vec::new(),
+        )
+        .await?;
+    Ok(taken
+        .as_array()
+        .map(|samples| samples.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default())
 }
 
 async fn remote_stats(session: &Client) -> Result<Value> {
