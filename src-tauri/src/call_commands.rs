@@ -138,20 +138,21 @@ pub async fn use_device(
     {
         let id = match (kind, id.as_deref()) {
             // Cameras have no system default: "the system's choice" is the one a call would
-            // open, the first that is listed.
+            // open, the first that is listed (none: nothing to switch to, the setting stays).
             (DeviceKind::Camera, None) => tauri::async_runtime::spawn_blocking(media::first_camera)
                 .await
                 .ok()
-                .flatten()
-                .ok_or_else(|| IpcError::new("device", "no camera to switch to"))?,
-            (_, id) => media::id_or_default(id),
+                .flatten(),
+            (_, id) => Some(media::id_or_default(id)),
         };
-        let choice = match kind {
-            DeviceKind::Camera => DeviceChoice::Camera(id),
-            DeviceKind::Microphone => DeviceChoice::Microphone(id),
-            DeviceKind::Speaker => DeviceChoice::Speaker(id),
-        };
-        client.use_device(choice).await?;
+        if let Some(id) = id {
+            let choice = match kind {
+                DeviceKind::Camera => DeviceChoice::Camera(id),
+                DeviceKind::Microphone => DeviceChoice::Microphone(id),
+                DeviceKind::Speaker => DeviceChoice::Speaker(id),
+            };
+            client.use_device(choice).await?;
+        }
     }
     let mut settings = desktop.settings().await;
     match kind {

@@ -338,7 +338,10 @@ impl CallDesk {
                     let shown = crate::notifications::incoming_call(&app, &view).await;
                     let mut state = desk.state.lock().await;
                     if state.alerted == Some(call_id) {
-                        state.notification = shown;
+                        // The same call may ring again (the server lost and back) before an
+                        // earlier notification of it was shown: only the newest stays.
+                        let earlier = std::mem::replace(&mut state.notification, shown);
+                        crate::notifications::ringing_over(&app, earlier, None);
                     } else {
                         crate::notifications::ringing_over(&app, shown, None);
                     }

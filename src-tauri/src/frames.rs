@@ -34,6 +34,17 @@ enum Format {
     Rgba = 1,
 }
 
+/// The answer to a request.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// The body: header and picture.
+    Picture(Vec<u8>),
+    /// Nothing newer within [`LONGEST_WAIT`].
+    Nothing,
+    /// The newest picture cannot be given in the format asked (an odd size as RGBA).
+    Unusable,
+}
+
 /// A picture ready for the page.
 struct Ready {
     seq: u32,
@@ -73,28 +84,45 @@ impl FrameStream {
     /// The first picture newer than `after`, waiting up to [`LONGEST_WAIT`], fitted in
     /// `width` x `height`, as the response body.
     async fn next_after(
-        &self,
+        self: &Arc<Self>,
         after: u32,
         width: u32,
         height: u32,
         format: Format,
-    ) -> Option<Vec<u8>> {
+    ) -> Next {
         let mut latest = self.latest.subscribe();
-        let ready = tokio::time::timeout(
+        let waited = tokio::time::timeout(
             LONGEST_WAIT,
             latest.wait_for(|ready| ready.as_ref().is_some_and(|ready| ready.seq > after)),
         )
-        .await
-        .ok()?
-        .ok()?
-        .clone()?;
-        let scaled = self
-            .scaler
-            .lock()
+        .await;
+        let Some(ready) = waited
             .ok()
-            .and_then(|mut scaler| scaler.fit_within(&ready.frame, width, height));
-        let frame = scaled.as_ref().unwrap_or(&ready.frame);
-        encode(frame, ready.seq, ready.ready_at_ms, format)
+            .and_then(Result::ok)
+            .and_then(|ready| ready.clone())
+        else {
+            return Next::Nothing;
+        };
+        // Scaling and converting take milliseconds per picture: not on the async workers.
+        let stream = self.clone();
+        let encoded = tokio::task::spawn_blocking(move || {
+            let scaled = stream
+                .scaler
+                .lock()
+                .ok()
+                .and_then(|mut scaler| scaler.fit_within(&ready.frame, width, height));
+            let frame = scaled.as_ref().unwrap_or(&ready.frame);
+            encode(frame, ready.seq, ready.ready_at_ms, format)
+        })
+        .await;
+        match encoded {
+            Ok(Some(body)) => Next::Picture(body),
+            Ok(None) => Next::Unusable,
+            Err(error) => {
+                tracing::warn!(%error, "picture not prepared");
+                Next::Unusable
+            }
+        }
     }
 }
 
@@ -206,35 +234,69 @@ fn parse(uri: &str) -> Result<Wanted, String> {
     Ok(wanted)
 }
 
-fn respond(status: StatusCode, body: Vec<u8>, content_type: &str) -> Response<Vec<u8>> {
-    Response::builder()
+/// The origins of the app's own pages (`tauri://localhost` on Linux and macOS,
+/// `http(s)://tauri.localhost` on Windows): the only ones that may read pictures.
+const APP_ORIGINS: [&str; 3] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+];
+
+fn allowed_origin(origin: Option<&str>) -> Option<&'static str> {
+    let origin = origin?;
+    APP_ORIGINS.into_iter().find(|allowed| *allowed == origin)
+}
+
+fn respond(
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &str,
+    origin: Option<&'static str>,
+) -> Response<Vec<u8>> {
+    let mut response = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CACHE_CONTROL, "no-store")
-        // The page's origin is the app's own scheme, which differs from this one.
-        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-        .body(body)
-        .unwrap_or_default()
+        .header(header::VARY, "Origin");
+    // The page's origin is the app's own scheme, which differs from this one: allowed by
+    // name, so no other page (were one ever loaded) could read the camera's pictures.
+    if let Some(origin) = origin {
+        response = response.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    response.body(body).unwrap_or_default()
 }
 
 /// Answers one request of the page.
 pub async fn serve(streams: &Streams, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let origin = allowed_origin(
+        request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|value| value.to_str().ok()),
+    );
+    let answer = |status, body, content_type: &str| respond(status, body, content_type, origin);
     let wanted = match parse(&request.uri().to_string()) {
         Ok(wanted) => wanted,
         Err(message) => {
-            return respond(StatusCode::BAD_REQUEST, message.into_bytes(), "text/plain");
+            return answer(StatusCode::BAD_REQUEST, message.into_bytes(), "text/plain");
         }
     };
     let Some(stream) = streams.by_name(&wanted.stream) else {
         let message = format!("no stream {:?}", wanted.stream);
-        return respond(StatusCode::NOT_FOUND, message.into_bytes(), "text/plain");
+        return answer(StatusCode::NOT_FOUND, message.into_bytes(), "text/plain");
     };
     match stream
         .next_after(wanted.after, wanted.width, wanted.height, wanted.format)
         .await
     {
-        Some(body) => respond(StatusCode::OK, body, "application/octet-stream"),
-        None => respond(StatusCode::NO_CONTENT, Vec::new(), "text/plain"),
+        Next::Picture(body) => answer(StatusCode::OK, body, "application/octet-stream"),
+        Next::Nothing => answer(StatusCode::NO_CONTENT, Vec::new(), "text/plain"),
+        // Not 204: the page would ask again at once and get the same picture back.
+        Next::Unusable => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            b"the picture cannot be converted".to_vec(),
+            "text/plain",
+        ),
     }
 }
 
@@ -246,6 +308,16 @@ mod tests {
         let mut frame = VideoFrame::black(width, height);
         frame.captured_at_us = 1_700_000_000_123_456;
         frame
+    }
+
+    impl Next {
+        fn picture(self) -> Vec<u8> {
+            match self {
+                Next::Picture(body) => body,
+                Next::Nothing => panic!("no picture: nothing newer"),
+                Next::Unusable => panic!("no picture: unusable"),
+            }
+        }
     }
 
     fn header(body: &[u8]) -> (u32, u32, u32, f64) {
@@ -286,21 +358,16 @@ mod tests {
         let stream = FrameStream::new();
         stream.frame(picture(1280, 720));
         stream.frame(picture(1280, 720));
-        let body = stream
-            .next_after(0, 640, 640, Format::I420)
-            .await
-            .expect("a picture");
+        let body = stream.next_after(0, 640, 640, Format::I420).await.picture();
         let (width, height, seq, captured) = header(&body);
         assert_eq!((width, height), (640, 360));
         assert_eq!(body.len(), HEADER_LEN + 640 * 360 * 3 / 2);
         assert!((captured - 1_700_000_000_123.456).abs() < 0.001);
         // The second picture replaced the first: asking after it waits for a newer one.
         let waited = tokio::time::Instant::now();
-        assert!(
-            stream
-                .next_after(seq, 640, 640, Format::I420)
-                .await
-                .is_none()
+        assert_eq!(
+            stream.next_after(seq, 640, 640, Format::I420).await,
+            Next::Nothing
         );
         assert!(waited.elapsed() >= LONGEST_WAIT);
     }
@@ -314,7 +381,7 @@ mod tests {
         };
         tokio::task::yield_now().await;
         stream.frame(picture(320, 240));
-        let body = waiting.await.unwrap().expect("a picture");
+        let body = waiting.await.unwrap().picture();
         assert_eq!(header(&body).0, 320, "not scaled up");
         stream.clear();
         assert!(stream.latest.borrow().is_none());
@@ -324,15 +391,36 @@ mod tests {
     async fn rgba_pictures_are_converted_and_say_so() {
         let stream = FrameStream::new();
         stream.frame(picture(64, 48));
-        let body = stream
-            .next_after(0, 32, 32, Format::Rgba)
-            .await
-            .expect("a picture");
+        let body = stream.next_after(0, 32, 32, Format::Rgba).await.picture();
         let (width, height, _, _) = header(&body);
         assert_eq!((width, height), (32, 24));
         assert_eq!(u32::from_le_bytes(body[12..16].try_into().unwrap()), 1);
         assert_eq!(body.len(), HEADER_LEN + 32 * 24 * 4);
         // Limited-range black is RGB 0, opaque.
         assert_eq!(&body[HEADER_LEN..HEADER_LEN + 4], &[0, 0, 0, 255]);
+
+        // An odd size cannot be converted: an error, not "nothing newer" (which the page
+        // would ask again for at once, forever).
+        let mut odd = picture(64, 48);
+        odd.width = 63;
+        stream.frame(odd);
+        assert_eq!(
+            stream.next_after(0, 4096, 4096, Format::Rgba).await,
+            Next::Unusable
+        );
+    }
+
+    #[test]
+    fn only_the_apps_own_pages_may_read_pictures() {
+        assert_eq!(
+            allowed_origin(Some("tauri://localhost")),
+            Some("tauri://localhost")
+        );
+        assert_eq!(
+            allowed_origin(Some("http://tauri.localhost")),
+            Some("http://tauri.localhost")
+        );
+        assert_eq!(allowed_origin(Some("https://example.com")), None);
+        assert_eq!(allowed_origin(None), None);
     }
 }

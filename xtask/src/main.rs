@@ -292,13 +292,20 @@ fn desktop_call_bench(root: &Path, extra: &[String]) -> Result<()> {
         &target_dir(root).join("release").join("natter-desktop"),
     )?;
     args.extend(extra.iter().map(Into::into));
+    // Each picture size is measured for `--seconds` (60 by default), after a call set-up.
+    let seconds = extra
+        .iter()
+        .position(|arg| arg == "--seconds")
+        .and_then(|at| extra.get(at + 1))
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or(60);
     desktop::run_in_desktop_session(
         root,
         "desktop call benchmark",
         &target_dir(root).join("debug").join("natter-call-bench"),
         &args,
         &root.join("artifacts"),
-        DESKTOP_BENCH_TIMEOUT,
+        DESKTOP_BENCH_TIMEOUT + Duration::from_secs(2 * seconds),
     )
 }
 

@@ -109,6 +109,8 @@ pub enum Input {
     LocalSignal(CallSignal),
     /// The connection to the server dropped.
     ServerLost,
+    /// The connection to the server is back.
+    ServerBack,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +147,9 @@ pub struct CallMachine {
     deadline: Option<Instant>,
     /// My accept is on its way (the server confirms with `call_accepted`).
     accepting: bool,
+    /// A call ended here when the server was lost, that the server may still think goes on
+    /// (my invite, or my accept, may have reached it): hung up when the server is back.
+    lost: Option<CallId>,
     outputs: Vec<Output>,
 }
 
@@ -224,7 +229,8 @@ impl CallMachine {
                 self.outputs
                     .push(Output::Send(ClientFrame::CallAccept { call_id: call }));
                 if let Some(view) = self.call.as_mut() {
-                    view.camera_on = camera_on && view.kind == CallKind::Video;
+                    // Turned off while it rang stays off.
+                    view.camera_on &= camera_on;
                 }
                 self.changed();
             }
@@ -261,9 +267,25 @@ impl CallMachine {
                 // A call in progress keeps going: its media is peer to peer and the server waits
                 // for this device to come back. Ringing must stop: nothing would end it (the
                 // server tells a device that comes back of a call still ringing, not of one
-                // that ended meanwhile), and the server ends the caller's side on its own.
-                if self.current(Phase::Incoming).is_ok() || self.current(Phase::Outgoing).is_ok() {
-                    self.end(Ending::ServerLost);
+                // that ended meanwhile).
+                let Some(call) = self.call.as_ref() else {
+                    return Ok(());
+                };
+                let call_id = call.call_id;
+                let started_here = match call.phase {
+                    Phase::Outgoing => true,
+                    Phase::Incoming => self.accepting,
+                    _ => return Ok(()),
+                };
+                self.end(Ending::ServerLost);
+                // A call that only rang here needs nothing more: if it still rings when this
+                // device is back, the server rings it again.
+                self.lost = started_here.then_some(call_id);
+            }
+            Input::ServerBack => {
+                if let Some(call_id) = self.lost.take() {
+                    self.outputs
+                        .push(Output::Send(ClientFrame::CallHangup { call_id }));
                 }
             }
             Input::LocalSignal(signal) => {

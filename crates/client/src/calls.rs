@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
     api::Api,
-    call::{CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output},
+    call::{CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output, Phase},
     session::ConnectionStatus,
 };
 
@@ -251,6 +251,8 @@ struct ActiveMedia {
     events: mpsc::UnboundedReceiver<MediaEvent>,
     /// A camera feeds the call (a video call answered by voice has none until turned on).
     has_camera: bool,
+    /// The camera switch as last applied: a camera is opened late only when it turns on.
+    camera_on: bool,
 }
 
 struct Runner {
@@ -299,13 +301,21 @@ impl Runner {
                     None => break,
                 },
                 Ok(()) = status.changed() => {
-                    if *status.borrow_and_update() != ConnectionStatus::Online {
-                        let _ = self.machine.handle(Input::ServerLost, Instant::now());
-                    }
+                    let input = if *status.borrow_and_update() == ConnectionStatus::Online {
+                        Input::ServerBack
+                    } else {
+                        Input::ServerLost
+                    };
+                    let _ = self.machine.handle(input, Instant::now());
                 }
                 frame = frames.recv() => match frame {
                     Some(frame) => {
                         let _ = self.machine.handle(Input::Frame(Box::new(frame)), Instant::now());
+                        // A frame of a connection that has just dropped, handled after the
+                        // drop was: it must not leave a call ringing.
+                        if *status.borrow() != ConnectionStatus::Online {
+                            let _ = self.machine.handle(Input::ServerLost, Instant::now());
+                        }
                     }
                     None => break,
                 },
@@ -382,9 +392,6 @@ impl Runner {
                         if let Some(media) = self.media.take() {
                             media.session.close().await;
                         }
-                        // Devices switched to during a call are for that call; the defaults
-                        // are the factory's (the app's settings).
-                        self.chosen = Chosen::default();
                     }
                     Output::ToMedia(signal) => {
                         if let Some(media) = &self.media {
@@ -392,15 +399,23 @@ impl Runner {
                         }
                     }
                     Output::MediaSwitches { muted, camera_on } => {
-                        if camera_on {
+                        let turned_on =
+                            camera_on && self.media.as_ref().is_some_and(|media| !media.camera_on);
+                        if turned_on {
                             self.open_camera_late().await;
                         }
-                        if let Some(media) = &self.media {
+                        if let Some(media) = self.media.as_mut() {
                             media.session.set_muted(muted);
                             media.session.set_camera_on(camera_on);
+                            media.camera_on = camera_on;
                         }
                     }
                     Output::Changed(view) => {
+                        if view.phase == Phase::Ended {
+                            // Devices switched to during a call are for that call; the
+                            // defaults are the factory's (the app's settings).
+                            self.chosen = Chosen::default();
+                        }
                         self.view.send_replace(Some(view.clone()));
                         (self.news)(CallNews::Changed(view));
                     }
@@ -461,6 +476,7 @@ impl Runner {
             session,
             events,
             has_camera,
+            camera_on,
         });
         Ok(())
     }
@@ -501,7 +517,14 @@ impl Runner {
     }
 
     async fn use_device(&mut self, choice: DeviceChoice) -> Result<(), devices::DeviceError> {
-        if let Some(media) = &self.media {
+        // A camera picked while mine is off (a video call answered by voice) is not opened:
+        // it is remembered for when the camera turns on.
+        let camera_waits = matches!(choice, DeviceChoice::Camera(_))
+            && self
+                .media
+                .as_ref()
+                .is_some_and(|media| !media.has_camera && !media.camera_on);
+        if let Some(media) = self.media.as_ref().filter(|_| !camera_waits) {
             let video = self.settings.video;
             let wanted = choice.clone();
             let opened = tokio::task::spawn_blocking(move || open(&wanted, video))

@@ -411,7 +411,14 @@ fn losing_the_server_stops_ringing_but_not_a_call_in_progress() {
     );
     assert_eq!(last_view(&outputs).phase, Phase::Incoming);
 
-    // An outgoing call that rings stops too.
+    // It only rang here: back online, nothing is owed to the server.
+    machine.handle(Input::ServerLost, now).expect("handled");
+    machine.drain();
+    machine.handle(Input::ServerBack, now).expect("handled");
+    assert!(sent(&machine.drain()).is_empty());
+
+    // An outgoing call that rings stops too, and is hung up once the server is back (the
+    // callee's devices would ring on for a caller who gave up).
     let mut machine = CallMachine::default();
     place(&mut machine, now);
     frame(
@@ -423,6 +430,13 @@ fn losing_the_server_stops_ringing_but_not_a_call_in_progress() {
     );
     machine.handle(Input::ServerLost, now).expect("handled");
     assert_eq!(last_view(&machine.drain()).ending, Some(Ending::ServerLost));
+    machine.handle(Input::ServerBack, now).expect("handled");
+    assert_eq!(
+        sent(&machine.drain()),
+        [ClientFrame::CallHangup { call_id: CALL }]
+    );
+    machine.handle(Input::ServerBack, now).expect("handled");
+    assert!(machine.drain().is_empty(), "hung up once");
 
     // A connected call goes on: its media does not need the server.
     let mut machine = CallMachine::default();

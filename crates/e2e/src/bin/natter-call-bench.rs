@@ -42,6 +42,9 @@ struct Options {
     /// (converted by a WebGL shader).
     #[arg(long, default_value = "rgba", value_parser = ["rgba", "i420"])]
     format: String,
+    /// Only this picture size (`640x480` or `1280x720`); both by default.
+    #[arg(long, value_parser = ["640x480", "1280x720"])]
+    size: Option<String>,
 }
 
 /// What one call at one picture size measured.
@@ -155,7 +158,15 @@ async fn run(options: &Options) -> Result<()> {
             )
             .await?;
         let mut all = Vec::new();
-        for (width, height) in [(640, 480), (1280, 720)] {
+        let sizes = [(640, 480), (1280, 720)]
+            .into_iter()
+            .filter(|(width, height)| {
+                options
+                    .size
+                    .as_ref()
+                    .is_none_or(|size| *size == format!("{width}x{height}"))
+            });
+        for (width, height) in sizes {
             all.push(
                 call(
                     &session,
