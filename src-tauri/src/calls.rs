@@ -270,6 +270,10 @@ impl CallDesk {
         // The window and the tray first: the ringtone waits for a sound card to open.
         self.alert(app, &call, &view).await;
         self.play(&call).await;
+        if call.phase == Phase::Connecting {
+            // The call needs the camera and microphone the settings' test may hold.
+            self.stop_device_test().await;
+        }
         if call.phase == Phase::Ended {
             self.streams.remote.clear();
             self.streams.local.clear();

@@ -72,6 +72,24 @@ pub fn cpu_ticks(pids: &[u32]) -> Result<u64> {
     Ok(total)
 }
 
+/// The whole machine's busy and total CPU time so far, in clock ticks summed over its cores
+/// (`/proc/stat`; idle and waiting for I/O are not busy).
+pub fn machine_ticks() -> Result<(u64, u64)> {
+    let stat = fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
+    let line = stat
+        .lines()
+        .find(|line| line.starts_with("cpu "))
+        .context("no cpu line in /proc/stat")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|value| value.parse().context("malformed /proc/stat"))
+        .collect::<Result<_>>()?;
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    Ok((total - idle, total))
+}
+
 /// Clock ticks per second of `/proc` CPU times.
 pub fn ticks_per_second() -> u64 {
     std::process::Command::new("getconf")

@@ -21,7 +21,7 @@ use natter_e2e::call_story::{click, until_more_frames, until_phase};
 use natter_e2e::harness::{
     Binaries, Cli, Server, TauriDriver, UI_TIMEOUT, sign_in_first_start, unlock_keyring, until_js,
 };
-use natter_e2e::measure::{cpu_ticks, memory, process_tree, ticks_per_second};
+use natter_e2e::measure::{cpu_ticks, machine_ticks, memory, process_tree, ticks_per_second};
 use natter_e2e::media::Pulse;
 use natter_e2e::processes::output;
 
@@ -57,6 +57,8 @@ struct Figures {
     cpu_percent: f64,
     /// The sending `natter` (camera, encoder) on the same machine, for scale.
     sender_cpu_percent: f64,
+    /// The whole machine's busy share (every process, the X server too), of all its cores.
+    machine_busy_percent: f64,
     pss_start_kib: u64,
     /// Halfway through: growth after it is growth that does not level off.
     pss_half_kib: u64,
@@ -191,18 +193,19 @@ async fn run(options: &Options) -> Result<()> {
         options.seconds, options.format
     );
     println!(
-        "{:<11} {:>11} {:>8} {:>24} {:>8} {:>8} {:>28}",
+        "{:<11} {:>11} {:>8} {:>24} {:>8} {:>8} {:>8} {:>28}",
         "sent",
         "drawn",
         "fps",
         "added latency p50/p95/max",
         "CPU",
         "sender",
+        "machine",
         "PSS start -> half -> end"
     );
     for figure in &figures {
         println!(
-            "{:<11} {:>11} {:>8.1} {:>10.1} / {:>4.1} / {:>4.1} ms {:>7.0}% {:>7.0}% {:>8} -> {:>5} -> {:>5} MiB",
+            "{:<11} {:>11} {:>8.1} {:>10.1} / {:>4.1} / {:>4.1} ms {:>7.0}% {:>7.0}% {:>7.0}% {:>8} -> {:>5} -> {:>5} MiB",
             format!("{}x{}", figure.sent.0, figure.sent.1),
             format!("{}x{}", figure.drawn.0, figure.drawn.1),
             figure.frames_per_second,
@@ -211,6 +214,7 @@ async fn run(options: &Options) -> Result<()> {
             figure.latency_ms.max,
             figure.cpu_percent,
             figure.sender_cpu_percent,
+            figure.machine_busy_percent,
             figure.pss_start_kib / 1024,
             figure.pss_half_kib / 1024,
             figure.pss_end_kib / 1024,
@@ -230,6 +234,7 @@ async fn run(options: &Options) -> Result<()> {
                 },
                 "cpu_percent_of_one_core": figure.cpu_percent,
                 "sender_cpu_percent_of_one_core": figure.sender_cpu_percent,
+                "machine_busy_percent_of_all_cores": figure.machine_busy_percent,
                 "pss_start_kib": figure.pss_start_kib,
                 "pss_half_kib": figure.pss_half_kib,
                 "pss_end_kib": figure.pss_end_kib,
@@ -300,6 +305,7 @@ async fn call(
     // By name: the bench may see another pid namespace than its children's /proc entries.
     let sender = process_tree(cli)?;
     let sender_start = cpu_ticks(&sender)?;
+    let machine_start = machine_ticks()?;
     let started = Instant::now();
     // The measured stretch: the call runs on its own. The page keeps the last 600 latencies,
     // so they are collected every few seconds.
@@ -315,6 +321,10 @@ async fn call(
         }
     }
     let sender_cpu = cpu_ticks(&sender)?.saturating_sub(sender_start);
+    let machine_end = machine_ticks()?;
+    let machine_busy = (machine_end.0.saturating_sub(machine_start.0)) as f64
+        / (machine_end.1.saturating_sub(machine_start.1)).max(1) as f64
+        * 100.0;
     let stats = remote_stats(session).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let tree = process_tree(app)?;
@@ -351,6 +361,7 @@ async fn call(
         latency_ms: Percentiles::of(latency)?,
         cpu_percent: cpu as f64 / ticks_per_second / elapsed * 100.0,
         sender_cpu_percent: sender_cpu as f64 / ticks_per_second / elapsed * 100.0,
+        machine_busy_percent: machine_busy,
         pss_start_kib,
         pss_half_kib: pss_half_kib.unwrap_or(pss_start_kib),
         pss_end_kib,
