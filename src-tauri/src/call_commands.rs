@@ -19,9 +19,12 @@ type Result<T> = std::result::Result<T, IpcError>;
 #[tauri::command]
 pub async fn start_call(
     desktop: State<'_, Desktop>,
+    calls: State<'_, CallDesk>,
     peer_id: UserId,
     kind: CallKind,
 ) -> Result<()> {
+    // The settings' device test would hold the camera and microphone the call opens.
+    calls.stop_device_test().await;
     desktop.client().await?.place_call(peer_id, kind).await?;
     Ok(())
 }
@@ -30,6 +33,7 @@ pub async fn start_call(
 /// window forward for the call screen. Also what the notification's Accept does.
 pub async fn accept(app: &AppHandle, video: bool) -> Result<()> {
     let client = app.state::<Desktop>().client().await?;
+    app.state::<CallDesk>().stop_device_test().await;
     // By voice, the camera stays closed and the caller is told it is off.
     client.accept_call(video).await?;
     crate::tray::show_main_window(app);

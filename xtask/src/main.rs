@@ -295,8 +295,12 @@ fn desktop_call_bench(root: &Path, extra: &[String]) -> Result<()> {
     // Each picture size is measured for `--seconds` (60 by default), after a call set-up.
     let seconds = extra
         .iter()
-        .position(|arg| arg == "--seconds")
-        .and_then(|at| extra.get(at + 1))
+        .enumerate()
+        .find_map(|(at, arg)| match arg.strip_prefix("--seconds") {
+            Some("") => extra.get(at + 1).map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        })
         .and_then(|value| value.parse::<u64>().ok())
         .unwrap_or(60);
     desktop::run_in_desktop_session(

@@ -147,9 +147,9 @@ pub struct CallMachine {
     deadline: Option<Instant>,
     /// My accept is on its way (the server confirms with `call_accepted`).
     accepting: bool,
-    /// A call ended here when the server was lost, that the server may still think goes on
-    /// (my invite, or my accept, may have reached it): hung up when the server is back.
-    lost: Option<CallId>,
+    /// Calls ended here when the server was lost, that the server may still think go on (my
+    /// invite, or my accept, may have reached it): hung up when the server is back.
+    lost: Vec<CallId>,
     outputs: Vec<Output>,
 }
 
@@ -280,12 +280,17 @@ impl CallMachine {
                 self.end(Ending::ServerLost);
                 // A call that only rang here needs nothing more: if it still rings when this
                 // device is back, the server rings it again.
-                self.lost = started_here.then_some(call_id);
+                if started_here {
+                    self.lost.push(call_id);
+                }
             }
             Input::ServerBack => {
-                if let Some(call_id) = self.lost.take() {
-                    self.outputs
-                        .push(Output::Send(ClientFrame::CallHangup { call_id }));
+                for call_id in std::mem::take(&mut self.lost) {
+                    // One that rings here again (my accept never arrived) is the user's again.
+                    if !self.is_current(call_id) {
+                        self.outputs
+                            .push(Output::Send(ClientFrame::CallHangup { call_id }));
+                    }
                 }
             }
             Input::LocalSignal(signal) => {
@@ -424,6 +429,8 @@ impl CallMachine {
     }
 
     fn incoming(&mut self, call: CallInfo) {
+        // Ringing again after the server was lost: it is not to be hung up.
+        self.lost.retain(|lost| *lost != call.call_id);
         self.call = Some(incoming_view(call));
         self.accepting = false;
         self.deadline = None;

@@ -274,6 +274,7 @@ impl Runner {
         mut status: watch::Receiver<ConnectionStatus>,
     ) {
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
+        let mut was_online = *status.borrow_and_update() == ConnectionStatus::Online;
         loop {
             let deadline = self.machine.poll_timeout();
             let sleep = async {
@@ -301,12 +302,15 @@ impl Runner {
                     None => break,
                 },
                 Ok(()) = status.changed() => {
-                    let input = if *status.borrow_and_update() == ConnectionStatus::Online {
-                        Input::ServerBack
-                    } else {
-                        Input::ServerLost
-                    };
-                    let _ = self.machine.handle(input, Instant::now());
+                    // Only the moves into and out of Online count: a call placed while offline
+                    // waits for the connection (its invite is held), and must not end with each
+                    // further retry.
+                    let online = *status.borrow_and_update() == ConnectionStatus::Online;
+                    if online != was_online {
+                        was_online = online;
+                        let input = if online { Input::ServerBack } else { Input::ServerLost };
+                        let _ = self.machine.handle(input, Instant::now());
+                    }
                 }
                 frame = frames.recv() => match frame {
                     Some(frame) => {
@@ -516,7 +520,13 @@ impl Runner {
         }
     }
 
+    /// Switches the call in progress to `choice` (for this call only); outside a call,
+    /// nothing: the defaults are the device factory's.
     async fn use_device(&mut self, choice: DeviceChoice) -> Result<(), devices::DeviceError> {
+        // The call may have ended since the caller looked: its pick must not outlive it.
+        if !self.machine.busy() {
+            return Ok(());
+        }
         // A camera picked while mine is off (a video call answered by voice) is not opened:
         // it is remembered for when the camera turns on.
         let camera_waits = matches!(choice, DeviceChoice::Camera(_))

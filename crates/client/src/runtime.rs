@@ -571,8 +571,9 @@ impl Client {
             .map_err(|error| ClientError::Invalid(error.to_string()))
     }
 
-    /// Uses this camera, microphone or speaker from now on, switching it in the call in
-    /// progress. A device that cannot be opened is an error and changes nothing.
+    /// Switches the call in progress to this camera, microphone or speaker, for this call
+    /// (outside a call, nothing). A device that cannot be opened is an error and changes
+    /// nothing.
     pub async fn use_device(&self, choice: crate::calls::DeviceChoice) -> Result<(), ClientError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.calls

@@ -511,3 +511,45 @@ fn a_video_call_answered_by_voice_tells_the_peer_the_camera_is_off() {
     )));
     assert!(!machine.view().expect("a call").camera_on);
 }
+
+#[test]
+fn an_accept_lost_with_the_server_is_hung_up_unless_the_call_rings_again() {
+    let now = Instant::now();
+    let ring = |machine: &mut CallMachine| {
+        frame(
+            machine,
+            ServerFrame::CallIncoming {
+                call: info(THEIRS, BOB, ME),
+            },
+            now,
+        )
+    };
+    let mut machine = CallMachine::default();
+    ring(&mut machine);
+    machine
+        .handle(Input::Accept { camera_on: true }, now)
+        .expect("accepted");
+    machine.handle(Input::ServerLost, now).expect("handled");
+    machine.drain();
+    // My accept never arrived: the server rings this device again, and it is the user's call.
+    assert_eq!(last_view(&ring(&mut machine)).phase, Phase::Incoming);
+    machine.handle(Input::ServerBack, now).expect("handled");
+    assert!(
+        sent(&machine.drain()).is_empty(),
+        "the ringing call is not hung up"
+    );
+
+    // My accept arrived (the server does not ring again): it is hung up once back.
+    let mut machine = CallMachine::default();
+    ring(&mut machine);
+    machine
+        .handle(Input::Accept { camera_on: true }, now)
+        .expect("accepted");
+    machine.handle(Input::ServerLost, now).expect("handled");
+    machine.drain();
+    machine.handle(Input::ServerBack, now).expect("handled");
+    assert_eq!(
+        sent(&machine.drain()),
+        [ClientFrame::CallHangup { call_id: THEIRS }]
+    );
+}
