@@ -22,6 +22,14 @@ fn info(call_id: CallId, caller_id: UserId, callee_id: UserId) -> CallInfo {
     }
 }
 
+/// The server's word that the call was answered (by the callee's session 9).
+fn accepted(call_id: CallId) -> ServerFrame {
+    ServerFrame::CallAccepted {
+        call_id,
+        by_session_id: Uuid::from_u128(9),
+    }
+}
+
 fn sent(outputs: &[Output]) -> Vec<ClientFrame> {
     outputs
         .iter()
@@ -92,14 +100,7 @@ fn an_outgoing_call_rings_connects_as_offerer_and_hangs_up() {
         "ringing is the server's to time out"
     );
 
-    let outputs = frame(
-        &mut machine,
-        ServerFrame::CallAccepted {
-            call_id: CALL,
-            by_session_id: Uuid::from_u128(9),
-        },
-        now,
-    );
+    let outputs = frame(&mut machine, accepted(CALL), now);
     assert!(outputs.contains(&Output::StartMedia {
         call_id: CALL,
         role: MediaRole::Offerer,
@@ -317,14 +318,7 @@ fn silence_from_the_server_or_the_media_gives_up_in_time() {
     // Answered, but the media never connects.
     let mut machine = CallMachine::default();
     place(&mut machine, now);
-    frame(
-        &mut machine,
-        ServerFrame::CallAccepted {
-            call_id: CALL,
-            by_session_id: Uuid::from_u128(9),
-        },
-        now,
-    );
+    frame(&mut machine, accepted(CALL), now);
     machine.handle_timeout(now + CONNECT_TIMEOUT);
     let outputs = machine.drain();
     assert_eq!(sent(&outputs), [ClientFrame::CallFailed { call_id: CALL }]);
@@ -336,14 +330,7 @@ fn failed_media_ends_the_call_as_failed_and_a_refused_invite_ends_it_refused() {
     let now = Instant::now();
     let mut machine = CallMachine::default();
     place(&mut machine, now);
-    frame(
-        &mut machine,
-        ServerFrame::CallAccepted {
-            call_id: CALL,
-            by_session_id: Uuid::from_u128(9),
-        },
-        now,
-    );
+    frame(&mut machine, accepted(CALL), now);
     machine
         .handle(Input::Media(MediaProgress::Reconnecting), now)
         .expect("taken");
@@ -441,14 +428,7 @@ fn losing_the_server_stops_ringing_but_not_a_call_in_progress() {
     // A connected call goes on: its media does not need the server.
     let mut machine = CallMachine::default();
     place(&mut machine, now);
-    frame(
-        &mut machine,
-        ServerFrame::CallAccepted {
-            call_id: CALL,
-            by_session_id: Uuid::from_u128(9),
-        },
-        now,
-    );
+    frame(&mut machine, accepted(CALL), now);
     machine
         .handle(Input::Media(MediaProgress::Connected), now)
         .expect("handled");
@@ -485,14 +465,7 @@ fn a_video_call_answered_by_voice_tells_the_peer_the_camera_is_off() {
         "shown with the camera off at once"
     );
 
-    let outputs = frame(
-        &mut machine,
-        ServerFrame::CallAccepted {
-            call_id: THEIRS,
-            by_session_id: Uuid::from_u128(9),
-        },
-        now,
-    );
+    let outputs = frame(&mut machine, accepted(THEIRS), now);
     assert_eq!(
         sent(&outputs),
         [ClientFrame::CallMedia {
