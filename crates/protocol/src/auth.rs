@@ -9,11 +9,21 @@ use crate::{SessionId, Timestamp, User};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
+    /// 3 to 32 characters of `a-z 0-9 _ . -`, starting with a letter or digit, after trimming
+    /// and lower-casing.
+    #[cfg_attr(feature = "openapi", schema(min_length = 3, max_length = 32))]
     pub username: String,
+    /// 1 to 64 characters after trimming, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub display_name: String,
+    /// 8 to 1024 bytes of UTF-8 (the schema's lengths count characters, which for ASCII are
+    /// the bytes).
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
     pub password: String,
-    /// Shown in the session list, for example "Alice's laptop".
+    /// Shown in the session list, for example "Alice's laptop". At most 64 characters, no
+    /// control characters; empty or absent becomes "Unnamed device".
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
 }
 
@@ -22,9 +32,12 @@ pub struct SignupRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// Any case. A malformed username is answered like a wrong password.
     pub username: String,
     pub password: String,
+    /// As in `SignupRequest`: at most 64 characters, no control characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
 }
 

@@ -25,8 +25,15 @@ pub enum CreateConversationRequest {
         user_id: UserId,
     },
     Group {
+        /// 1 to 64 characters after trimming, no control characters.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
         name: String,
-        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Uuid))]
+        /// The other members; duplicates and my own id are ignored. A group has at most 256
+        /// members, creator included.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(value_type = Vec<String>, format = Uuid, max_items = 256)
+        )]
         member_ids: Vec<UserId>,
     },
 }
@@ -36,7 +43,11 @@ pub enum CreateConversationRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddMembersRequest {
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Uuid))]
+    /// 1 to 256 users; the group still has at most 256 members afterwards.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Vec<String>, format = Uuid, min_items = 1, max_items = 256)
+    )]
     pub user_ids: Vec<UserId>,
 }
 
@@ -45,6 +56,8 @@ pub struct AddMembersRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameConversationRequest {
+    /// 1 to 64 characters after trimming, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 

@@ -37,9 +37,13 @@ pub struct Presence {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
+    /// 1 to 64 characters after trimming, no control characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub display_name: Option<String>,
+    /// At most 140 characters after trimming, no control characters; empty clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 140))]
     pub status_text: Option<String>,
 }
 
