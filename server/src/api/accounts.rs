@@ -21,7 +21,10 @@ use crate::{
 /// Create an account and sign in on this device.
 #[utoipa::path(post, path = "/api/auth/signup", tag = "accounts", request_body = SignupRequest,
     responses((status = 201, body = AuthResponse), (status = 409, description = "username_taken", body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, description = "validation_failed: a username, display name, password or device name rule",
+            body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait before trying again")))))]
 pub async fn signup(
     State(core): State<Arc<Core>>,
     ClientIp(ip): ClientIp,
@@ -34,7 +37,9 @@ pub async fn signup(
 /// Sign in on a device. Unknown users and wrong passwords get the same answer.
 #[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = AuthResponse), (status = 401, description = "invalid_credentials", body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 422, description = "validation_failed: the device name rule", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait before trying again")))))]
 pub async fn login(
     State(core): State<Arc<Core>>,
     ClientIp(ip): ClientIp,
@@ -45,7 +50,7 @@ pub async fn login(
 
 /// Sign out this device: its token stops working and its WebSocket closes.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "accounts", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "signed out")))]
 pub async fn logout(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<StatusCode> {
     accounts::revoke_session(&core, auth, auth.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -53,7 +58,7 @@ pub async fn logout(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResu
 
 /// My signed-in devices, newest first.
 #[utoipa::path(get, path = "/api/sessions", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SessionList)))]
 pub async fn list_sessions(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -64,7 +69,8 @@ pub async fn list_sessions(
 /// Revoke one of my sessions.
 #[utoipa::path(delete, path = "/api/sessions/{session_id}", tag = "accounts", security(("bearer" = [])),
     params(("session_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "revoked"),
+        (status = 404, description = "not_found: not one of my sessions, or already revoked", body = ErrorBody)))]
 pub async fn revoke_session(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -83,7 +89,7 @@ pub struct RevokeAllParams {
 
 /// Revoke all my sessions ("sign out everywhere"), optionally keeping this one.
 #[utoipa::path(delete, path = "/api/sessions", tag = "accounts", security(("bearer" = [])),
-    params(RevokeAllParams), responses((status = 204), (status = 401, body = ErrorBody)))]
+    params(RevokeAllParams), responses((status = 204, description = "revoked")))]
 pub async fn revoke_all_sessions(
     State(core): State<Arc<Core>>,
     auth: AuthSession,

@@ -25,14 +25,15 @@ pub struct CallHistoryParams {
     /// Calls started before this time (the `started_at` of the last call of the previous page).
     pub before: Option<i64>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
 /// My calls, made and received, newest first, with how each ended and how long it lasted.
 #[utoipa::path(get, path = "/api/calls", tag = "calls", security(("bearer" = [])),
     params(CallHistoryParams),
-    responses((status = 200, body = CallHistory), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = CallHistory),
+        (status = 422, description = "validation_failed: `limit` out of range", body = ErrorBody)))]
 pub async fn list(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -45,7 +46,7 @@ pub async fn list(
 
 /// The ICE servers for my next call, with TURN credentials valid until `expires_at`.
 #[utoipa::path(get, path = "/api/calls/ice-servers", tag = "calls", security(("bearer" = [])),
-    responses((status = 200, body = IceServers), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = IceServers)))]
 pub async fn ice_servers(State(core): State<Arc<Core>>, auth: AuthSession) -> Json<IceServers> {
     let config = &core.config;
     Json(turn::ice_servers(

@@ -20,7 +20,7 @@ use crate::{
 
 /// My conversations, most recent activity first, with members, last message and unread count.
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
-    responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ConversationList)))]
 pub async fn list(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -32,7 +32,8 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
     request_body = CreateConversationRequest,
     responses((status = 201, body = Conversation), (status = 200, description = "the existing direct conversation", body = Conversation),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, description = "validation_failed: a direct conversation with myself, an unknown user id, a \
+            group name rule, more than 256 members", body = ErrorBody)))]
 pub async fn create(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -58,7 +59,7 @@ pub async fn create(
 /// One of my conversations.
 #[utoipa::path(get, path = "/api/conversations/{conversation_id}", tag = "conversations", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Conversation), (status = 404, description = "not_found: not a member", body = ErrorBody)))]
 pub async fn get(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -72,7 +73,10 @@ pub async fn get(
 /// Rename a group (owner only).
 #[utoipa::path(patch, path = "/api/conversations/{conversation_id}", tag = "conversations", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)), request_body = RenameConversationRequest,
-    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Conversation),
+        (status = 403, description = "forbidden: not the owner, or a direct conversation", body = ErrorBody),
+        (status = 404, description = "not_found: not a member", body = ErrorBody),
+        (status = 422, description = "validation_failed: the group name rule", body = ErrorBody)))]
 pub async fn rename(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -87,7 +91,10 @@ pub async fn rename(
 /// Add members to a group (owner only). Users already in it are left as they are.
 #[utoipa::path(post, path = "/api/conversations/{conversation_id}/members", tag = "conversations", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)), request_body = AddMembersRequest,
-    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Conversation),
+        (status = 403, description = "forbidden: not the owner, or a direct conversation", body = ErrorBody),
+        (status = 404, description = "not_found: not a member", body = ErrorBody),
+        (status = 422, description = "validation_failed: no user, an unknown user id, more than 256 members", body = ErrorBody)))]
 pub async fn add_members(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -103,7 +110,10 @@ pub async fn add_members(
 #[utoipa::path(delete, path = "/api/conversations/{conversation_id}/members/{user_id}", tag = "conversations",
     security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path), ("user_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "removed"),
+        (status = 403, description = "forbidden: removing someone else without being the owner, or a direct \
+            conversation", body = ErrorBody),
+        (status = 404, description = "not_found: I or the user am not a member", body = ErrorBody)))]
 pub async fn remove_member(
     State(core): State<Arc<Core>>,
     auth: AuthSession,

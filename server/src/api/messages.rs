@@ -24,8 +24,11 @@ use crate::{
 #[utoipa::path(post, path = "/api/conversations/{conversation_id}/messages", tag = "messages", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)), request_body = SendMessageRequest,
     responses((status = 201, body = Message), (status = 200, description = "already sent", body = Message),
-        (status = 404, body = ErrorBody), (status = 409, description = "idempotency_conflict", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, description = "not_found: not a member", body = ErrorBody),
+        (status = 409, description = "idempotency_conflict", body = ErrorBody),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB, or the message over 4000 \
+            characters or 16 KiB", body = ErrorBody),
+        (status = 422, description = "validation_failed: a blank message, control characters", body = ErrorBody)))]
 pub async fn send(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -48,13 +51,15 @@ pub struct HistoryParams {
     /// Messages with a larger `seq` (newer).
     pub after: Option<i64>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
 /// A page of history, oldest first. Without `before` or `after`: the newest page.
 #[utoipa::path(get, path = "/api/conversations/{conversation_id}/messages", tag = "messages", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path), HistoryParams),
-    responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MessagePage), (status = 404, description = "not_found: not a member", body = ErrorBody),
+        (status = 422, description = "validation_failed: both `before` and `after`, `limit` out of range", body = ErrorBody)))]
 pub async fn history(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -79,8 +84,12 @@ pub async fn history(
     security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path)),
     request_body = EditMessageRequest,
-    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Message), (status = 403, description = "forbidden: not my message", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "conflict: the message is deleted, or records a call", body = ErrorBody),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB, or the message over 4000 \
+            characters or 16 KiB", body = ErrorBody),
+        (status = 422, description = "validation_failed: a blank message, control characters", body = ErrorBody)))]
 pub async fn edit(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -96,7 +105,8 @@ pub async fn edit(
 #[utoipa::path(delete, path = "/api/conversations/{conversation_id}/messages/{message_id}", tag = "messages",
     security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Message), (status = 403, description = "forbidden: not my message", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody)))]
 pub async fn delete(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -110,7 +120,9 @@ pub async fn delete(
 /// I have read up to and including this message.
 #[utoipa::path(post, path = "/api/conversations/{conversation_id}/read", tag = "messages", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)), request_body = MarkReadRequest,
-    responses((status = 200, body = ReadState), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ReadState),
+        (status = 404, description = "not_found: not a member, or the message is not in this conversation or from \
+            before I joined", body = ErrorBody)))]
 pub async fn mark_read(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -125,7 +137,7 @@ pub async fn mark_read(
 /// I am typing (for clients without a WebSocket; the WebSocket `typing` frame does the same).
 #[utoipa::path(post, path = "/api/conversations/{conversation_id}/typing", tag = "messages", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "passed on"), (status = 404, description = "not_found: not a member", body = ErrorBody)))]
 pub async fn typing(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -138,8 +150,10 @@ pub async fn typing(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
     /// Words to find; each matches words starting with it. Punctuation is ignored.
+    #[param(min_length = 1, max_length = 200)]
     pub query: String,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<uuid::Uuid>,
@@ -148,7 +162,9 @@ pub struct SearchParams {
 /// Full-text search over the conversations I am in, newest first.
 #[utoipa::path(get, path = "/api/search/messages", tag = "messages", security(("bearer" = [])),
     params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchResults),
+        (status = 422, description = "validation_failed: no letter or digit in `query`, over 200 characters, `limit` \
+            out of range", body = ErrorBody)))]
 pub async fn search(
     State(core): State<Arc<Core>>,
     auth: AuthSession,

@@ -12,14 +12,16 @@ use natter_protocol::ServerStats;
 use crate::{api::extract::Json, core::Core};
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "`ok`", content((String = "text/plain; charset=utf-8")))))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The server can serve requests: its database answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = String), (status = 503, body = String)))]
+    responses((status = 200, description = "`ready`", content((String = "text/plain; charset=utf-8"))),
+        (status = 503, description = "`database unreachable`", content((String = "text/plain; charset=utf-8")))))]
 pub async fn readyz(State(core): State<Arc<Core>>) -> (StatusCode, &'static str) {
     if core.db.is_reachable().await {
         (StatusCode::OK, "ready")
@@ -28,14 +30,15 @@ pub async fn readyz(State(core): State<Arc<Core>>) -> (StatusCode, &'static str)
     }
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String)))]
+/// What `prometheus-client` renders: the OpenMetrics text format, which Prometheus scrapes as is.
+const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Prometheus metrics in the OpenMetrics text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "the metrics", content((String = METRICS_CONTENT_TYPE)))))]
 pub async fn metrics(State(core): State<Arc<Core>>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
         core.metrics.render(),
     )
 }

@@ -25,7 +25,7 @@ use crate::{
 
 /// Who am I.
 #[utoipa::path(get, path = "/api/me", tag = "profiles", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = User)))]
 pub async fn me(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<Json<User>> {
     Ok(Json(users::get(&core, auth.user_id, auth.user_id).await?))
 }
@@ -33,7 +33,8 @@ pub async fn me(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<J
 /// Change my display name or status text.
 #[utoipa::path(patch, path = "/api/me", tag = "profiles", security(("bearer" = [])),
     request_body = UpdateProfileRequest,
-    responses((status = 200, body = User), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = User),
+        (status = 422, description = "validation_failed: a display name or status text rule", body = ErrorBody)))]
 pub async fn update_me(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -45,9 +46,12 @@ pub async fn update_me(
 /// Upload my avatar: the raw picture as the body, `Content-Type` image/png, image/jpeg or
 /// image/webp, at most 5 MiB. The server stores a 256×256 JPEG made from it.
 #[utoipa::path(put, path = "/api/me/avatar", tag = "profiles", security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "image/png"),
-    responses((status = 200, body = User), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body(description = "the picture's bytes", content(("image/png"), ("image/jpeg"), ("image/webp"))),
+    responses((status = 200, body = User),
+        (status = 413, description = "payload_too_large: over 5 MiB", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type: not image/png, image/jpeg or image/webp", body = ErrorBody),
+        (status = 422, description = "validation_failed: the bytes do not match the type, cannot be decoded, or the \
+            picture is over 4096 pixels a side", body = ErrorBody)))]
 pub async fn put_avatar(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -77,7 +81,7 @@ pub async fn delete_avatar(
 /// A user's profile.
 #[utoipa::path(get, path = "/api/users/{user_id}", tag = "profiles", security(("bearer" = [])),
     params(("user_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 404, description = "not_found", body = ErrorBody)))]
 pub async fn get_user(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
@@ -89,8 +93,12 @@ pub async fn get_user(
 /// A user's avatar thumbnail (JPEG). The URL in `User.avatar_url` changes with the picture,
 /// so responses may be cached for long.
 #[utoipa::path(get, path = "/api/users/{user_id}/avatar", tag = "profiles", security(("bearer" = [])),
-    params(("user_id" = uuid::Uuid, Path)),
-    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    params(("user_id" = uuid::Uuid, Path),
+        ("If-None-Match" = Option<String>, Header, description = "the `ETag` of the copy I have")),
+    responses((status = 200, description = "the thumbnail", content(("image/jpeg")),
+            headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "`If-None-Match` named the current picture", headers(("ETag" = String))),
+        (status = 404, description = "not_found: no such user, or no avatar", body = ErrorBody)))]
 pub async fn get_avatar(
     State(core): State<Arc<Core>>,
     _auth: AuthSession,
@@ -127,17 +135,22 @@ pub async fn get_avatar(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DirectoryParams {
     /// Matches usernames that start with it and display names that contain it.
+    #[param(max_length = 200)]
     pub query: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 
 /// Search the user directory.
 #[utoipa::path(get, path = "/api/users", tag = "profiles", security(("bearer" = [])),
     params(DirectoryParams),
-    responses((status = 200, body = UserPage), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserPage),
+        (status = 422, description = "validation_failed: `limit` out of range, `query` or `cursor` too long or with \
+            control characters", body = ErrorBody)))]
 pub async fn directory(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
