@@ -95,7 +95,7 @@ enum Command {
     /// Searches the user directory.
     Users { query: String },
     /// Calls a user and prints the call's progress and stats as JSON lines until it ends
-    /// (exit code 0 when it completed).
+    /// (exit code 0 when it completed). Opens our direct conversation first, as `dm` does.
     Call {
         username: String,
         /// A video call (default: voice).
@@ -330,6 +330,14 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
             let (settings, probe) = media.settings()?;
             let client = cli.client_with(settings).await?;
             let callee = find_user(&client, username).await?;
+            // The server lets only people who share a conversation call each other, and tells
+            // anyone else "no such user" (so as not to say who exists). Opening our direct
+            // conversation first, as `natter dm` does, makes a first call work like a first
+            // message.
+            client
+                .start_direct(callee.id)
+                .await
+                .with_context(|| format!("could not open a conversation with {username:?}"))?;
             let kind = if *video {
                 natter_protocol::CallKind::Video
             } else {

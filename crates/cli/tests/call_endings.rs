@@ -219,3 +219,38 @@ async fn alice_and_bob_call_each_other_at_once() {
     assert_eq!(calls.len(), 1, "one call recorded: {calls:#?}");
     assert_eq!(calls[0]["end_reason"], "completed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_call_opens_the_direct_conversation_and_rings() {
+    // Alice and Bob have never written to each other: they share no conversation, which the
+    // server requires of a call.
+    let setup = start_server_with(|config| config.call_ring_seconds = 2.0).await;
+    let alice = setup.sign_up("alice").await;
+    let bob = setup.sign_up("bob").await;
+    let bob_declines = setup.start("bob", &bob, &["decline"]);
+    let alice_calls = setup.start(
+        "alice",
+        &alice,
+        &["call", "bob", "--bind", "127.0.0.1:0", "--no-mdns"],
+    );
+
+    // Alice's side first: refused, it ends at once, and Bob's waits for a call forever.
+    let (alice_seen, alice_ok) = alice_calls.finish();
+    assert_eq!(
+        last_call(&alice_seen)["ending"],
+        ended("declined"),
+        "the call did not ring at Bob's: {alice_seen:#?}"
+    );
+    assert!(!alice_ok, "a declined call is not a success for the caller");
+    let (bob_seen, bob_ok) = bob_declines.finish();
+    assert_eq!(phases(&bob_seen), ["incoming", "ended"]);
+    assert!(bob_ok, "{bob_seen:#?}");
+    let conversations = setup.run(Some(&alice), &["conversations"]).await;
+    assert_eq!(conversations.len(), 1, "{conversations:#?}");
+    assert_eq!(conversations[0]["kind"], "direct");
+    assert_eq!(conversations[0]["title"], "bob");
+
+    // Someone who does not exist: said exactly, before anything starts.
+    let refused = setup.run_failing(&alice, &["call", "nobody"]).await;
+    assert!(refused.contains("no user named \"nobody\""), "{refused}");
+}
