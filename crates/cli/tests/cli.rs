@@ -271,3 +271,56 @@ async fn devices_are_listed_and_a_device_that_is_not_there_is_refused() {
         .await;
     assert!(refused.contains("no microphone"), "{refused}");
 }
+
+/// Issue 14: Bob answers a video call on a machine without a camera. The call goes on, with
+/// his camera off, and Alice is told so (she receives no pictures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_answered_without_a_camera_tells_the_caller_it_is_off() {
+    let setup = start_server().await;
+    let alice = setup.sign_up("alice").await;
+    let bob = setup.sign_up("bob").await;
+    setup.run(Some(&alice), &["dm", "@bob"]).await;
+    let local = ["--bind", "127.0.0.1:0", "--no-mdns"];
+    // No --camera, no --fake-camera: Bob has none.
+    let bob_answers = setup.start(
+        "bob",
+        &bob,
+        &[&["answer", "--fake-mic", "660"][..], &local].concat(),
+    );
+    let alice_calls = setup.start(
+        "alice",
+        &alice,
+        &[
+            &["call", "bob", "--video", "--fake-camera", "--duration", "3"][..],
+            &local,
+        ]
+        .concat(),
+    );
+
+    let (alice_seen, alice_ok) = alice_calls.finish();
+    let (bob_seen, bob_ok) = bob_answers.finish();
+    assert!(alice_ok && bob_ok, "{alice_seen:#?} {bob_seen:#?}");
+    assert!(
+        phases(&bob_seen).contains(&"connected".to_owned()),
+        "the call went on: {bob_seen:#?}"
+    );
+    let bob_camera: Vec<&Value> = bob_seen
+        .iter()
+        .filter(|line| line["type"] == "call" && line["call"]["phase"] == "connected")
+        .map(|line| &line["call"]["camera_on"])
+        .collect();
+    assert!(
+        !bob_camera.is_empty() && bob_camera.iter().all(|on| on.as_bool() == Some(false)),
+        "Bob's camera shown on while connected: {bob_camera:?}"
+    );
+    let told = alice_seen
+        .iter()
+        .filter(|line| line["type"] == "call" && line["call"]["phase"] == "connected")
+        .next_back()
+        .map(|line| line["call"]["peer_camera_on"].clone());
+    assert_eq!(
+        told,
+        Some(Value::Bool(false)),
+        "Alice was not told Bob's camera is off: {alice_seen:#?}"
+    );
+}

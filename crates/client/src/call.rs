@@ -138,6 +138,9 @@ pub enum CallError {
     Busy,
     #[error("no call to do that to")]
     NoCall,
+    /// Raised by the shell (`calls.rs`), which opens the camera before it is turned on.
+    #[error("no camera opens (none is connected, or another program is using it)")]
+    NoCamera,
 }
 
 #[derive(Debug, Default)]

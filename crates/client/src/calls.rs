@@ -294,7 +294,16 @@ impl Runner {
                         let _ = reply.send(result);
                     }
                     Some(Intent::Input { input, reply }) => {
-                        let _ = reply.send(self.machine.handle(input, Instant::now()));
+                        // A camera turned on must open first: the peer is told it is on (and
+                        // my view says so) only once it films.
+                        let ready = if input == Input::SetCamera(true) {
+                            self.open_camera_late().await
+                        } else {
+                            Ok(())
+                        };
+                        let result =
+                            ready.and_then(|()| self.machine.handle(input, Instant::now()));
+                        let _ = reply.send(result);
                     }
                     Some(Intent::UseDevice { choice, reply }) => {
                         let _ = reply.send(self.use_device(choice).await);
@@ -403,11 +412,7 @@ impl Runner {
                         }
                     }
                     Output::MediaSwitches { muted, camera_on } => {
-                        let turned_on =
-                            camera_on && self.media.as_ref().is_some_and(|media| !media.camera_on);
-                        if turned_on {
-                            self.open_camera_late().await;
-                        }
+                        // A camera turned on was opened before the machine heard of it.
                         if let Some(media) = self.media.as_mut() {
                             media.session.set_muted(muted);
                             media.session.set_camera_on(camera_on);
@@ -469,6 +474,15 @@ impl Runner {
             .devices_for(if camera_on { kind } else { CallKind::Voice })
             .await?;
         let has_camera = devices.camera.is_some();
+        if camera_on && !has_camera {
+            // No camera here (or none opens): the call goes on with my camera off, and the
+            // peer, who assumes a video call's camera is on, is told it is not.
+            tracing::warn!("no camera opens: the call goes on with the camera off");
+            self.machine
+                .handle(Input::SetCamera(false), Instant::now())
+                .map_err(|error| anyhow::anyhow!("the camera could not be turned off: {error}"))?;
+        }
+        let camera_on = camera_on && has_camera;
         let (session, events) = MediaSession::start(config, role, devices).await?;
         if let Some(view) = self.machine.view() {
             session.set_muted(view.muted);
@@ -485,14 +499,16 @@ impl Runner {
         Ok(())
     }
 
-    /// The camera of a video call answered by voice, turned on: opened now (the pick, else the
-    /// factory's default).
-    async fn open_camera_late(&mut self) {
+    /// The camera of a video call that has none (answered by voice, or none opened when it
+    /// started), about to be turned on: opened now (the pick, else the factory's default).
+    /// Fails when none opens, and the camera stays off. Nothing to do before the media starts
+    /// (it opens the camera then) or when a camera is there.
+    async fn open_camera_late(&mut self) -> Result<(), CallError> {
         let Some(media) = self.media.as_ref() else {
-            return;
+            return Ok(());
         };
         if media.has_camera || media.kind != CallKind::Video {
-            return;
+            return Ok(());
         }
         let factory = self.settings.devices.clone();
         let picked = self.chosen.camera.clone();
@@ -508,15 +524,19 @@ impl Runner {
         .await;
         let Ok(Some(camera)) = opened else {
             tracing::warn!("the camera was turned on but none opens");
-            return;
+            return Err(CallError::NoCamera);
         };
         match media.session.switch_camera(camera).await {
             Ok(()) => {
                 if let Some(media) = self.media.as_mut() {
                     media.has_camera = true;
                 }
+                Ok(())
             }
-            Err(error) => tracing::warn!(%error, "the camera was turned on but does not start"),
+            Err(error) => {
+                tracing::warn!(%error, "the camera was turned on but does not start");
+                Err(CallError::NoCamera)
+            }
         }
     }
 
@@ -599,3 +619,6 @@ impl Runner {
         Ok(devices)
     }
 }
+
+#[cfg(test)]
+mod tests;
