@@ -79,6 +79,9 @@ impl ServerProcess {
                 "0",
                 "--ws-queue-frames",
                 "4096",
+                // Every simulated client comes from 127.0.0.1.
+                "--max-connections-per-ip",
+                "0",
             ])
             .env("NATTER_LOG", "warn")
             .stdout(Stdio::null())

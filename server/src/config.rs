@@ -140,7 +140,30 @@ pub struct Config {
         default_value_t = 15.0
     )]
     pub call_offline_grace_seconds: f64,
+
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection is kept, and how long a request body may pause. A connection
+    /// that sends nothing, or only part of a request, is closed after this.
+    #[arg(long, env = "NATTER_CLIENT_TIMEOUT_SECONDS", default_value_t = 15.0)]
+    pub client_timeout_seconds: f64,
+
+    /// Open connections (WebSockets included) allowed from one client address; further ones
+    /// are closed at once. 0 removes the cap. Default: 256, or no cap with
+    /// --trust-forwarded-for (behind a proxy every connection comes from the proxy's address:
+    /// let the proxy limit clients).
+    #[arg(long, env = "NATTER_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+
+    /// Web origins allowed to open the realtime WebSocket from a browser, comma-separated
+    /// (e.g. https://chat.example.org). The desktop app's own origins and the server's own
+    /// origin are always allowed, and clients that send no Origin (native apps) are not
+    /// affected.
+    #[arg(long, env = "NATTER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
+
+/// Connections one address may hold when the operator says nothing and no proxy is in front.
+const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 /// A secret from the command line or environment: usable, never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -187,6 +210,23 @@ impl Config {
             ring_timeout_ms: millis(self.call_ring_seconds),
             offline_grace_ms: millis(self.call_offline_grace_seconds),
         }
+    }
+
+    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            header_timeout: self.client_timeout(),
+            per_address: self
+                .max_connections_per_ip
+                .unwrap_or(if self.trust_forwarded_for {
+                    0
+                } else {
+                    DEFAULT_MAX_CONNECTIONS_PER_IP
+                }),
+        }
+    }
+
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.client_timeout_seconds.clamp(0.05, 3600.0))
     }
 
     pub fn heartbeat_interval(&self) -> Duration {

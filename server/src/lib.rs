@@ -16,6 +16,8 @@ pub mod messages;
 pub mod metrics;
 pub mod rate_limit;
 pub mod realtime;
+pub mod serve;
+pub mod strict_json;
 pub mod users;
 pub mod util;
 pub mod validate;
@@ -23,7 +25,6 @@ pub mod validate;
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -149,29 +150,23 @@ impl Server {
             }
         });
         let call_timers = tokio::spawn(calls::signaling::run_timers(core.clone()));
-        let signal = {
+        let signal = tokio::spawn({
             let core = core.clone();
             async move {
                 shutdown.await;
                 tracing::info!("shutting down");
                 core.shutdown.cancel();
             }
-        };
-        let app = api::router(core.clone());
-        // Realtime frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm
-        // and delayed ACKs hold some of them back ~40 ms.
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
         });
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+        let app = api::router(core.clone());
+        serve::serve(
+            self.listener,
+            app,
+            core.config.connection_limits(),
+            core.shutdown.clone(),
         )
-        .with_graceful_shutdown(signal)
-        .await
-        .context("the HTTP server failed")?;
+        .await;
+        signal.abort();
         core.connections.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, core.connections.wait())
             .await

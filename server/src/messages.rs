@@ -489,6 +489,10 @@ pub async fn mark_read(
 
 /// Tells the other members that I am typing. Not stored; it expires by itself.
 pub async fn typing(core: &Core, auth: AuthSession, conversation_id: ConversationId) -> Result<()> {
+    let mut connection = core.db.pool.acquire().await?;
+    // Membership first: a non-member gets `not_found` every time, never a throttled success,
+    // and only real memberships take a place in the limiter's map.
+    joined_seq(&mut connection, auth.user_id, conversation_id).await?;
     // Clients renew every few seconds; anything faster is noise (or a flood): drop it quietly.
     if core
         .typing_limits
@@ -497,8 +501,6 @@ pub async fn typing(core: &Core, auth: AuthSession, conversation_id: Conversatio
     {
         return Ok(());
     }
-    let mut connection = core.db.pool.acquire().await?;
-    joined_seq(&mut connection, auth.user_id, conversation_id).await?;
     let mut others = events::current_member_ids(&mut connection, conversation_id).await?;
     others.retain(|user_id| *user_id != auth.user_id);
     let frame = serde_json::to_string(&ServerFrame::Typing {

@@ -70,7 +70,16 @@ pub fn password(raw: &str) -> Result<()> {
 }
 
 /// Message text keeps its inner whitespace and newlines but must have something visible.
+/// Line breaks are stored as LF: text pasted on Windows (CR LF) or from old Mac files (CR)
+/// would otherwise be refused for its control characters.
 pub fn message_body(raw: &str) -> Result<String> {
+    let normalised;
+    let raw = if raw.contains('\r') {
+        normalised = raw.replace("\r\n", "\n").replace('\r', "\n");
+        normalised.as_str()
+    } else {
+        raw
+    };
     if raw.len() > MESSAGE_MAX_BYTES || raw.chars().count() > MESSAGE_MAX_CHARS {
         return Err(Error::PayloadTooLarge(format!(
             "body must be at most {MESSAGE_MAX_CHARS} characters and {MESSAGE_MAX_BYTES} bytes"
@@ -123,6 +132,16 @@ pub fn search_terms(raw: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_line_breaks_are_stored_as_lf() {
+        assert_eq!(
+            message_body("one\r\ntwo\rthree\n").unwrap(),
+            "one\ntwo\nthree\n"
+        );
+        assert!(message_body("\r\n\r\n").is_err(), "still blank");
+        assert!(message_body("bell\u{7}").is_err());
+    }
 
     #[test]
     fn usernames_are_lowercased_and_restricted() {

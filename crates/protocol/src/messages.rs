@@ -12,6 +12,9 @@ use crate::{ClientMessageId, ConversationId, MessageId, Seq, Timestamp, UserId};
 pub struct SendMessageRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub client_id: ClientMessageId,
+    /// 1 to 4000 characters and at most 16 KiB of UTF-8 (longer: 413), not blank, no control
+    /// characters except newline and tab (CR LF and lone CR are stored as LF); not trimmed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub body: String,
 }
 
@@ -20,6 +23,8 @@ pub struct SendMessageRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EditMessageRequest {
+    /// The rules of `SendMessageRequest.body`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub body: String,
 }
 
@@ -43,8 +48,9 @@ pub struct Message {
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub deleted_at: Option<Timestamp>,
-    /// Set on the message that records a call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set on the message that records a call; `null` on every other message. (`default`:
+    /// events stored before this field was always written leave it out.)
+    #[serde(default)]
     pub call: Option<crate::CallRecord>,
 }
 

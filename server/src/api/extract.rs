@@ -7,17 +7,29 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, FromRequest, FromRequestParts},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, Request},
     http::{header, request::Parts},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{accounts::AuthSession, api::error::ApiError, core::Core, error::Error};
+use crate::{
+    accounts::AuthSession, api::error::ApiError, core::Core, error::Error, strict_json::JsonObject,
+};
 
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON request body, which must be an object (see [`JsonObject`]).
+#[derive(Debug)]
 pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(JsonObject(value)) =
+            axum::Json::<JsonObject<T>>::from_request(request, state).await?;
+        Ok(Json(value))
+    }
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {

@@ -17,7 +17,7 @@ use std::{sync::Arc, time::Instant};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
-    http::StatusCode,
+    http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, patch, post},
@@ -26,7 +26,10 @@ use natter_protocol::{
     ErrorCode,
     limits::{AVATAR_UPLOAD_MAX_BYTES, JSON_BODY_MAX_BYTES},
 };
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer,
+    timeout::RequestBodyTimeoutLayer, trace::TraceLayer,
+};
 
 use crate::{api::error::ApiError, core::Core, metrics::RequestLabels};
 
@@ -97,11 +100,31 @@ pub fn router(core: Arc<Core>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_MAX_BYTES))
+        // A client that stops sending a body it announced is cut off like one that stops
+        // sending its headers (the connection layer's deadline).
+        .layer(RequestBodyTimeoutLayer::new(core.config.client_timeout()))
         .layer(middleware::from_fn_with_state(core.clone(), record_request))
         .layer(middleware::from_fn(run_to_completion))
         .layer(CatchPanicLayer::custom(panic_response))
+        // Headers on every answer, errors included. The API serves data, never pages: nothing
+        // may be sniffed into HTML, framed, or leak the URL as a referrer. Answers carry tokens
+        // and personal data, so no cache keeps them, except where a handler says otherwise
+        // (avatars, revalidated by `ETag`).
+        .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(default_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .layer(default_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(default_header(header::CACHE_CONTROL, "no-store"))
         .layer(TraceLayer::new_for_http())
         .with_state(core)
+}
+
+/// Sets a response header unless the handler set it.
+fn default_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 async fn not_found() -> ApiError {

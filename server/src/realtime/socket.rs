@@ -21,6 +21,7 @@ use crate::{
         hub::{KickReason, LiveEvent, Outbound},
         presence,
     },
+    strict_json,
 };
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,7 +42,7 @@ enum End {
 pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSession>) {
     let (mut sink, mut stream) = socket.split();
     let hello = match timeout(HELLO_TIMEOUT, stream.next()).await {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<ClientFrame>(&text).ok(),
+        Ok(Some(Ok(Message::Text(text)))) => strict_json::from_str::<ClientFrame>(&text).ok(),
         _ => None,
     };
     let Some(ClientFrame::Hello { token, cursors }) = hello else {
@@ -173,11 +174,11 @@ impl Session {
                 continue;
             }
             let up_to = membership.visible_up_to();
-            let rejoined = membership.joined_seq - 1;
-            if client_cursor.is_some_and(|cursor| cursor > up_to || cursor < rejoined) {
+            if client_cursor.is_some_and(|cursor| cursor > up_to) {
                 // The client has seen more than the server has (say, a database restored from
-                // a backup), or its cursor is from an earlier membership, before a removal it
-                // may not have seen: its copy cannot be trusted, so it reloads.
+                // a backup): its copy cannot be trusted, so it reloads. A cursor below my
+                // join is no such case: it counts as "from my join" (protocol 4.2), because
+                // nothing before the join is mine to see, whichever membership it came from.
                 self.cursors.insert(membership.conversation_id, up_to);
                 self.send_frame(&ServerFrame::Resync {
                     conversation_id: membership.conversation_id,
@@ -340,19 +341,25 @@ impl Session {
             }
             Some(Ok(Message::Text(text))) => text,
         };
-        match serde_json::from_str::<ClientFrame>(&text) {
+        match strict_json::from_str::<ClientFrame>(&text) {
             Ok(ClientFrame::Typing { conversation_id }) => {
-                if messages::typing(&self.core, self.auth, conversation_id)
-                    .await
-                    .is_err()
-                {
-                    self.send_frame(&ServerFrame::Error {
-                        code: ErrorCode::NotFound,
-                        message: "no such conversation".into(),
-                    })
-                    .await?;
+                match messages::typing(&self.core, self.auth, conversation_id).await {
+                    Ok(()) => Ok(()),
+                    Err(crate::error::Error::NotFound) => {
+                        self.send_frame(&ServerFrame::Error {
+                            code: ErrorCode::NotFound,
+                            message: "no such conversation".into(),
+                        })
+                        .await
+                    }
+                    Err(error) => {
+                        self.send_frame(&ServerFrame::Error {
+                            code: error.code(),
+                            message: "the typing notice could not be passed on; try again".into(),
+                        })
+                        .await
+                    }
                 }
-                Ok(())
             }
             Ok(
                 frame @ (ClientFrame::CallInvite { .. }

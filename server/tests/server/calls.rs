@@ -13,6 +13,9 @@ crate::on_both_backends!(
     devices_get_stun_and_short_lived_turn_credentials,
     a_call_rings_every_device_connects_one_and_relays_only_between_them,
     every_way_a_call_ends_is_told_to_both_sides_and_recorded,
+    a_decline_or_cancel_stops_every_callee_device_and_late_intents_get_not_found,
+    a_device_connecting_mid_ring_gets_ready_then_its_backlog_then_the_call,
+    the_call_history_refuses_a_bad_page_size,
 );
 
 fn invite(call_id: CallId, callee: &Client, kind: CallKind) -> ClientFrame {
@@ -398,8 +401,11 @@ async fn devices_get_stun_and_short_lived_turn_credentials(backend: Backend) {
         .call(Method::GET, "/api/calls/ice-servers", None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(plain["ice_servers"], serde_json::json!([]));
-    assert!(plain["expires_at"].is_null());
+    // Every field is sent: `expires_at` is null (not left out) when no TURN is offered.
+    assert_eq!(
+        plain,
+        serde_json::json!({"ice_servers": [], "expires_at": null})
+    );
 
     let server = TestServer::start_with(backend, |config| {
         config.stun_urls = vec!["stun:turn.example.org:3478".into()];
@@ -440,4 +446,165 @@ async fn devices_get_stun_and_short_lived_turn_credentials(backend: Backend) {
         !answer.to_string().contains("a shared secret"),
         "the secret itself is never sent"
     );
+}
+
+/// Protocol 4.8: a decline (from any callee device) or a cancel ends the call for the caller's
+/// device and every device of the callee, the decliner included. Afterwards, and from anyone
+/// who is not the call's callee (or, for a hang-up, not its caller's device), `call_accept`,
+/// `call_decline` and `call_hangup` get `call_error` `not_found`, and change nothing.
+async fn a_decline_or_cancel_stops_every_callee_device_and_late_intents_get_not_found(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let alice = server.user("alice").await;
+    let alice_phone = alice.second_device().await;
+    let bob_laptop = server.user("bob").await;
+    let bob_phone = bob_laptop.second_device().await;
+    let carol = server.user("carol").await;
+    alice.group("trio", &[&bob_laptop, &carol]).await;
+    let mut alice_ws = alice.connect(&[]).await;
+    let mut alice_phone_ws = alice_phone.connect(&[]).await;
+    let mut laptop_ws = bob_laptop.connect(&[]).await;
+    let mut phone_ws = bob_phone.connect(&[]).await;
+    let mut carol_ws = carol.connect(&[]).await;
+
+    for reason in [CallEndReason::Declined, CallEndReason::Cancelled] {
+        let call_id = CallId::now_v7();
+        alice_ws
+            .send_frame(&invite(call_id, &bob_laptop, CallKind::Voice))
+            .await;
+        assert!(matches!(
+            alice_ws.next_live().await,
+            ServerFrame::CallRinging { .. }
+        ));
+        for ws in [&mut laptop_ws, &mut phone_ws] {
+            assert!(matches!(
+                ws.next_live().await,
+                ServerFrame::CallIncoming { .. }
+            ));
+        }
+        // While it rings, nobody but the callee can answer or decline it, and nobody but the
+        // caller's own device can hang it up.
+        for intent in [
+            ClientFrame::CallAccept { call_id },
+            ClientFrame::CallDecline { call_id },
+            ClientFrame::CallHangup { call_id },
+        ] {
+            carol_ws.send_frame(&intent).await;
+            expect_error(&mut carol_ws, call_id, ErrorCode::NotFound).await;
+        }
+        alice_phone_ws
+            .send_frame(&ClientFrame::CallHangup { call_id })
+            .await;
+        expect_error(&mut alice_phone_ws, call_id, ErrorCode::NotFound).await;
+
+        match reason {
+            CallEndReason::Declined => {
+                laptop_ws
+                    .send_frame(&ClientFrame::CallDecline { call_id })
+                    .await
+            }
+            _ => {
+                alice_ws
+                    .send_frame(&ClientFrame::CallHangup { call_id })
+                    .await
+            }
+        }
+        for ws in [&mut alice_ws, &mut laptop_ws, &mut phone_ws] {
+            expect_ended(ws, call_id, reason).await;
+        }
+        // A late answer from the other device: the call is gone.
+        phone_ws
+            .send_frame(&ClientFrame::CallAccept { call_id })
+            .await;
+        expect_error(&mut phone_ws, call_id, ErrorCode::NotFound).await;
+        laptop_ws
+            .send_frame(&ClientFrame::CallDecline { call_id })
+            .await;
+        expect_error(&mut laptop_ws, call_id, ErrorCode::NotFound).await;
+    }
+    // The caller's other device heard nothing of either call.
+    alice_phone_ws
+        .send_frame(&ClientFrame::CallHangup {
+            call_id: CallId::now_v7(),
+        })
+        .await;
+    assert!(matches!(
+        alice_phone_ws.next_live().await,
+        ServerFrame::CallError { .. }
+    ));
+}
+
+/// Protocol 4.5 and 4.8: `ready` always comes first, then the backlog, then the
+/// `call_incoming` of a call that rings while the device connects.
+async fn a_device_connecting_mid_ring_gets_ready_then_its_backlog_then_the_call(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let direct = alice.direct_with(&bob).await;
+    let said = alice.send(direct.id, "call me").await;
+    let mut alice_ws = alice.connect(&[]).await;
+    let call_id = CallId::now_v7();
+    alice_ws
+        .send_frame(&invite(call_id, &bob, CallKind::Video))
+        .await;
+    assert!(matches!(
+        alice_ws.next_live().await,
+        ServerFrame::CallRinging { .. }
+    ));
+    // `connect` checks that the first frame is `ready`.
+    let mut bob_ws = bob.connect(&[]).await;
+    let mut backlog = Vec::new();
+    loop {
+        match bob_ws.next().await {
+            ServerFrame::Event(event) => backlog.push(event.seq),
+            ServerFrame::Presence { .. } => continue,
+            ServerFrame::CallIncoming { call } => {
+                assert_eq!(call.call_id, call_id);
+                break;
+            }
+            other => panic!("expected the backlog, then call_incoming; got {other:?}"),
+        }
+    }
+    assert_eq!(
+        backlog.last(),
+        Some(&said.seq),
+        "the whole backlog comes before the call: {backlog:?}"
+    );
+}
+
+/// Protocol 1.5: a page size out of range is `422 validation_failed`, as on every list; a
+/// `limit` that is not a number is `400 invalid_parameter`.
+async fn the_call_history_refuses_a_bad_page_size(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.user("alice").await;
+    for (query, status, code) in [
+        (
+            "limit=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "limit=201",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        ("limit=abc", StatusCode::BAD_REQUEST, "invalid_parameter"),
+        (
+            "before=yesterday",
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+        ),
+    ] {
+        let (got, body) = alice
+            .call(Method::GET, &format!("/api/calls?{query}"), None)
+            .await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{query}: {body}"
+        );
+    }
+    let page: CallHistory = alice.ok(Method::GET, "/api/calls?limit=200", None).await;
+    assert!(page.calls.is_empty());
 }

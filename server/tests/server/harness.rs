@@ -682,3 +682,74 @@ impl Postgres {
         format!("postgres://natter@127.0.0.1:{}/{name}", self.port)
     }
 }
+
+/// The real natter-server binary on a loopback port of its choosing, killed (like `kill -9`)
+/// when dropped: for what only a separate process shows, such as its memory or a crash.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// `host:port` it listens on.
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Starts it on `data_dir` with `args` added, and waits until it listens.
+    pub fn start(data_dir: &Path, args: &[&str]) -> ServerProcess {
+        use std::io::BufRead;
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("NATTER_LOG_JSON", "true")
+            .env("NATTER_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("natter-server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (found, address) = std::sync::mpsc::channel();
+        // Reads the log to its end, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let entry: Value = serde_json::from_str(&line).unwrap_or_default();
+                if let Some(address) = entry["fields"]["address"].as_str() {
+                    let _ = found.send(address.to_owned());
+                }
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            address: String::new(),
+        };
+        server.address = address
+            .recv_timeout(WAIT * 3)
+            .expect("the server says where it listens");
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills it at once, as a crash or `kill -9` would, and waits until it is gone.
+    pub fn kill(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

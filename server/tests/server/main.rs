@@ -5,7 +5,10 @@ mod harness;
 
 mod accounts;
 mod calls;
+mod configuration;
 mod conversations;
+mod crashes;
+mod exposure;
 mod messages;
 mod operations;
 mod profiles;

@@ -12,7 +12,43 @@ crate::on_both_backends!(
     senders_edit_and_delete_their_own_messages,
     receipts_and_unread_counts_follow_every_device,
     search_finds_words_in_my_conversations_only,
+    windows_line_breaks_are_kept_as_line_breaks,
 );
+
+/// Text pasted on Windows carries CR LF: it is accepted and stored with LF line breaks
+/// (protocol 1.5), on send, on a resend of the same `client_id`, and on edit. Every field of a
+/// message is sent, `call` included (protocol 1.3).
+async fn windows_line_breaks_are_kept_as_line_breaks(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let conversation = alice.direct_with(&bob).await;
+    let path = format!("/api/conversations/{}/messages", conversation.id);
+    let request =
+        json!({"client_id": uuid::Uuid::now_v7(), "body": "first line\r\nsecond line\r\n"});
+    let (status, sent) = alice.call(Method::POST, &path, Some(request.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["body"], "first line\nsecond line\n");
+    assert!(
+        sent.as_object()
+            .is_some_and(|fields| fields.get("call") == Some(&serde_json::Value::Null)),
+        "`call` is sent as null on a plain message: {sent}"
+    );
+    let (status, resent) = alice.call(Method::POST, &path, Some(request)).await;
+    assert_eq!(
+        (status, &resent),
+        (StatusCode::OK, &sent),
+        "the resend is the same message"
+    );
+    let (status, edited) = alice
+        .call(
+            Method::PATCH,
+            &format!("{path}/{}", sent["id"].as_str().expect("an id")),
+            Some(json!({"body": "edited\rold mac\r\nwindows"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["body"], "edited\nold mac\nwindows");
+}
 
 async fn resending_the_same_client_id_stores_once(backend: Backend) {
     let server = TestServer::start(backend).await;

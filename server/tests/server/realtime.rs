@@ -21,6 +21,7 @@ crate::on_both_backends!(
     shutdown_closes_sockets_cleanly,
     sockets_require_a_valid_hello,
     a_cursor_ahead_of_the_server_gets_a_resync,
+    a_cursor_below_my_join_replays_from_the_join,
 );
 
 async fn a_cursor_ahead_of_the_server_gets_a_resync(backend: Backend) {
@@ -40,6 +41,74 @@ async fn a_cursor_ahead_of_the_server_gets_a_resync(backend: Backend) {
     // From there on, delivery continues normally.
     let next = alice.send(conversation.id, "again").await;
     assert_eq!(socket.next_durable().await.seq, next.seq);
+}
+
+/// Protocol 4.2: "a cursor below the seq at which I joined counts as 'from my join'"; a
+/// `resync` is only for a cursor above the server's or a gap past the resume limit.
+async fn a_cursor_below_my_join_replays_from_the_join(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (alice, carol) = (server.user("alice").await, server.user("carol").await);
+    let group = alice.group("g", &[]).await;
+    for n in 0..3 {
+        alice.send(group.id, &format!("before carol {n}")).await;
+    }
+    let members = format!("/api/conversations/{}/members", group.id);
+    let add_carol = || async {
+        alice
+            .ok::<serde_json::Value>(
+                Method::POST,
+                &members,
+                Some(json!({"user_ids": [carol.id()]})),
+            )
+            .await;
+        carol.conversation(group.id).await.last_seq
+    };
+    let joined = add_carol().await;
+    let missed = alice.send(group.id, "one missed message").await;
+    // The replay is the join, then the one message, and nothing from before the join.
+    for cursor in [0, joined - 1] {
+        let mut socket = carol.connect(&[(group.id, cursor)]).await;
+        let first = socket.next_durable().await;
+        assert_eq!(
+            (
+                first.seq,
+                matches!(first.body, EventBody::MembersAdded { .. })
+            ),
+            (joined, true),
+            "cursor {cursor}: the replay starts with my join, got {first:?}"
+        );
+        assert_eq!(
+            socket.next_durable().await.seq,
+            missed.seq,
+            "cursor {cursor}"
+        );
+    }
+
+    // Removed and added again: a cursor from the first membership (or 0) replays from the
+    // second join, not a resync.
+    alice
+        .call(Method::DELETE, &format!("{members}/{}", carol.id()), None)
+        .await;
+    alice.send(group.id, "while carol was out").await;
+    let rejoined = add_carol().await;
+    let after = alice.send(group.id, "after the second join").await;
+    for cursor in [0, joined, missed.seq] {
+        let mut socket = carol.connect(&[(group.id, cursor)]).await;
+        let first = socket.next_durable().await;
+        assert_eq!(
+            (
+                first.seq,
+                matches!(first.body, EventBody::MembersAdded { .. })
+            ),
+            (rejoined, true),
+            "cursor {cursor}: the replay starts with my second join, got {first:?}"
+        );
+        assert_eq!(
+            socket.next_durable().await.seq,
+            after.seq,
+            "cursor {cursor}"
+        );
+    }
 }
 
 fn message_body(event: &natter_protocol::Event) -> &str {
@@ -324,16 +393,40 @@ async fn typing_reaches_only_the_others(backend: Backend) {
             other => panic!("bob got {other:?} before the marker"),
         }
     }
-    // Typing into a conversation one is not in is refused.
+    // Typing into a conversation one is not in is refused, every time: the one-a-second
+    // throttle must not turn a repeat into a silent success.
     let stranger = server.user("stranger").await;
     let mut stranger_socket = stranger.connect(&[]).await;
-    stranger_socket
-        .send_text(&json!({"type": "typing", "conversation_id": group.id}).to_string())
-        .await;
-    assert!(matches!(
-        stranger_socket.next().await,
-        ServerFrame::Error { .. }
-    ));
+    let unknown = uuid::Uuid::now_v7();
+    for conversation_id in [group.id.to_string(), unknown.to_string()] {
+        for attempt in 0..3 {
+            stranger_socket
+                .send_text(
+                    &json!({"type": "typing", "conversation_id": conversation_id}).to_string(),
+                )
+                .await;
+            match stranger_socket.next().await {
+                ServerFrame::Error { code, .. } => assert_eq!(
+                    code,
+                    natter_protocol::ErrorCode::NotFound,
+                    "typing frame {attempt} into {conversation_id}"
+                ),
+                other => panic!("typing frame {attempt} into {conversation_id}: got {other:?}"),
+            }
+            let (status, body) = stranger
+                .call(
+                    Method::POST,
+                    &format!("/api/conversations/{conversation_id}/typing"),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (reqwest::StatusCode::NOT_FOUND, Some("not_found")),
+                "POST typing {attempt} into {conversation_id}: {body}"
+            );
+        }
+    }
 }
 
 async fn membership_changes_start_and_stop_delivery(backend: Backend) {
