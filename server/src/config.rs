@@ -162,6 +162,16 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 }
 
+/// An SQLite URL that opens (and creates) the file at `path`, whatever the path holds: every
+/// byte but letters and digits is percent-encoded, which sqlx decodes back. Formatting the
+/// path into the URL as is broke on Windows (`sqlite://C:\…` reads as a host and a port) and
+/// on any system for a folder with `?` or `%` in its name.
+fn sqlite_url(path: &std::path::Path) -> String {
+    let path = path.to_string_lossy();
+    let encoded = percent_encoding::utf8_percent_encode(&path, percent_encoding::NON_ALPHANUMERIC);
+    format!("sqlite:{encoded}?mode=rwc")
+}
+
 /// Connections one address may hold when the operator says nothing and no proxy is in front.
 const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
@@ -197,10 +207,7 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("natter.db").display()
-            ),
+            None => sqlite_url(&self.data_dir.join("natter.db")),
         }
     }
 
@@ -241,5 +248,29 @@ impl Config {
         config.data_dir = data_dir.into();
         config.database_url = None;
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_database_url_keeps_any_path_intact() {
+        for path in [
+            "/var/lib/natter/natter.db",
+            "/tmp/odd ?#%20&=; names/natter.db",
+            r"C:\Users\Zoë\AppData\Roaming\natter\natter.db",
+            "relative dir/natter.db",
+        ] {
+            let url = sqlite_url(std::path::Path::new(path));
+            let parsed = url::Url::parse(&url).unwrap_or_else(|error| panic!("{url}: {error}"));
+            assert_eq!(parsed.scheme(), "sqlite");
+            assert_eq!(parsed.query(), Some("mode=rwc"), "{url}");
+            let decoded = percent_encoding::percent_decode_str(parsed.path())
+                .decode_utf8()
+                .expect("UTF-8");
+            assert_eq!(decoded, path, "{url}");
+        }
     }
 }

@@ -109,3 +109,22 @@ fn boolean_variables_take_the_documented_spellings() {
     let refused = first_line_with_log_json("maybe").expect_err("an unknown spelling is refused");
     assert!(refused.contains("maybe"), "{refused}");
 }
+
+/// The embedded SQLite file opens from any data directory: the path is not pasted into a URL
+/// as is (on Windows `sqlite://C:\\…` did not parse, and `?` or `%20` in a folder name broke
+/// it everywhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_database_opens_in_a_folder_with_any_name() {
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = parent.path().join("odd ?#%20& names");
+    let server =
+        crate::harness::TestServer::start_with(crate::harness::Backend::Sqlite, |config| {
+            config.data_dir = data_dir.clone();
+        })
+        .await;
+    server.user("alice").await;
+    assert!(
+        data_dir.join("natter.db").is_file(),
+        "the database is in the folder as named"
+    );
+}
