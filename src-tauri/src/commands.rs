@@ -58,8 +58,9 @@ pub async fn sign_up(
     let api = desktop.api_for_auth().await?;
     let auth = api
         .signup(&SignupRequest {
+            // The form's display name is optional: a blank one is the username, as in the CLI.
+            display_name: natter_client::api::signup_display_name(&username, Some(&display_name)),
             username,
-            display_name,
             password,
             device_name: Some(DEVICE_NAME.into()),
         })

@@ -95,6 +95,10 @@ pub struct AppStateView {
 pub struct IpcError {
     pub code: String,
     pub message: String,
+    /// The request field the server refused (`username`, `display_name`, …): a form shows the
+    /// message next to that field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl IpcError {
@@ -102,6 +106,7 @@ impl IpcError {
         IpcError {
             code: code.to_owned(),
             message: message.into(),
+            field: None,
         }
     }
 }
@@ -128,14 +133,19 @@ impl From<natter_client::ApiError> for IpcError {
 impl IpcError {
     fn from_api(error: &natter_client::ApiError) -> IpcError {
         match error {
-            natter_client::ApiError::Server { code, message, .. } => IpcError::new(
-                serde_json::to_value(code)
+            natter_client::ApiError::Server { code, message, .. } => {
+                let code = serde_json::to_value(code)
                     .ok()
-                    .and_then(|value| value.as_str().map(str::to_owned))
-                    .as_deref()
-                    .unwrap_or("server_error"),
-                message.clone(),
-            ),
+                    .and_then(|value| value.as_str().map(str::to_owned));
+                let code = code.as_deref().unwrap_or("server_error");
+                match error.field_error() {
+                    Some(refused) => IpcError {
+                        field: Some(refused.field),
+                        ..IpcError::new(code, refused.message)
+                    },
+                    None => IpcError::new(code, message.clone()),
+                }
+            }
             natter_client::ApiError::Unreachable(_) => {
                 IpcError::new("unreachable", "The server cannot be reached.")
             }

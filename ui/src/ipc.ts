@@ -123,7 +123,12 @@ export type SearchHit = {
 };
 
 /** What a rejected invoke() gives. */
-export type IpcError = { code: string; message: string };
+export type IpcError = {
+  code: string;
+  message: string;
+  /** The request field the server refused (`username`, `display_name`, …): shown next to it. */
+  field?: string;
+};
 
 // Calls (at most one at a time; Rust runs it, the page shows it)
 
@@ -252,6 +257,14 @@ export function isIpcError(value: unknown): value is IpcError {
     typeof value.code === "string" &&
     typeof value.message === "string"
   );
+}
+
+/** The request field a failed command was refused for, if the server named one. */
+export function errorField(error: unknown): string | null {
+  if (isIpcError(error) && "field" in error && typeof error.field === "string") {
+    return error.field;
+  }
+  return null;
 }
 
 /** The text to show the user for a failed command. */

@@ -185,7 +185,10 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                 .api
                 .signup(&SignupRequest {
                     username: username.clone(),
-                    display_name: display_name.clone().unwrap_or_else(|| username.clone()),
+                    display_name: natter_client::api::signup_display_name(
+                        username,
+                        display_name.as_deref(),
+                    ),
                     password,
                     device_name: Some("natter CLI".into()),
                 })

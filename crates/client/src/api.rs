@@ -62,6 +62,65 @@ impl ApiError {
             _ => None,
         }
     }
+
+    /// The refusal of one field of the request, so that a form can show it next to that
+    /// field: a taken username, or a validation failure, whose message starts with the field's
+    /// name ("display_name must be 1 to 64 characters", docs/protocol.md).
+    pub fn field_error(&self) -> Option<FieldError> {
+        let ApiError::Server { code, message, .. } = self else {
+            return None;
+        };
+        match code {
+            ErrorCode::UsernameTaken => Some(FieldError {
+                field: "username".to_owned(),
+                message: sentence(message),
+            }),
+            ErrorCode::ValidationFailed => {
+                let (field, rule) = message.split_once(' ')?;
+                let named = !field.is_empty()
+                    && field
+                        .chars()
+                        .all(|character| character.is_ascii_lowercase() || character == '_');
+                let rule_follows = rule.starts_with("must ") || rule.starts_with("may ");
+                (named && rule_follows).then(|| FieldError {
+                    field: field.to_owned(),
+                    message: sentence(&format!("{} {rule}", field.replace('_', " "))),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request field the server refused, and why, as a sentence for people ("Display name must
+/// be 1 to 64 characters.").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name in the request body (`username`, `display_name`, `password`, …).
+    pub field: String,
+    pub message: String,
+}
+
+/// Capitalised, with a full stop.
+fn sentence(text: &str) -> String {
+    let mut characters = text.trim().chars();
+    let mut sentence: String = characters
+        .next()
+        .map(|first| first.to_uppercase().chain(characters).collect())
+        .unwrap_or_default();
+    if !sentence.is_empty() && !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
+}
+
+/// The display name to sign up with: a blank one is the username, as the server requires one
+/// and people are shown by it.
+pub fn signup_display_name(username: &str, display_name: Option<&str>) -> String {
+    match display_name.map(str::trim) {
+        Some(display_name) if !display_name.is_empty() => display_name.to_owned(),
+        _ => username.trim().to_owned(),
+    }
 }
 
 /// A REST client for one server, optionally signed in. Cheap to clone.
@@ -393,4 +452,70 @@ pub enum HistoryPage {
     Newest,
     Before(natter_protocol::Seq),
     After(natter_protocol::Seq),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(code: ErrorCode, message: &str) -> ApiError {
+        ApiError::Server {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_blank_display_name_is_the_username() {
+        assert_eq!(signup_display_name("alice", None), "alice");
+        assert_eq!(signup_display_name("alice", Some("")), "alice");
+        assert_eq!(signup_display_name("alice", Some("  ")), "alice");
+        assert_eq!(
+            signup_display_name("alice", Some(" Alice Liddell ")),
+            "Alice Liddell"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_field_they_are_about() {
+        let error = server_error(
+            ErrorCode::ValidationFailed,
+            "display_name must be 1 to 64 characters",
+        );
+        assert_eq!(
+            error.field_error(),
+            Some(FieldError {
+                field: "display_name".into(),
+                message: "Display name must be 1 to 64 characters.".into(),
+            })
+        );
+        let error = server_error(
+            ErrorCode::ValidationFailed,
+            "username may contain only a-z, 0-9, '_', '.', '-' and must start with a letter",
+        );
+        assert_eq!(
+            error.field_error().map(|refused| refused.field),
+            Some("username".into())
+        );
+        let error = server_error(ErrorCode::UsernameTaken, "that username is taken");
+        assert_eq!(
+            error.field_error(),
+            Some(FieldError {
+                field: "username".into(),
+                message: "That username is taken.".into(),
+            })
+        );
+        // Not about one field: shown for the whole form.
+        for error in [
+            server_error(
+                ErrorCode::ValidationFailed,
+                "a direct conversation needs another user",
+            ),
+            server_error(ErrorCode::RateLimited, "too many attempts; retry in 3 s"),
+            ApiError::Malformed("password must be text".into()),
+        ] {
+            assert_eq!(error.field_error(), None, "{error}");
+        }
+    }
 }

@@ -173,8 +173,36 @@ async fn first_start(session: &Client, server_url: &str, screens: &Screenshots) 
         .click()
         .await?;
     until_displayed(session, "signup-username").await?;
+    // The display name is optional (issue 14: left blank, the raw server error showed under
+    // the "Sign in" link). A password the server refuses shows its error under that field.
     type_into(session, "signup-username", "alice").await?;
-    type_into(session, "signup-display-name", "Alice Liddell").await?;
+    type_into(session, "signup-display-name", "").await?;
+    type_into(session, "signup-password", "short").await?;
+    session.find(Locator::Id("sign-up")).await?.click().await?;
+    let errors = until_js(
+        session,
+        "the refused password's error under the password field",
+        "const shown = id => { const e = document.getElementById(id); \
+           return e !== null && !e.hidden ? e.textContent : null; }; \
+         const password = shown('signup-password-error'); \
+         return password === null ? null : { password, \
+           display_name: shown('signup-display-name-error'), username: shown('signup-username-error'), \
+           form: shown('sign-up-error'), \
+           invalid: document.getElementById('signup-password').getAttribute('aria-invalid') }",
+    )
+    .await?;
+    ensure!(
+        errors["password"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Password must be"))
+            && errors["display_name"].is_null()
+            && errors["username"].is_null()
+            && errors["form"].is_null()
+            && errors["invalid"] == "true",
+        "a refused password with a blank display name shows {errors}, not the password's error \
+         next to the password alone"
+    );
+    screens.take(session, "03-sign-up-refused").await?;
     type_into(session, "signup-password", "correct horse battery").await?;
     screens.take(session, "03-sign-up").await?;
     session.find(Locator::Id("sign-up")).await?.click().await?;
@@ -186,6 +214,17 @@ async fn first_start(session: &Client, server_url: &str, screens: &Screenshots) 
          && document.getElementById('screen-auth').hidden",
     )
     .await?;
+    let name = until_js(
+        session,
+        "my name in the profile button",
+        "const name = document.getElementById('profile-name').textContent; \
+         return name === '' ? null : name",
+    )
+    .await?;
+    ensure!(
+        name == "alice",
+        "signed up with a blank display name, the app shows {name} instead of the username"
+    );
     Ok(())
 }
 
@@ -344,7 +383,10 @@ async fn until_displayed(session: &Client, id: &str) -> Result<()> {
 async fn type_into(session: &Client, id: &str, text: &str) -> Result<()> {
     let field = session.find(Locator::Id(id)).await?;
     field.clear().await?;
-    field.send_keys(text).await?;
+    // WebKitWebDriver refuses to send no keys at all ("Missing text parameter").
+    if !text.is_empty() {
+        field.send_keys(text).await?;
+    }
     Ok(())
 }
 
