@@ -9,7 +9,10 @@ use natter_protocol::{
 use serde::Serialize;
 use tauri::{AppHandle, State, ipc::Response};
 
-use crate::desktop::{AppStateView, ConnectionView, Desktop, IpcError, Settings, connection_view};
+use crate::{
+    connection::ConnectionView,
+    desktop::{AppStateView, Desktop, IpcError, Settings},
+};
 
 type Result<T> = std::result::Result<T, IpcError>;
 
@@ -75,17 +78,7 @@ pub async fn sign_out(app: AppHandle, desktop: State<'_, Desktop>) -> Result<App
 
 #[tauri::command]
 pub async fn connection(desktop: State<'_, Desktop>) -> Result<ConnectionView> {
-    let client = desktop.client().await?;
-    let status = *client.status().borrow();
-    let retry_in_ms = match status {
-        natter_client::ConnectionStatus::Offline { retry_at } => Some(
-            retry_at
-                .saturating_duration_since(std::time::Instant::now())
-                .as_millis() as u64,
-        ),
-        _ => None,
-    };
-    Ok(connection_view(status, retry_in_ms))
+    desktop.connection().await
 }
 
 #[tauri::command]

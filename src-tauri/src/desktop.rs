@@ -4,8 +4,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use natter_client::{
-    Api, Client, ClientOptions, ConnectionStatus, CredentialError, CredentialStore, SessionConfig,
-    StoredSession,
+    Api, Client, ClientOptions, CredentialError, CredentialStore, SessionConfig, StoredSession,
 };
 use natter_protocol::{AuthResponse, ConversationId, User};
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use tauri::{AppHandle, Emitter, Manager, Url};
 use tokio::sync::Mutex;
 
 use crate::{
+    connection::{ConnectionFeed, ConnectionView},
     frames::Streams,
     media::{Picks, SharedPicks},
 };
@@ -173,6 +173,7 @@ pub struct Desktop {
     /// The devices picked in the settings, as calls read them.
     picks: SharedPicks,
     streams: Arc<Streams>,
+    connection: Arc<ConnectionFeed>,
 }
 
 fn server_key(url: &str) -> String {
@@ -194,6 +195,7 @@ impl Desktop {
             data_dir,
             picks,
             streams,
+            connection: Arc::default(),
             credentials: CredentialStore::new(CREDENTIAL_SERVICE),
             inner: Arc::new(Mutex::new(Inner {
                 saved,
@@ -254,6 +256,20 @@ impl Desktop {
             .client
             .clone()
             .ok_or_else(|| IpcError::new("signed_out", "Not signed in."))
+    }
+
+    /// A connection change the client reported, numbered for the page.
+    pub fn connection_changed(
+        &self,
+        status: natter_client::ConnectionStatus,
+        retry_in_ms: Option<u64>,
+    ) -> ConnectionView {
+        self.connection.event(status, retry_in_ms)
+    }
+
+    /// The connection now, numbered for the page.
+    pub async fn connection(&self) -> Result<ConnectionView, IpcError> {
+        Ok(self.connection.current(&self.client().await?.status()))
     }
 
     pub async fn shown_conversation(&self) -> Option<ConversationId> {
@@ -499,24 +515,6 @@ fn credential_message(error: &CredentialError) -> String {
         "Your session could not be saved in the system keyring ({error}). You stay signed in \
          until you quit; next time Natter will ask for your password again."
     )
-}
-
-/// The connection as the webview shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnectionView {
-    pub state: &'static str,
-    pub retry_in_ms: Option<u64>,
-}
-
-pub fn connection_view(status: ConnectionStatus, retry_in_ms: Option<u64>) -> ConnectionView {
-    let state = match status {
-        ConnectionStatus::Online => "online",
-        ConnectionStatus::Connecting => "connecting",
-        ConnectionStatus::Offline { .. } | ConnectionStatus::Idle | ConnectionStatus::SignedOut => {
-            "offline"
-        }
-    };
-    ConnectionView { state, retry_in_ms }
 }
 
 /// Where the app keeps its settings and caches.

@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     calls::{CallDesk, CallStatsScreenView, quality},
-    desktop::{Desktop, connection_view},
+    desktop::Desktop,
 };
 
 pub async fn forward(
@@ -23,6 +23,10 @@ pub async fn forward(
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "the UI fell behind; reloading its state");
                 let _ = app.emit("natter://state", &desktop.state().await);
+                // A lost connection change would leave the banner wrong.
+                if let Ok(connection) = desktop.connection().await {
+                    let _ = app.emit("natter://connection", connection);
+                }
                 // A lost call change could leave a ringtone playing: show the call as it is.
                 if let Ok(client) = desktop.client().await
                     && let Some(call) = client.call()
@@ -40,7 +44,7 @@ pub async fn forward(
                 retry_in_ms,
             } => app.emit(
                 "natter://connection",
-                connection_view(*status, *retry_in_ms),
+                desktop.connection_changed(*status, *retry_in_ms),
             ),
             ClientEvent::Conversation { conversation } => {
                 crate::tray::refresh(&app).await;

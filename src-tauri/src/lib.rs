@@ -9,6 +9,7 @@
 mod call_commands;
 mod calls;
 mod commands;
+mod connection;
 mod desktop;
 mod events;
 mod frames;

@@ -16,6 +16,8 @@ export class ConnectionBanner {
   /** Whether there was a connection to come back to: no "Back online" for the first connect. */
   private everConnected = false;
   private everOffline = false;
+  /** The `seq` of the newest connection state seen (shown or not), over the app's life. */
+  private newestSeq = -1;
 
   /** The banner only means something while signed in (there is no connection otherwise). */
   setEnabled(enabled: boolean): void {
@@ -30,7 +32,16 @@ export class ConnectionBanner {
     }
   }
 
+  /**
+   * A connection state from an event or from the `connection` command. An answer asked while
+   * connecting can arrive after the event saying it is online: the older one is dropped, or the
+   * banner would stay up for the whole session.
+   */
   update(connection: Connection): void {
+    if (connection.seq < this.newestSeq) {
+      return;
+    }
+    this.newestSeq = connection.seq;
     if (!this.enabled) {
       return;
     }

@@ -50,6 +50,12 @@ export type Connection = {
   state: ConnectionState;
   /** When offline: time until the next attempt. */
   retry_in_ms: number | null;
+  /**
+   * Grows with every natter://connection event; the `connection` command's answer has the
+   * number of the last event before it. They reach the page in no fixed order: keep the highest
+   * (an answer wins a tie).
+   */
+  seq: number;
 };
 
 export type MessageState = "sending" | "sent" | "read" | "failed";

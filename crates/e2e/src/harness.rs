@@ -38,6 +38,46 @@ pub async fn until_js(session: &Client, what: &str, script: &str) -> Result<Valu
     }
 }
 
+/// Waits (at most [`UI_TIMEOUT`]) for the connection banner to be hidden, as it must be once
+/// the app is online; `moment` says what showed it is. The failure names what the banner still
+/// shows and what the app's own `connection` command answers.
+pub async fn connection_banner_hidden(session: &Client, moment: &str) -> Result<()> {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let banner = session
+            .execute(
+                "const banner = document.getElementById('connection-banner'); \
+                 return { hidden: banner.hidden, state: banner.dataset.state, \
+                          text: document.getElementById('connection-banner-text').textContent }",
+                Vec::new(),
+            )
+            .await
+            .context("reading the connection banner failed")?;
+        if banner["hidden"] == true {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let answer = session
+                .execute_async(
+                    "const done = arguments[arguments.length - 1]; \
+                     window.__TAURI_INTERNALS__.invoke('connection') \
+                       .then(done, (error) => done({ error: String(error) }))",
+                    Vec::new(),
+                )
+                .await
+                .unwrap_or_else(|error| json!({ "error": error.to_string() }));
+            bail!(
+                "the connection banner still shows {} (state {}) {} s after {moment}, while the \
+                 app's `connection` command answers {answer}",
+                banner["text"],
+                banner["state"],
+                UI_TIMEOUT.as_secs()
+            );
+        }
+        tokio::time::sleep(processes::POLL_INTERVAL).await;
+    }
+}
+
 /// The app's first start: the server address, then the sign-in form with an existing account.
 pub async fn sign_in_first_start(
     session: &Client,

@@ -6,3 +6,4 @@ pub mod harness;
 pub mod measure;
 pub mod media;
 pub mod processes;
+pub mod slow_upgrades;

@@ -17,6 +17,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
@@ -25,11 +26,41 @@ use serde_json::Value;
 
 use natter_e2e::call_story;
 use natter_e2e::harness::{
-    Binaries, Cli, START_TIMEOUT, Screenshots, Server, TauriDriver, UI_TIMEOUT, unlock_keyring,
-    until_js, wait_for_exit,
+    Binaries, Cli, START_TIMEOUT, Screenshots, Server, TauriDriver, UI_TIMEOUT,
+    connection_banner_hidden, unlock_keyring, until_js, wait_for_exit,
 };
 use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, output, poll};
+use natter_e2e::slow_upgrades::SlowUpgrades;
+
+/// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
+const REALTIME_DELAY: Duration = Duration::from_secs(1);
+
+/// Issue 14: after signing up, the answer to the app's `connection` query, read while still
+/// connecting, could reach the page after the event saying it was online (the answer and the
+/// events travel separately; a slow start made the answer late), and "Connecting…" stayed up
+/// for the whole session. The app is kept connecting for [`REALTIME_DELAY`], so the answer
+/// says "connecting", and the page's IPC (a `fetch` of `ipc://localhost/<command>`) is wrapped
+/// so that such an answer arrives 3 s late, after "online", as on that slow start. Every answer
+/// is kept in `window.__natterConnectionAnswers`.
+const LATE_CONNECTION_ANSWER: &str = "
+    const fetch = window.fetch.bind(window);
+    window.__natterConnectionAnswers = [];
+    window.fetch = (resource, init) => {
+      const answer = fetch(resource, init);
+      if (!String(resource).endsWith('/connection')) {
+        return answer;
+      }
+      return answer.then(async (response) => {
+        const connection = await response.clone().json().catch(() => null);
+        if (connection !== null && connection.state !== 'online') {
+          await new Promise((resolve) => setTimeout(resolve, 3000));
+        }
+        window.__natterConnectionAnswers.push(connection);
+        return response;
+      });
+    };
+    return true;";
 
 /// What a hostile user sends: must show as text, never as markup.
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
@@ -89,6 +120,9 @@ async fn run(options: &Options) -> Result<()> {
     // The app's speaker: a null sink whose monitor the call story records.
     let pulse = Pulse::start(&artifacts)?;
     let server = Server::start(&options.binaries.server, work.path(), &artifacts, &[])?;
+    // The app reaches the server through this proxy: its realtime connection comes online a
+    // second after it starts, while the page asks for the connection state (issue 14).
+    let slow = SlowUpgrades::start(&server.url, REALTIME_DELAY)?;
     let bob = Cli::signup(
         &options.binaries.cli,
         &server.url,
@@ -108,7 +142,7 @@ async fn run(options: &Options) -> Result<()> {
 
     // First start: server address, then sign up.
     let session = driver.session().await?;
-    let story = first_start(&session, &server.url, &screens).await;
+    let story = first_start(&session, &slow.url, &screens).await;
     let story = match story {
         Ok(()) => chat_story(&session, &bob, &mut monitor, &screens).await,
         Err(error) => Err(error),
@@ -205,6 +239,7 @@ async fn first_start(session: &Client, server_url: &str, screens: &Screenshots) 
     screens.take(session, "03-sign-up-refused").await?;
     type_into(session, "signup-password", "correct horse battery").await?;
     screens.take(session, "03-sign-up").await?;
+    session.execute(LATE_CONNECTION_ANSWER, Vec::new()).await?;
     session.find(Locator::Id("sign-up")).await?.click().await?;
 
     until_js(
@@ -261,6 +296,21 @@ async fn chat_story(
         ),
     )
     .await?;
+    // Issue 14: a late answer to the app's first connection query left "Connecting…" up for
+    // the whole session while messages arrived live (every time with NATTER_LOG=info, which
+    // the harness sets). A message just arrived live: the banner must be hidden.
+    let answers = until_js(
+        session,
+        "the answer to the app's connection query",
+        "const answers = window.__natterConnectionAnswers; \
+         return answers.length > 0 ? answers : null",
+    )
+    .await?;
+    println!(
+        "desktop e2e: the connection query after signing up answered {answers} (held 3 s unless \
+         online)"
+    );
+    connection_banner_hidden(session, "Bob's first message arrived live").await?;
     screens.take(session, "04-conversations").await?;
 
     // Another window takes the focus; a new message now raises a notification.
@@ -347,6 +397,7 @@ async fn chat_story(
         "return document.getElementById('composer').value === ''",
     )
     .await?;
+    connection_banner_hidden(session, "Alice's reply was stored").await?;
     screens.take(session, "06-reply").await?;
     Ok(())
 }
@@ -361,6 +412,7 @@ async fn restart_story(session: &Client, screens: &Screenshots) -> Result<()> {
          && document.querySelectorAll('#conversation-list li.conversation').length === 1",
     )
     .await?;
+    connection_banner_hidden(session, "the app restarted").await?;
     let password = session.find(Locator::Id("password")).await?;
     ensure!(
         password.prop("value").await?.unwrap_or_default().is_empty(),
