@@ -451,7 +451,12 @@ export class CallScreen {
 
     this.muteButton.setAttribute("aria-pressed", String(call.muted));
     this.muteButton.replaceChildren(icon(call.muted ? "mic-off" : "mic", 24));
-    this.cameraButton.setAttribute("aria-pressed", String(!call.camera_on));
+    // The button says what it will do: a camera that is off (turned off, or none opened)
+    // offers to turn on, never to turn off.
+    const cameraAction = call.camera_on ? "Turn camera off" : "Turn camera on";
+    this.cameraButton.setAttribute("aria-label", cameraAction);
+    this.cameraButton.title = cameraAction;
+    this.cameraButton.dataset["off"] = String(!call.camera_on);
     this.cameraButton.replaceChildren(icon(call.camera_on ? "video" : "video-off", 24));
 
     const hangUpLabel = call.phase === "outgoing" ? "Cancel" : "Hang up";

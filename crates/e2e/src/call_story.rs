@@ -323,6 +323,7 @@ async fn bob_calls_app(
     until_phase(session, "connected").await?;
     check_remote_video(session, &screens.directory, "11-accepted").await?;
     screens.take(session, "11-call-accepted").await?;
+    no_camera_here(session, &mut calling).await?;
     click(session, "call-hangup").await?;
     let ended = calling.wait_for_line("Bob's call ending", UI_TIMEOUT, |line| {
         line.contains("\"phase\":\"ended\"")
@@ -330,6 +331,66 @@ async fn bob_calls_app(
     ensure!(
         ended.contains("completed"),
         "Bob's call did not complete: {ended}"
+    );
+    Ok(())
+}
+
+/// Issue 14: this machine has no camera, and the app answered with "Video". The call goes on
+/// with my camera off and says so: the button offers to turn it on (never off), no self view,
+/// and Bob is told. Turning it on tries again and says why it cannot.
+async fn no_camera_here(session: &Client, calling: &mut crate::processes::Running) -> Result<()> {
+    const CONTROLS: &str = "const button = document.querySelector('[data-testid=call-camera]'); \
+         const me = document.querySelector('[data-testid=local-video]'); \
+         const controls = { label: button?.getAttribute('aria-label'), \
+                            self_view: me !== null && !me.hidden };";
+    let controls = until_js(
+        session,
+        "the camera button offering to turn the camera on",
+        &format!("{CONTROLS} return controls.label === 'Turn camera on' ? controls : null"),
+    )
+    .await?;
+    ensure!(
+        controls["self_view"] == false,
+        "a self view is shown without a camera: {controls}"
+    );
+    calling.wait_for_line(
+        "Bob told that the app's camera is off",
+        UI_TIMEOUT,
+        |line| line.contains("\"peer_camera_on\":false"),
+    )?;
+
+    click(session, "call-camera").await?;
+    let told = until_js(
+        session,
+        "the failure to turn the camera on reported",
+        "const toast = document.getElementById('toast'); \
+         return toast !== null && !toast.hidden \
+           && toast.textContent.includes('Could not turn the camera on') ? toast.textContent : null",
+    )
+    .await?;
+    println!(
+        "desktop e2e: without a camera, turning it on says: {}",
+        told.as_str().unwrap_or_default().trim()
+    );
+    let controls = until_js(
+        session,
+        "the camera button offering to turn the camera on again",
+        &format!("{CONTROLS} return controls.label === 'Turn camera on' ? controls : null"),
+    )
+    .await?;
+    ensure!(
+        controls["self_view"] == false,
+        "a self view is shown without a camera: {controls}"
+    );
+    let output = calling.output();
+    let last_call = output
+        .lines()
+        .rev()
+        .find(|line| line.contains("\"type\":\"call\""))
+        .unwrap_or_default();
+    ensure!(
+        last_call.contains("\"peer_camera_on\":false"),
+        "after the failed attempt Bob's call says {last_call}"
     );
     Ok(())
 }
