@@ -315,8 +315,7 @@ async fn a_video_call_answered_without_a_camera_tells_the_caller_it_is_off() {
     );
     let told = alice_seen
         .iter()
-        .filter(|line| line["type"] == "call" && line["call"]["phase"] == "connected")
-        .next_back()
+        .rfind(|line| line["type"] == "call" && line["call"]["phase"] == "connected")
         .map(|line| line["call"]["peer_camera_on"].clone());
     assert_eq!(
         told,
