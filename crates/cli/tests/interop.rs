@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Setup, WAIT, start_server};
+use common::{Setup, WAIT, start_server_with};
 use serde_json::Value;
 
 /// What the native client's microphone plays, and what Chromium's plays (from a WAV file).
@@ -237,9 +237,15 @@ async fn users(setup: &Setup) -> (String, String, String) {
     (native, browser, native_id)
 }
 
+/// A server that lets the test page open its WebSocket: the page is a local file, whose
+/// `Origin` is `null`, which the server refuses unless its operator allows it.
+async fn start_browser_server() -> Setup {
+    start_server_with(|config| config.allowed_origins = vec!["null".into()]).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_native_client_calls_chromium() {
-    let setup = start_server().await;
+    let setup = start_browser_server().await;
     let (native, browser, _) = users(&setup).await;
     let chromium = Chromium::start(&setup, &browser, "answer", None);
     chromium.wait_for("ready", WAIT);
@@ -261,7 +267,7 @@ async fn the_native_client_calls_chromium() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_calls_the_native_client() {
-    let setup = start_server().await;
+    let setup = start_browser_server().await;
     let (native, browser, native_id) = users(&setup).await;
 
     let answerer = setup.start("native-answer", &native, &native_args(&["answer"]));
