@@ -18,6 +18,8 @@ use url::Url;
 /// How long one REST call may take, end to end.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Below the server's default client timeout (`--client-timeout-seconds`, 15 s).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -137,6 +139,9 @@ impl Api {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // Let go of an idle connection before the server closes it (after 15 s by
+            // default), so a request never goes out on a connection being closed under it.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("natter-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ApiError::Unreachable)?;
