@@ -173,7 +173,23 @@ async fn bad_avatars_are_refused(backend: Backend) {
         ),
     ];
     for (content_type, bytes, expected) in cases {
-        let response = put_avatar(&alice, content_type, bytes).await;
+        let sent = reqwest::Client::new()
+            .put(format!("{}/api/me/avatar", alice.server_url))
+            .bearer_auth(&alice.token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            // hyper answers 413 from Content-Length and closes without reading the rest; a
+            // client still writing the body can see the reset before it reads the answer.
+            // Refused early all the same.
+            Err(error) if expected == StatusCode::PAYLOAD_TOO_LARGE && error.is_request() => {
+                continue;
+            }
+            Err(error) => panic!("{content_type}: {error}"),
+        };
         let status = response.status();
         let body: serde_json::Value = response.json().await.expect("a JSON error");
         assert_eq!(status, expected, "{content_type}: {body}");

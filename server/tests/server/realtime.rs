@@ -67,21 +67,8 @@ async fn a_cursor_below_my_join_replays_from_the_join(backend: Backend) {
     let missed = alice.send(group.id, "one missed message").await;
     // The replay is the join, then the one message, and nothing from before the join.
     for cursor in [0, joined - 1] {
-        let mut socket = carol.connect(&[(group.id, cursor)]).await;
-        let first = socket.next_durable().await;
-        assert_eq!(
-            (
-                first.seq,
-                matches!(first.body, EventBody::MembersAdded { .. })
-            ),
-            (joined, true),
-            "cursor {cursor}: the replay starts with my join, got {first:?}"
-        );
-        assert_eq!(
-            socket.next_durable().await.seq,
-            missed.seq,
-            "cursor {cursor}"
-        );
+        let socket = carol.connect(&[(group.id, cursor)]).await;
+        expect_replay(socket, cursor, joined, missed.seq).await;
     }
 
     // Removed and added again: a cursor from the first membership (or 0) replays from the
@@ -93,22 +80,23 @@ async fn a_cursor_below_my_join_replays_from_the_join(backend: Backend) {
     let rejoined = add_carol().await;
     let after = alice.send(group.id, "after the second join").await;
     for cursor in [0, joined, missed.seq] {
-        let mut socket = carol.connect(&[(group.id, cursor)]).await;
-        let first = socket.next_durable().await;
-        assert_eq!(
-            (
-                first.seq,
-                matches!(first.body, EventBody::MembersAdded { .. })
-            ),
-            (rejoined, true),
-            "cursor {cursor}: the replay starts with my second join, got {first:?}"
-        );
-        assert_eq!(
-            socket.next_durable().await.seq,
-            after.seq,
-            "cursor {cursor}"
-        );
+        let socket = carol.connect(&[(group.id, cursor)]).await;
+        expect_replay(socket, cursor, rejoined, after.seq).await;
     }
+}
+
+/// The backlog after `cursor` is the `members_added` at `joined`, then the message at `next`.
+async fn expect_replay(mut socket: Ws, cursor: i64, joined: i64, next: i64) {
+    let first = socket.next_durable().await;
+    assert_eq!(
+        (
+            first.seq,
+            matches!(first.body, EventBody::MembersAdded { .. })
+        ),
+        (joined, true),
+        "cursor {cursor}: the replay starts with my join, got {first:?}"
+    );
+    assert_eq!(socket.next_durable().await.seq, next, "cursor {cursor}");
 }
 
 fn message_body(event: &natter_protocol::Event) -> &str {
