@@ -46,6 +46,28 @@ pub async fn click(session: &Client, test_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Clicks a button whose effect destroys its own window (Accept in the call window). The
+/// window may be gone before WebDriver answers the click, which then fails with an empty
+/// error; that counts as clicked only if the window really went away.
+async fn click_closing(
+    session: &Client,
+    test_id: &str,
+    window: &fantoccini::wd::WindowHandle,
+) -> Result<()> {
+    let Err(error) = click(session, test_id).await else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + UI_TIMEOUT;
+    while session.windows().await?.contains(window) {
+        if Instant::now() >= deadline {
+            return Err(error.context("and its window is still open"));
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    println!("desktop e2e: {test_id} closed its window before WebDriver answered the click");
+    Ok(())
+}
+
 /// Waits until the call screen shows `phase`.
 pub async fn until_phase(session: &Client, phase: &str) -> Result<()> {
     until_js(
@@ -289,7 +311,7 @@ async fn bob_calls_app(
         ensure!(Instant::now() < deadline, "WebDriver sees no second window");
         tokio::time::sleep(POLL_INTERVAL).await;
     };
-    session.switch_to_window(call_window).await?;
+    session.switch_to_window(call_window.clone()).await?;
     let caller = until_js(
         session,
         "the caller in the call window",
@@ -314,7 +336,7 @@ async fn bob_calls_app(
     println!("desktop e2e: the ringtone plays at {heard:.0} Hz with the main window hidden");
     drop(recording);
 
-    click(session, "accept-video").await?;
+    click_closing(session, "accept-video", &call_window).await?;
     session.switch_to_window(main).await?;
     wait_for("the main window back", || {
         Ok(visible_window("^(\\([0-9]+\\) )?Natter$")?.then_some(()))
