@@ -19,9 +19,9 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, client::IntoClientRequest};
 
-#[cfg(target_os = "linux")]
-use crate::harness::ServerProcess;
 use crate::harness::{Backend, TestServer, ws_url};
+#[cfg(target_os = "linux")]
+use crate::harness::{ServerProcess, resident_bytes};
 
 fn address(server: &TestServer) -> SocketAddr {
     server.config.listen
@@ -146,24 +146,6 @@ async fn connections_from_one_address_are_capped() {
         );
         tokio::task::yield_now().await;
     }
-}
-
-/// Resident memory of a process, from /proc (Linux).
-#[cfg(target_os = "linux")]
-fn resident_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// A masked client ping frame with a 125-byte payload (the largest a control frame carries).

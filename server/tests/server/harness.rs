@@ -753,3 +753,21 @@ impl Drop for ServerProcess {
         self.stop_now();
     }
 }
+
+/// Resident memory of a process, from /proc (Linux).
+#[cfg(target_os = "linux")]
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}

@@ -9,6 +9,7 @@ mod configuration;
 mod conversations;
 mod crashes;
 mod exposure;
+mod floods;
 mod messages;
 mod operations;
 mod profiles;
