@@ -24,26 +24,53 @@ async fn main() -> anyhow::Result<()> {
     server.run(shutdown_signal()).await
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+/// Completes when the server is asked to stop: Ctrl-C everywhere; SIGTERM on Unix (systemd,
+/// Docker, `kill`); on Windows, the console closing, the user logging off or the system shutting
+/// down (a service manager or `taskkill` sends one of these, not Ctrl-C).
 async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
     tokio::select! {
         _ = interrupt => {},
-        _ = terminate => {},
+        _ = terminate() => {},
     }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(windows)]
+async fn terminate() {
+    use tokio::signal::windows;
+
+    let (Ok(mut close), Ok(mut break_key), Ok(mut logoff), Ok(mut shutdown)) = (
+        windows::ctrl_close(),
+        windows::ctrl_break(),
+        windows::ctrl_logoff(),
+        windows::ctrl_shutdown(),
+    ) else {
+        tracing::warn!("cannot listen for console close or shutdown; only Ctrl-C stops cleanly");
+        return std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = close.recv() => {},
+        _ = break_key.recv() => {},
+        _ = logoff.recv() => {},
+        _ = shutdown.recv() => {},
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+async fn terminate() {
+    std::future::pending::<()>().await
 }
 
 /// Every password hash allocates ~19 MiB (Argon2id's memory cost). glibc raises its mmap
