@@ -19,6 +19,7 @@ use crate::frame::{VideoFrame, now_us};
 
 /// The system's cameras.
 pub fn cameras() -> Vec<DeviceInfo> {
+    let _com = ComApartment::enter();
     let Some(backend) = nokhwa::native_api_backend() else {
         return Vec::new();
     };
@@ -92,15 +93,16 @@ impl Camera for Webcam {
         super::run_on_thread(
             "natter-camera",
             move || {
+                let com = ComApartment::enter();
                 let mut camera = NokhwaCamera::with_backend(index, format, ApiBackend::Auto)
                     .map_err(|error| DeviceError::Unavailable(error.to_string()))?;
                 camera
                     .open_stream()
                     .map_err(|error| DeviceError::Unavailable(error.to_string()))?;
-                Ok(camera)
+                Ok(CameraThread { camera, _com: com })
             },
-            move |camera| {
-                let buffer = match camera.frame() {
+            move |thread| {
+                let buffer = match thread.camera.frame() {
                     Ok(buffer) => buffer,
                     Err(error) => {
                         tracing::warn!(%error, "the camera stopped");
@@ -123,6 +125,64 @@ impl Camera for Webcam {
                 })
             },
         )
+    }
+}
+
+/// What the capture thread holds: the camera, closed before the thread leaves COM (fields drop
+/// in order).
+struct CameraThread {
+    camera: NokhwaCamera,
+    _com: ComApartment,
+}
+
+/// COM for the calling thread, on Windows, in the single-threaded apartment that nokhwa's
+/// Media Foundation bindings ask for; nothing elsewhere. nokhwa initialises COM once per
+/// process (a global flag), but COM is per thread: without this, a camera opened on another
+/// thread than the one that first listed cameras would run without COM. Left when dropped.
+struct ComApartment {
+    #[cfg(windows)]
+    entered: bool,
+    /// COM is left on the thread that entered it, so this never moves to another.
+    _this_thread: std::marker::PhantomData<*const ()>,
+}
+
+impl ComApartment {
+    #[cfg(windows)]
+    fn enter() -> Self {
+        use windows_sys::Win32::System::Com::{
+            COINIT_APARTMENTTHREADED, COINIT_DISABLE_OLE1DDE, CoInitializeEx,
+        };
+        // SAFETY: a plain Win32 call on this thread, balanced by the drop below when it
+        // succeeds (S_OK, or S_FALSE when COM was already entered here).
+        let result = unsafe {
+            CoInitializeEx(
+                std::ptr::null(),
+                (COINIT_APARTMENTTHREADED | COINIT_DISABLE_OLE1DDE) as u32,
+            )
+        };
+        // A failure (RPC_E_CHANGED_MODE: the thread is in the multithreaded apartment) leaves
+        // COM usable and nothing to undo.
+        Self {
+            entered: result >= 0,
+            _this_thread: std::marker::PhantomData,
+        }
+    }
+
+    #[cfg(not(windows))]
+    fn enter() -> Self {
+        Self {
+            _this_thread: std::marker::PhantomData,
+        }
+    }
+}
+
+#[cfg(windows)]
+impl Drop for ComApartment {
+    fn drop(&mut self) {
+        if self.entered {
+            // SAFETY: balances the successful CoInitializeEx of `enter`, on the same thread.
+            unsafe { windows_sys::Win32::System::Com::CoUninitialize() };
+        }
     }
 }
 
