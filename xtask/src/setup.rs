@@ -45,6 +45,11 @@ pub const APT_PACKAGES: &[&str] = &[
     "chromium",
     // Network namespaces, links pulled and slowed for the call tests (crates/cli/tests/network.rs).
     "iproute2",
+    // The Windows build: mingw-w64 links it (and builds the C of opus and openh264); Wine runs
+    // the Windows CLI and server in the tests (xtask/src/windows.rs).
+    "mingw-w64",
+    "wine",
+    "wine64",
 ];
 
 fn is_installed(package: &str) -> bool {
@@ -64,6 +69,11 @@ fn is_root() -> bool {
 }
 
 pub fn install() -> Result<()> {
+    install_system_packages()?;
+    install_cargo_tools()
+}
+
+fn install_system_packages() -> Result<()> {
     if cfg!(target_os = "linux") && Path::new("/usr/bin/apt-get").exists() {
         let missing: Vec<&str> = APT_PACKAGES
             .iter()
@@ -93,7 +103,7 @@ pub fn install() -> Result<()> {
             "xtask: not a Debian-like system; install the packages in xtask/src/setup.rs yourself"
         );
     }
-    install_cargo_tools()
+    Ok(())
 }
 
 /// Cargo tools: tauri-driver, the WebDriver server that starts the desktop app for the

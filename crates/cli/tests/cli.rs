@@ -4,7 +4,10 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{Setup, WAIT, collect_until_exit, lines_of, phases, start_server, start_server_with};
+use common::{
+    Setup, WAIT, check_probe, collect_until_exit, last_probe, lines_of, phases, start_server,
+    start_server_with,
+};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,33 +83,6 @@ async fn errors_are_clear_and_exit_non_zero() {
 
     let stderr = setup.run_failing("not-a-token", &["whoami"]).await;
     assert!(stderr.contains("401"), "{stderr}");
-}
-
-fn last_probe(lines: &[Value]) -> &Value {
-    lines
-        .iter()
-        .rev()
-        .find(|line| line["type"] == "media_probe")
-        .unwrap_or_else(|| panic!("no media_probe line in {lines:#?}"))
-}
-
-/// The picture sequence is complete enough and in order, and the tone is the peer's.
-fn check_probe(probe: &Value, tone_hz: f64) {
-    let first = probe["first_counter"].as_u64().expect("pictures arrived");
-    let last = probe["last_counter"].as_u64().expect("pictures arrived");
-    let stamped = probe["frames_with_stamp"].as_u64().unwrap_or(0);
-    let sent = last - first + 1;
-    assert!(sent >= 150, "at least 5 s of 30 fps video: {probe}");
-    assert!(
-        stamped as f64 >= 0.9 * sent as f64,
-        "at least 90 % of the pictures sent were decoded: {probe}"
-    );
-    assert_eq!(probe["counters_in_order"], true, "{probe}");
-    let heard = probe["tone_hz"].as_f64().expect("a tone is heard");
-    assert!(
-        (heard - tone_hz).abs() / tone_hz < 0.02,
-        "heard {heard} Hz instead of {tone_hz} Hz: {probe}"
-    );
 }
 
 /// Alice (tone 440 Hz) calls Bob (660 Hz), who answers; both send the test pattern (in a video

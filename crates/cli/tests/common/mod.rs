@@ -48,6 +48,17 @@ pub async fn start_server_with(adjust: impl FnOnce(&mut Config)) -> Setup {
     }
 }
 
+impl Setup {
+    /// A server this test did not start (another binary, another system), at `url`.
+    pub fn elsewhere(url: String) -> Setup {
+        Setup {
+            url,
+            data: tempfile::tempdir().expect("a temporary directory"),
+            stop: None,
+        }
+    }
+}
+
 impl Drop for Setup {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -202,9 +213,17 @@ impl Setup {
     }
 
     fn start_with(&self, name: &str, mut command: Command) -> Running {
-        let mut child = command
+        command
             .arg("--data-dir")
-            .arg(self.data.path().join(format!("running-{name}")))
+            .arg(self.data.path().join(format!("running-{name}")));
+        Running::spawn(name, command)
+    }
+}
+
+impl Running {
+    /// Starts `command` (which prints JSON lines) in the background.
+    pub fn spawn(name: &str, mut command: Command) -> Running {
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
@@ -217,9 +236,7 @@ impl Setup {
             seen: Vec::new(),
         }
     }
-}
 
-impl Running {
     /// Reads lines until one matches `wanted` (described by `what`), for at most [`WAIT`].
     pub fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + WAIT;
@@ -307,4 +324,32 @@ pub fn phases(lines: &[Value]) -> Vec<String> {
         .collect();
     phases.dedup();
     phases
+}
+
+/// The last `media_probe` line a process printed.
+pub fn last_probe(lines: &[Value]) -> &Value {
+    lines
+        .iter()
+        .rev()
+        .find(|line| line["type"] == "media_probe")
+        .unwrap_or_else(|| panic!("no media_probe line in {lines:#?}"))
+}
+
+/// The picture sequence is complete enough and in order, and the tone is the peer's.
+pub fn check_probe(probe: &Value, tone_hz: f64) {
+    let first = probe["first_counter"].as_u64().expect("pictures arrived");
+    let last = probe["last_counter"].as_u64().expect("pictures arrived");
+    let stamped = probe["frames_with_stamp"].as_u64().unwrap_or(0);
+    let sent = last - first + 1;
+    assert!(sent >= 150, "at least 5 s of 30 fps video: {probe}");
+    assert!(
+        stamped as f64 >= 0.9 * sent as f64,
+        "at least 90 % of the pictures sent were decoded: {probe}"
+    );
+    assert_eq!(probe["counters_in_order"], true, "{probe}");
+    let heard = probe["tone_hz"].as_f64().expect("a tone is heard");
+    assert!(
+        (heard - tone_hz).abs() / tone_hz < 0.02,
+        "heard {heard} Hz instead of {tone_hz} Hz: {probe}"
+    );
 }

@@ -1,0 +1,327 @@
+//! The Windows builds (`natter-server.exe`, `natter.exe`, cross-compiled with mingw-w64) run
+//! under Wine against the Linux `natter`: the server on its embedded SQLite, chat both ways,
+//! and a video call with pictures and tones checked on both sides.
+//!
+//! They need the Windows build and a prepared Wine prefix, which `cargo xtask test` makes and
+//! passes in `NATTER_WINDOWS_BIN` (the folder of the .exe files) and `WINEPREFIX`; so they are
+//! ignored by a plain `cargo test` (they would have nothing to run), and `cargo xtask test` runs
+//! them with `--ignored`. Alone: `cargo xtask windows`.
+
+mod common;
+
+use std::{
+    io::BufRead,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::{Running, Setup, check_probe, last_probe, phases};
+use serde_json::Value;
+
+/// Wine starting a process, on top of what the process does (the prefix is already made).
+const WINE_START: Duration = Duration::from_secs(30);
+
+/// Where the Windows binaries are and how to run them.
+struct Windows {
+    binaries: PathBuf,
+}
+
+impl Windows {
+    fn from_env() -> Windows {
+        let binaries = std::env::var_os("NATTER_WINDOWS_BIN").map(PathBuf::from).expect(
+            "NATTER_WINDOWS_BIN names the folder of the Windows build (cargo xtask windows sets it)",
+        );
+        assert!(
+            std::env::var_os("WINEPREFIX").is_some(),
+            "WINEPREFIX names the prepared Wine prefix (cargo xtask windows sets it)"
+        );
+        for exe in ["natter.exe", "natter-server.exe"] {
+            assert!(
+                binaries.join(exe).is_file(),
+                "{} is missing",
+                binaries.join(exe).display()
+            );
+        }
+        Windows { binaries }
+    }
+
+    /// `wine <exe>`, quiet.
+    fn command(&self, exe: &str) -> Command {
+        let mut command = Command::new("wine");
+        command
+            .arg(self.binaries.join(exe))
+            .env("WINEDEBUG", "-all");
+        command
+    }
+
+    /// `natter.exe ARGS` as the user with `token`, against `setup`'s server.
+    fn natter(&self, setup: &Setup, token: Option<&str>, args: &[&str]) -> Command {
+        let mut command = self.command("natter.exe");
+        command
+            .args(args)
+            .env("NATTER_SERVER_URL", &setup.url)
+            .env("NATTER_PASSWORD", "correct horse battery")
+            .env_remove("NATTER_TOKEN");
+        if let Some(token) = token {
+            command.env("NATTER_TOKEN", token);
+        }
+        command
+    }
+
+    /// Runs `natter.exe` to completion in its own data folder and returns its JSON lines.
+    async fn run(&self, setup: &Setup, token: Option<&str>, args: &[&str]) -> Vec<Value> {
+        let mut command = self.natter(setup, token, args);
+        command.arg("--data-dir").arg(windows_path(
+            &setup.data.path().join(format!("exe-{}", args[0])),
+        ));
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("the runner does not panic")
+            .expect("wine runs");
+        assert!(
+            output.status.success(),
+            "natter.exe {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json_lines(&output.stdout)
+    }
+}
+
+/// The path a Windows program under Wine sees for a Linux path (Wine's `Z:` drive is `/`), so
+/// the Windows binaries get real Windows paths, drive letter and backslashes included.
+fn windows_path(path: &Path) -> String {
+    format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line.trim_end_matches('\r'))
+                .unwrap_or_else(|_| panic!("not JSON: {line}"))
+        })
+        .collect()
+}
+
+/// `natter-server.exe` under Wine on a loopback port, with its data in a Windows path; killed
+/// when dropped.
+struct WindowsServer {
+    child: Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl WindowsServer {
+    fn start(windows: &Windows) -> WindowsServer {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let mut child = windows
+            .command("natter-server.exe")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(windows_path(&data.path().join("server data")))
+            .env("NATTER_LOG_JSON", "true")
+            .env("NATTER_LOG", "info")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("wine starts natter-server.exe");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (found, address) = std::sync::mpsc::channel();
+        // Reads the log to its end, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let entry: Value =
+                    serde_json::from_str(line.trim_end_matches('\r')).unwrap_or_default();
+                if let Some(address) = entry["fields"]["address"].as_str() {
+                    let _ = found.send(address.to_owned());
+                }
+            }
+        });
+        let mut server = WindowsServer {
+            child,
+            url: String::new(),
+            _data: data,
+        };
+        let address = address
+            .recv_timeout(WINE_START)
+            .expect("natter-server.exe says where it listens");
+        server.url = format!("http://{address}");
+        server
+    }
+}
+
+impl Drop for WindowsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status line of a plain HTTP/1.1 GET of `path`.
+fn first_line_of_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connects to the server");
+    stream
+        .set_read_timeout(Some(WINE_START))
+        .expect("a read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Windows build and Wine: cargo xtask windows"]
+async fn the_windows_server_runs_on_its_embedded_sqlite() {
+    let windows = Windows::from_env();
+    let server = WindowsServer::start(&windows);
+    for path in ["/healthz", "/readyz"] {
+        let status_line = first_line_of_get(&server.url, path);
+        assert_eq!(status_line, "HTTP/1.1 200 OK", "{path}");
+    }
+    // The database in a folder with a space, under a drive letter, takes a sign-up and keeps it.
+    let setup = Setup::elsewhere(server.url.clone());
+    let alice = setup.sign_up("alice").await;
+    let me = setup.run(Some(&alice), &["whoami"]).await;
+    assert_eq!(me[0]["username"], "alice", "{me:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Windows build and Wine: cargo xtask windows"]
+async fn natter_exe_chats_with_the_linux_natter() {
+    let windows = Windows::from_env();
+    let server = WindowsServer::start(&windows);
+    let setup = Setup::elsewhere(server.url.clone());
+    let signed_up = windows
+        .run(&setup, None, &["signup", "alice", "--print-token"])
+        .await;
+    let alice = signed_up[0]["token"]
+        .as_str()
+        .expect("natter.exe prints a token")
+        .to_owned();
+    let bob = setup.sign_up("bob").await;
+
+    // Windows to Linux, received live.
+    let mut bob_follows = setup.start("bob-follows", &bob, &["follow"]);
+    bob_follows.wait_for("online status", |line| {
+        line["type"] == "connection" && line["status"]["state"] == "online"
+    });
+    let sent = windows
+        .run(
+            &setup,
+            Some(&alice),
+            &["send", "@bob", "hello from Windows: é ✓"],
+        )
+        .await;
+    assert_eq!(sent[0]["state"], "sent", "{sent:?}");
+    let conversation_id = sent[0]["conversation_id"]
+        .as_str()
+        .expect("a conversation id")
+        .to_owned();
+    let received = bob_follows.wait_for("alice's message", |line| {
+        line["type"] == "message" && line["incoming"] == true
+    });
+    assert_eq!(received["message"]["body"], "hello from Windows: é ✓");
+    assert_eq!(received["message"]["sender_name"], "alice");
+
+    // Linux to Windows, received live by natter.exe's WebSocket.
+    let mut follow = windows.natter(&setup, Some(&alice), &["follow", &conversation_id]);
+    follow
+        .arg("--data-dir")
+        .arg(windows_path(&setup.data.path().join("exe-follow")));
+    let mut alice_follows = Running::spawn("alice-follows (natter.exe)", follow);
+    alice_follows.wait_for("online status", |line| {
+        line["type"] == "connection" && line["status"]["state"] == "online"
+    });
+    setup
+        .run(
+            Some(&bob),
+            &["send", &conversation_id, "and back from Linux"],
+        )
+        .await;
+    let received = alice_follows.wait_for("bob's reply", |line| {
+        line["type"] == "message" && line["message"]["body"] == "and back from Linux"
+    });
+    assert_eq!(received["incoming"], true);
+    assert_eq!(received["message"]["sender_name"], "bob");
+
+    let conversations = windows.run(&setup, Some(&alice), &["conversations"]).await;
+    assert_eq!(conversations.len(), 1, "{conversations:#?}");
+    assert_eq!(conversations[0]["title"], "bob");
+    assert_eq!(
+        conversations[0]["last_message"]["body"],
+        "and back from Linux"
+    );
+}
+
+/// Alice calls from `natter.exe` under Wine (test pattern, 440 Hz), Bob answers on Linux (test
+/// pattern, 660 Hz); each side's probe must see the other's pictures in order and hear its tone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Windows build and Wine: cargo xtask windows"]
+async fn a_video_call_between_natter_exe_and_the_linux_natter() {
+    let windows = Windows::from_env();
+    let server = WindowsServer::start(&windows);
+    let setup = Setup::elsewhere(server.url.clone());
+    let alice = setup.sign_up("alice").await;
+    let bob = setup.sign_up("bob").await;
+    setup.run(Some(&alice), &["dm", "@bob"]).await;
+    // IPv6 loopback: WebRTC's UDP layer (quinn-udp) asks every socket for IPV6_V6ONLY, which
+    // Windows answers for IPv4 sockets too but Wine 8 refuses (WSAEOPNOTSUPP), so under Wine
+    // only IPv6 sockets can carry media.
+    let media = |tone: &'static str| {
+        [
+            "--fake-camera",
+            "--fake-mic",
+            tone,
+            "--bind",
+            "[::1]:0",
+            "--no-mdns",
+            "--probe",
+        ]
+    };
+    let mut bob_answers = setup.start(
+        "bob (Linux)",
+        &bob,
+        &[&["answer"][..], &media("660")].concat(),
+    );
+    let mut call = windows.natter(
+        &setup,
+        Some(&alice),
+        &[
+            &["call", "bob", "--video", "--duration", "8"][..],
+            &media("440"),
+        ]
+        .concat(),
+    );
+    call.arg("--data-dir")
+        .arg(windows_path(&setup.data.path().join("exe-call")));
+    let alice_calls = Running::spawn("alice (natter.exe)", call);
+    bob_answers.wait_for("the incoming call", |line| {
+        line["type"] == "call" && line["call"]["phase"] == "incoming"
+    });
+
+    let (alice_seen, alice_ok) = alice_calls.finish();
+    let (bob_seen, bob_ok) = bob_answers.finish();
+    assert!(alice_ok, "natter.exe failed: {alice_seen:#?}");
+    assert!(bob_ok, "natter failed: {bob_seen:#?}");
+    assert_eq!(
+        phases(&alice_seen),
+        ["outgoing", "connecting", "connected", "ended"]
+    );
+    assert_eq!(
+        phases(&bob_seen),
+        ["incoming", "connecting", "connected", "ended"]
+    );
+    check_probe(last_probe(&bob_seen), 440.0);
+    check_probe(last_probe(&alice_seen), 660.0);
+    let calls = setup.run(Some(&bob), &["calls"]).await;
+    assert_eq!(calls[0]["end_reason"], "completed", "{calls:#?}");
+    assert_eq!(calls[0]["kind"], "video");
+}
