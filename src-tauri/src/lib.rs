@@ -208,13 +208,46 @@ pub fn run_with(options: Options) -> ExitCode {
             call_commands::set_fullscreen,
             call_commands::show_main_window,
         ])
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!());
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(app) => {
+            app.run(on_run_event);
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("natter-desktop: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// How long quitting waits for the client to stop before the app goes anyway.
+const STOP_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The app's life as the OS drives it. On macOS a click on the Dock icon brings back the window
+/// that was closed to the tray (the app lives on without windows, as Mac apps do). Everywhere,
+/// quitting by any route (the tray's Quit, Cmd-Q and the Dock's Quit on macOS, logging out)
+/// stops the client first, as the tray's Quit does, so the realtime session ends cleanly and
+/// the outbox is on disk.
+fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
+    match event {
+        #[cfg(target_os = "macos")]
+        tauri::RunEvent::Reopen {
+            has_visible_windows: false,
+            ..
+        } => tray::show_main_window(app),
+        tauri::RunEvent::Exit => {
+            let Some(desktop) = app.try_state::<desktop::Desktop>() else {
+                return;
+            };
+            let desktop = desktop.inner().clone();
+            let stopped =
+                tauri::async_runtime::block_on(tokio::time::timeout(STOP_ON_EXIT, desktop.stop()));
+            if stopped.is_err() {
+                tracing::warn!("the client did not stop within {STOP_ON_EXIT:?}; quitting anyway");
+            }
+        }
+        _ => {}
     }
 }
 
