@@ -5,10 +5,11 @@
 //! - `cargo xtask test`: install what is missing, then every check and test the project has.
 //!
 //! Also `cargo xtask setup` (install only), `cargo xtask bench` (benchmarks), `cargo xtask e2e`
-//! (only the desktop end-to-end test) and `cargo xtask windows` (only the Windows build and its
-//! tests under Wine).
+//! (only the desktop end-to-end test), `cargo xtask windows` (only the Windows build and its
+//! tests under Wine) and `cargo xtask macos` (a type check for macOS).
 
 mod desktop;
+mod macos;
 mod setup;
 mod windows;
 
@@ -31,18 +32,20 @@ fn main() -> ExitCode {
         Some("e2e") => setup::install()
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| end_to_end(&root)),
+        Some("macos") => macos::check(&root),
         Some("windows") => setup::install()
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| windows::test(&root)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|setup|bench|e2e|windows>\n\n  \
+                "usage: cargo xtask <run|test|setup|bench|e2e|windows|macos>\n\n  \
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
                  bench  run the benchmarks and print their figures (bench server|desktop|desktop-call|call: one)\n  \
                  e2e    only the desktop end-to-end test (part of test)\n  \
-                 windows  only the Windows build and its tests under Wine (part of test)"
+                 windows  only the Windows build and its tests under Wine (part of test)\n  \
+                 macos  type-check for both Mac architectures (not part of test)"
             );
             return ExitCode::from(2);
         }

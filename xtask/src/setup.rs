@@ -4,7 +4,7 @@
 
 use std::{path::Path, process::Command};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::{cargo, desktop::find_program, run_command};
 
@@ -134,4 +134,19 @@ pub fn find_tauri_driver() -> Option<std::path::PathBuf> {
         let installed = cargo_home.join("bin").join("tauri-driver");
         installed.is_file().then_some(installed)
     })
+}
+
+/// Adds a rustup target when it is missing (rustup reaches its targets from here).
+pub fn install_rustup_target(target: &str) -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup lists its targets")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == target)
+    {
+        run_command(Command::new("rustup").args(["target", "add", target]))?;
+    }
+    Ok(())
 }

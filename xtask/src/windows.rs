@@ -8,9 +8,9 @@ use std::{
     process::Command,
 };
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use crate::{linted_cargo, run_command, target_dir};
+use crate::{linted_cargo, run_command, setup, target_dir};
 
 /// The Windows target built here: the GNU ABI, whose C toolchain (mingw-w64) Debian packages.
 /// Windows developers build the same code for `x86_64-pc-windows-msvc` with Visual Studio.
@@ -24,24 +24,9 @@ pub fn binaries(root: &Path) -> PathBuf {
     target_dir(root).join(TARGET).join("debug")
 }
 
-/// Adds the rustup target when it is missing (rustup reaches its targets from here).
-pub fn install_target() -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("rustup lists its targets")?;
-    if !String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|line| line.trim() == TARGET)
-    {
-        run_command(Command::new("rustup").args(["target", "add", TARGET]))?;
-    }
-    Ok(())
-}
-
 /// `natter-desktop.exe`, `natter.exe` and `natter-server.exe`, linted for Windows as they build.
 pub fn build(root: &Path) -> Result<PathBuf> {
-    install_target()?;
+    setup::install_rustup_target(TARGET)?;
     let mut command = linted_cargo();
     command
         .current_dir(root)
