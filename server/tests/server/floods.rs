@@ -66,23 +66,14 @@ async fn upload(address: &str, head: &str, body_bytes: u64, chunked: bool) -> Up
     while sent < body_bytes && !answered.is_finished() {
         match tokio::time::timeout(Duration::from_millis(200), writer.write_all(&piece)).await {
             Ok(Ok(())) => sent += PIECE as u64,
-            Ok(Err(_)) => break,
-            // The server has stopped reading: wait for its answer rather than push more.
-            Err(_) => {
-                if tokio::time::timeout(WAIT, async {
-                    while !answered.is_finished() {
-                        tokio::task::yield_now().await;
-                    }
-                })
-                .await
-                .is_err()
-                {
-                    panic!("the server neither reads nor answers after {sent} bytes");
-                }
-            }
+            // Refused (a reset), or no longer read: either way the answer is what remains.
+            Ok(Err(_)) | Err(_) => break,
         }
     }
-    let answer = answered.await.expect("the reader does not panic");
+    let answer = tokio::time::timeout(WAIT, answered)
+        .await
+        .unwrap_or_else(|_| panic!("the server neither reads nor answers after {sent} bytes"))
+        .expect("the reader does not panic");
     Upload { sent, answer }
 }
 
