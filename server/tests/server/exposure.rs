@@ -166,16 +166,7 @@ async fn a_client_that_pings_without_reading_cannot_grow_the_servers_memory() {
     let data = tempfile::tempdir().expect("a temporary directory");
     let server = ServerProcess::start(data.path(), &["--heartbeat-seconds", "0.5"]);
     let url = format!("http://{}", server.address);
-    let signed_up: Value = reqwest::Client::new()
-        .post(format!("{url}/api/auth/signup"))
-        .json(&json!({"username": "pinger", "display_name": "Pinger", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("sign-up answers")
-        .json()
-        .await
-        .expect("a JSON answer");
-    let token = signed_up["token"].as_str().expect("a token");
+    let token = &server.sign_up("pinger").await;
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&url))
         .await
         .expect("the WebSocket connects");

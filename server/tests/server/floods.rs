@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{ClientFrame, ConversationId, ServerFrame};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -88,16 +88,7 @@ async fn a_100_mb_body_is_refused_early_with_flat_memory() {
     const HUNDRED_MB: u64 = 100 * 1024 * 1024;
     let data = tempfile::tempdir().expect("a temporary directory");
     let server = ServerProcess::start(data.path(), &[]);
-    let signed_up: Value = reqwest::Client::new()
-        .post(format!("{}/api/auth/signup", server.url()))
-        .json(&json!({"username": "uploader", "display_name": "Uploader", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("sign-up answers")
-        .json()
-        .await
-        .expect("a JSON answer");
-    let token = signed_up["token"].as_str().expect("a token");
+    let token = &server.sign_up("uploader").await;
     let before = resident_bytes(server.pid());
     let cases = [
         (

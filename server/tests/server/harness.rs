@@ -737,6 +737,24 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Signs `username` up over HTTP and returns the token.
+    pub async fn sign_up(&self, username: &str) -> String {
+        let signed_up: Value = reqwest::Client::new()
+            .post(format!("{}/api/auth/signup", self.url()))
+            .json(&json!({
+                "username": username,
+                "display_name": username,
+                "password": "correct horse battery",
+            }))
+            .send()
+            .await
+            .expect("sign-up answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        signed_up["token"].as_str().expect("a token").to_owned()
+    }
+
     /// Kills it at once, as a crash or `kill -9` would, and waits until it is gone.
     pub fn kill(mut self) {
         self.stop_now();

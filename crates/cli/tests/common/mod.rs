@@ -353,3 +353,18 @@ pub fn check_probe(probe: &Value, tone_hz: f64) {
         "heard {heard} Hz instead of {tone_hz} Hz: {probe}"
     );
 }
+
+/// A video call both sides saw through from ringing to its end, each seeing the other's test
+/// pattern and hearing the other's tone (the caller sends 440 Hz, the answerer 660 Hz).
+pub fn check_video_call_seen_by_both(caller_seen: &[Value], answerer_seen: &[Value]) {
+    assert_eq!(
+        phases(caller_seen),
+        ["outgoing", "connecting", "connected", "ended"]
+    );
+    assert_eq!(
+        phases(answerer_seen),
+        ["incoming", "connecting", "connected", "ended"]
+    );
+    check_probe(last_probe(answerer_seen), 440.0);
+    check_probe(last_probe(caller_seen), 660.0);
+}
