@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-/// Every command of `src/commands.rs`, `src/call_commands.rs` (and `server_url`); each needs an
+/// Every command of `src/commands.rs`, `src/call_commands.rs` (and `server_url`, `follow_links`); each needs an
 /// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
     "app_state",
@@ -55,6 +55,7 @@ const COMMANDS: &[&str] = &[
     "test_speaker",
     "set_fullscreen",
     "show_main_window",
+    "follow_links",
 ];
 
 fn main() {

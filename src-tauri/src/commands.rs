@@ -291,5 +291,6 @@ pub async fn set_settings(
     desktop: State<'_, Desktop>,
     settings: Settings,
 ) -> Result<AppStateView> {
+    let settings = crate::autostart::apply(&app, settings).await?;
     Ok(desktop.set_settings(&app, settings).await)
 }

@@ -40,6 +40,10 @@ pub struct Settings {
     pub microphone: Option<String>,
     #[serde(default)]
     pub speaker: Option<String>,
+    /// Whether the app starts, hidden in the tray, when the user logs in. The system's login
+    /// items are the truth (`autostart.rs`); this mirrors them.
+    #[serde(default)]
+    pub start_at_login: bool,
 }
 
 impl Default for Settings {
@@ -51,6 +55,7 @@ impl Default for Settings {
             camera: None,
             microphone: None,
             speaker: None,
+            start_at_login: false,
         }
     }
 }
@@ -432,6 +437,8 @@ impl Desktop {
         };
         let _ = app.emit("natter://state", &state);
         crate::tray::refresh(app).await;
+        // A natter:// link that came while nobody was signed in.
+        crate::links::follow_pending(app).await;
         Ok(())
     }
 
@@ -500,6 +507,15 @@ impl Desktop {
         };
         let _ = app.emit("natter://state", &state);
         state
+    }
+
+    /// What the system says about starting at login, learnt at start.
+    pub async fn start_at_login_is(&self, enabled: bool) {
+        let mut inner = self.inner.lock().await;
+        if inner.saved.settings.start_at_login != enabled {
+            inner.saved.settings.start_at_login = enabled;
+            self.save(&inner.saved);
+        }
     }
 
     pub async fn stop(&self) {

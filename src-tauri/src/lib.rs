@@ -6,6 +6,7 @@
 //! client, realtime session, outbox, cache) lives in `natter-client`; this crate wires it to
 //! the webview, the tray and OS notifications.
 
+mod autostart;
 mod call_commands;
 mod calls;
 mod commands;
@@ -13,6 +14,7 @@ mod connection;
 mod desktop;
 mod events;
 mod frames;
+mod links;
 mod media;
 mod notifications;
 mod tray;
@@ -33,6 +35,13 @@ pub struct Options {
     /// remembers the answer.
     #[arg(long, env = "NATTER_SERVER_URL", value_name = "URL", value_parser = parse_server_url)]
     pub server_url: Option<Url>,
+    /// Start in the tray without showing the window (as "Start Natter when I log in" does).
+    #[arg(long)]
+    pub hidden: bool,
+    /// A natter:// link to follow (links.rs). The system starts the app this way when someone
+    /// opens one; read by the deep-link plugin, listed here so the command line accepts it.
+    #[arg(hide = true, value_name = "LINK")]
+    pub links: Vec<String>,
 }
 
 /// Parses a server address: an absolute http or https URL with a host.
@@ -107,10 +116,16 @@ pub fn run_with(options: Options) -> ExitCode {
         .try_init();
     natter_client::tls::install_crypto_provider();
     let result = tauri::Builder::default()
-        // First: a second start hands over to the running app and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            tray::show_main_window(app);
+        // First: a second start hands over to the running app and exits. A link it was given
+        // reaches the deep-link plugin (the single-instance `deep-link` feature), which tells
+        // `links`; a second start at login stays in the tray.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            if !args.iter().any(|arg| arg == autostart::HIDDEN_FLAG) {
+                tray::show_main_window(app);
+            }
         }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(autostart::plugin())
         .plugin(tauri_plugin_notification::init())
         .register_asynchronous_uri_scheme_protocol(frames::SCHEME, |context, request, responder| {
             let streams = context
@@ -132,11 +147,22 @@ pub fn run_with(options: Options) -> ExitCode {
             );
             app.manage(calls::CallDesk::new(streams, desktop.picks()));
             app.manage(desktop.clone());
-            if let Err(error) = tray::install(&handle) {
-                // A desktop without a tray still gets the window.
-                tracing::warn!(%error, "no tray icon");
+            app.manage(links::PendingLink::default());
+            let in_tray = match tray::install(&handle) {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(%error, "no tray icon");
+                    false
+                }
+            };
+            // The window starts hidden (tauri.conf.json) and shows unless the app starts at
+            // login; without a tray to come back from, it shows anyway.
+            if !options.hidden || !in_tray {
+                tray::show_main_window(&handle);
             }
+            listen_for_links(&handle);
             tauri::async_runtime::spawn(async move {
+                autostart::sync(&handle).await;
                 desktop.restore(&handle).await;
             });
             Ok(())
@@ -207,6 +233,7 @@ pub fn run_with(options: Options) -> ExitCode {
             call_commands::test_speaker,
             call_commands::set_fullscreen,
             call_commands::show_main_window,
+            links::follow_links,
         ])
         .build(tauri::generate_context!());
     match result {
@@ -218,6 +245,28 @@ pub fn run_with(options: Options) -> ExitCode {
             eprintln!("natter-desktop: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// natter:// links: the one the app was started with, and those that reach it later. Windows
+/// installs without the installer (a zip) register the scheme for this copy of the app; the
+/// bundles register it on Linux and macOS.
+fn listen_for_links(app: &tauri::AppHandle) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+
+    let deep_link = app.deep_link();
+    #[cfg(windows)]
+    if !deep_link.is_registered(links::SCHEME).unwrap_or(false)
+        && let Err(error) = deep_link.register(links::SCHEME)
+    {
+        tracing::warn!(%error, "natter:// links not registered");
+    }
+    let handle = app.clone();
+    deep_link.on_open_url(move |event| links::open(&handle, event.urls()));
+    match deep_link.get_current() {
+        Ok(Some(urls)) => links::open(app, urls),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "the link the app was started with is lost"),
     }
 }
 

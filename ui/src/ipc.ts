@@ -32,6 +32,8 @@ export type Settings = {
   camera: string | null;
   microphone: string | null;
   speaker: string | null;
+  /** Start hidden in the tray at login; mirrors the system's login items. */
+  start_at_login: boolean;
 };
 
 export type AppState = {
@@ -349,9 +351,19 @@ export const commands = {
   setFullscreen: (on: boolean) => invoke<null>("set_fullscreen", { on }),
   /** The call window's Accept brings the main window forward. */
   showMainWindow: () => invoke<null>("show_main_window"),
+  /** The page listens: a natter:// link the app was started with can be followed now. */
+  followLinks: () => invoke<null>("follow_links"),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+/** A natter://call link asks whether to call this person (never calls by itself). */
+export type CallOffer = {
+  conversation_id: string;
+  user_id: string;
+  display_name: string;
+  kind: CallKind;
+};
+
 // Events
 
 export type EventPayloads = {
@@ -364,6 +376,7 @@ export type EventPayloads = {
   "natter://typing": Typing;
   "natter://presence": PresenceChange;
   "natter://open-conversation": OpenConversation;
+  "natter://offer-call": CallOffer;
   "natter://call": CallView;
   "natter://call-stats": CallStats;
   "natter://mic-level": MicLevel;

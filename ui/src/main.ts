@@ -78,6 +78,7 @@ class App {
           workspace.openRequested(request.conversation_id);
         }
       }),
+      on("natter://offer-call", (offer) => void workspace.callOffered(offer)),
       on("natter://call", (call) => workspace.callChanged(call)),
       on("natter://call-stats", (stats) => workspace.callStatsChanged(stats)),
       on("natter://mic-level", (level) => workspace.micLevel(level.level)),
@@ -160,6 +161,7 @@ async function start(): Promise<void> {
     // Subscribed first, so no event sent while the first state is on its way is missed.
     await app.subscribe();
     app.render(await commands.appState());
+    await commands.followLinks();
   } catch (error: unknown) {
     console.error("Natter could not start", error);
     const fatal = byId("fatal-error", HTMLElement);

@@ -16,6 +16,7 @@ export class SettingsDialog {
   private readonly dialog = byId("settings-dialog", HTMLDialogElement);
   private readonly notifications = byId("setting-notifications", HTMLInputElement);
   private readonly closeToTray = byId("setting-close-to-tray", HTMLInputElement);
+  private readonly startAtLogin = byId("setting-start-at-login", HTMLInputElement);
   private readonly theme = byId("setting-theme", HTMLSelectElement);
   private readonly error = byId("settings-error", HTMLElement);
   private readonly tabs = new Tabs<Section>(
@@ -37,7 +38,7 @@ export class SettingsDialog {
   constructor(onState: (state: AppState) => void) {
     this.onState = onState;
     this.devices = new DeviceSettings(onState);
-    for (const control of [this.notifications, this.closeToTray, this.theme]) {
+    for (const control of [this.notifications, this.closeToTray, this.startAtLogin, this.theme]) {
       control.addEventListener("change", () => void this.changed());
     }
     byId("settings-form", HTMLFormElement).addEventListener("submit", (event) => {
@@ -69,6 +70,7 @@ export class SettingsDialog {
     this.settings = settings;
     this.notifications.checked = settings.notifications;
     this.closeToTray.checked = settings.close_to_tray;
+    this.startAtLogin.checked = settings.start_at_login;
     this.theme.value = settings.theme;
     this.devices.settingsChanged(settings);
   }
@@ -99,6 +101,7 @@ export class SettingsDialog {
     const wanted: Settings = {
       notifications: this.notifications.checked,
       close_to_tray: this.closeToTray.checked,
+      start_at_login: this.startAtLogin.checked,
       theme,
       // Not edited here (use_device keeps them), but set_settings takes the whole Settings.
       camera: previous?.camera ?? null,

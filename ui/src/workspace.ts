@@ -7,6 +7,7 @@ import { avatarElement } from "./avatar";
 import { CallHistory } from "./call-history";
 import { CallScreen } from "./call-screen";
 import { ChatView } from "./chat-view";
+import { confirmAction } from "./confirm-dialog";
 import { ConversationList } from "./conversation-list";
 import { byId, setText, show } from "./dom";
 import {
@@ -14,6 +15,7 @@ import {
   errorMessage,
   type AppState,
   type CallKind,
+  type CallOffer,
   type CallStats,
   type CallView,
   type ConversationRemoved,
@@ -250,6 +252,22 @@ export class Workspace {
 
   micLevel(level: number): void {
     this.settingsDialog.micLevel(level);
+  }
+
+  /** A natter://call link: the call starts only when the person here says so. */
+  async callOffered(offer: CallOffer): Promise<void> {
+    if (!this.active) {
+      return;
+    }
+    const video = offer.kind === "video";
+    const yes = await confirmAction({
+      title: video ? "Video call?" : "Call?",
+      text: `A link asks to call ${offer.display_name}${video ? " with video" : ""}.`,
+      confirmLabel: video ? "Video call" : "Call",
+    });
+    if (yes && this.active) {
+      await this.startCall(offer.user_id, offer.kind);
+    }
   }
 
   /** A notification was activated. */

@@ -1,0 +1,269 @@
+//! `natter://` links, registered by the bundles (the deep-link plugin's config in
+//! tauri.conf.json): what a link asks for, and following it in the running app.
+//!
+//! - `natter://conversation/<id>` opens that conversation;
+//! - `natter://user/<username>` opens the direct conversation with that person;
+//! - `natter://call/<username>` (voice) or `natter://call/<username>?kind=video` opens it and
+//!   asks whether to call. A link is one click on a web page away, so it never starts a call
+//!   by itself.
+//!
+//! On Linux and Windows a link starts the app with the link as its one argument; the
+//! single-instance plugin hands it to the app already running and exits. On macOS the system
+//! delivers it to the running app. A link that arrives before anyone is signed in waits until
+//! someone is.
+
+use natter_protocol::{CallKind, ConversationId, limits};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Url};
+use tokio::sync::Mutex;
+
+use crate::desktop::{Desktop, IpcError};
+
+pub const SCHEME: &str = "natter";
+
+/// What a link asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Conversation(ConversationId),
+    User(String),
+    Call { username: String, kind: CallKind },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkError {
+    #[error("not a natter:// link")]
+    Scheme,
+    #[error("unknown link {0:?}: natter:// links open a conversation, a user or a call")]
+    Action(String),
+    #[error("the link names no {0}")]
+    Missing(&'static str),
+    #[error("{0:?} is not a conversation id")]
+    ConversationId(String),
+    #[error("{0:?} is not a username")]
+    Username(String),
+    #[error("{0:?} is not a call kind: voice or video")]
+    Kind(String),
+}
+
+/// Reads a link. Usernames are compared in lower case, as the server stores them.
+pub fn parse(url: &Url) -> Result<Link, LinkError> {
+    if url.scheme() != SCHEME {
+        return Err(LinkError::Scheme);
+    }
+    let action = url.host_str().unwrap_or_default();
+    let target = url
+        .path_segments()
+        .and_then(|mut segments| segments.find(|segment| !segment.is_empty()))
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+    match action {
+        "conversation" => {
+            let id = target.ok_or(LinkError::Missing("conversation"))?;
+            ConversationId::parse_str(&id)
+                .map(Link::Conversation)
+                .map_err(|_| LinkError::ConversationId(id))
+        }
+        "user" => Ok(Link::User(username(target)?)),
+        "call" => {
+            let username = username(target)?;
+            let kind = match url.query_pairs().find(|(key, _)| key == "kind") {
+                None => CallKind::Voice,
+                Some((_, kind)) if kind == "voice" => CallKind::Voice,
+                Some((_, kind)) if kind == "video" => CallKind::Video,
+                Some((_, kind)) => return Err(LinkError::Kind(kind.into_owned())),
+            };
+            Ok(Link::Call { username, kind })
+        }
+        other => Err(LinkError::Action(other.to_owned())),
+    }
+}
+
+fn username(target: Option<String>) -> Result<String, LinkError> {
+    let raw = target.ok_or(LinkError::Missing("username"))?;
+    let name = raw.trim().trim_start_matches('@').to_lowercase();
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c);
+    let length = name.chars().count();
+    if (limits::USERNAME_MIN_CHARS..=limits::USERNAME_MAX_CHARS).contains(&length)
+        && name.chars().all(allowed)
+    {
+        Ok(name)
+    } else {
+        Err(LinkError::Username(raw))
+    }
+}
+
+/// The link waiting to be followed (only the latest counts), and whether the page listens to
+/// events yet: a link that starts the app arrives long before the page is loaded.
+#[derive(Default)]
+pub struct PendingLink(Mutex<Pending>);
+
+#[derive(Default)]
+struct Pending {
+    link: Option<Link>,
+    page_listens: bool,
+}
+
+/// What the page is asked to confirm before calling (event `natter://offer-call`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CallOffer {
+    pub conversation_id: ConversationId,
+    pub user_id: natter_protocol::UserId,
+    pub display_name: String,
+    pub kind: CallKind,
+}
+
+/// Follows the links the app was started or woken with: the window comes forward at once,
+/// the rest happens once the page listens and someone is signed in.
+pub fn open(app: &AppHandle, urls: Vec<Url>) {
+    let Some(url) = urls.into_iter().last() else {
+        return;
+    };
+    crate::tray::show_main_window(app);
+    let link = match parse(&url) {
+        Ok(link) => link,
+        Err(error) => {
+            tracing::warn!(%url, %error, "link ignored");
+            return;
+        }
+    };
+    tracing::info!(?link, "link received");
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        app.state::<PendingLink>().0.lock().await.link = Some(link);
+        follow_pending(&app).await;
+    });
+}
+
+/// The page listens to events now: a link that came before can be followed.
+#[tauri::command]
+pub async fn follow_links(app: AppHandle) -> Result<(), IpcError> {
+    app.state::<PendingLink>().0.lock().await.page_listens = true;
+    follow_pending(&app).await;
+    Ok(())
+}
+
+/// Follows the waiting link if the page listens and someone is signed in; tried again when
+/// either becomes true.
+pub async fn follow_pending(app: &AppHandle) {
+    let Ok(client) = app.state::<Desktop>().client().await else {
+        return;
+    };
+    let state = app.state::<PendingLink>();
+    let link = {
+        let mut pending = state.0.lock().await;
+        if !pending.page_listens {
+            return;
+        }
+        pending.link.take()
+    };
+    let Some(link) = link else {
+        return;
+    };
+    if let Err(error) = follow(app, &client, &link).await {
+        tracing::warn!(?link, %error, "link not followed");
+    }
+}
+
+async fn follow(
+    app: &AppHandle,
+    client: &natter_client::Client,
+    link: &Link,
+) -> anyhow::Result<()> {
+    let (conversation_id, call) = match link {
+        Link::Conversation(id) => (*id, None),
+        Link::User(username) | Link::Call { username, .. } => {
+            let found = client.search_users(username).await?;
+            let user = found
+                .into_iter()
+                .find(|user| user.username.eq_ignore_ascii_case(username))
+                .ok_or_else(|| anyhow::anyhow!("nobody is called {username} on this server"))?;
+            let conversation = client.start_direct(user.id).await?;
+            let call = match link {
+                Link::Call { kind, .. } => Some(CallOffer {
+                    conversation_id: conversation.id,
+                    user_id: user.id,
+                    display_name: user.display_name,
+                    kind: *kind,
+                }),
+                _ => None,
+            };
+            (conversation.id, call)
+        }
+    };
+    app.emit(
+        "natter://open-conversation",
+        serde_json::json!({ "conversation_id": conversation_id }),
+    )?;
+    if let Some(offer) = call {
+        app.emit("natter://offer-call", offer)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(text: &str) -> Result<Link, LinkError> {
+        parse(&Url::parse(text).expect("a URL"))
+    }
+
+    #[test]
+    fn reads_the_three_kinds_of_link() {
+        let id = ConversationId::now_v7();
+        assert_eq!(
+            link(&format!("natter://conversation/{id}")),
+            Ok(Link::Conversation(id))
+        );
+        assert_eq!(
+            link("natter://user/Bob.Builder"),
+            Ok(Link::User("bob.builder".to_owned()))
+        );
+        assert_eq!(
+            link("natter://call/%40bob"),
+            Ok(Link::Call {
+                username: "bob".to_owned(),
+                kind: CallKind::Voice
+            })
+        );
+        assert_eq!(
+            link("natter://call/bob/?kind=video"),
+            Ok(Link::Call {
+                username: "bob".to_owned(),
+                kind: CallKind::Video
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_follow() {
+        assert_eq!(
+            link("https://natter.example/user/bob"),
+            Err(LinkError::Scheme)
+        );
+        assert_eq!(
+            link("natter://settings/delete-account"),
+            Err(LinkError::Action("settings".to_owned()))
+        );
+        assert_eq!(
+            link("natter://conversation/"),
+            Err(LinkError::Missing("conversation"))
+        );
+        assert_eq!(
+            link("natter://conversation/not-an-id"),
+            Err(LinkError::ConversationId("not-an-id".to_owned()))
+        );
+        assert_eq!(
+            link("natter://user/b%20b"),
+            Err(LinkError::Username("b b".to_owned()))
+        );
+        assert_eq!(
+            link("natter://call/bob?kind=screen"),
+            Err(LinkError::Kind("screen".to_owned()))
+        );
+        assert_eq!(link("natter://call"), Err(LinkError::Missing("username")));
+    }
+}
