@@ -321,13 +321,18 @@ impl TauriDriver {
 
     /// Starts the app and a WebDriver session on it.
     pub async fn session(&self) -> Result<Client> {
+        self.session_with_args(&[]).await
+    }
+
+    /// Starts the app with command-line arguments and a WebDriver session on it.
+    pub async fn session_with_args(&self, args: &[&str]) -> Result<Client> {
         if let Ok(mut process) = self.process.lock() {
             process.ensure_running()?;
         }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "tauri:options".to_owned(),
-            json!({ "application": self.app }),
+            json!({ "application": self.app, "args": args }),
         );
         let started = Instant::now();
         let session = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

@@ -6,4 +6,5 @@ pub mod harness;
 pub mod measure;
 pub mod media;
 pub mod processes;
+pub mod reach_story;
 pub mod slow_upgrades;

@@ -10,8 +10,11 @@
 //! conversation appears with an unread badge and Bob's presence dot → with the window unfocused
 //! Bob's hostile message raises a notification (seen on D-Bus) → activating it opens the
 //! conversation, where the message is plain text → a reply reaches Bob → after a restart the app
-//! opens signed in from the keyring, and the token is in no file. In between, calls
-//! (`natter_e2e::call_story`): the app calls Bob, then Bob calls the app hidden in the tray.
+//! opens signed in from the keyring, and the token is in no file → `natter://` links reach the
+//! running app and "Start Natter when I log in" writes and removes its login item → started
+//! with `--hidden` the app stays in the tray until a second start (`natter_e2e::reach_story`).
+//! In between, calls (`natter_e2e::call_story`): the app calls Bob, then Bob calls the app
+//! hidden in the tray.
 //! Screenshots of each screen go to the artifacts directory.
 
 use std::fs;
@@ -24,7 +27,6 @@ use clap::Parser;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
-use natter_e2e::call_story;
 use natter_e2e::harness::{
     Binaries, Cli, START_TIMEOUT, Screenshots, Server, TauriDriver, UI_TIMEOUT,
     connection_banner_hidden, unlock_keyring, until_js, wait_for_exit,
@@ -32,6 +34,7 @@ use natter_e2e::harness::{
 use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, output, poll};
 use natter_e2e::slow_upgrades::SlowUpgrades;
+use natter_e2e::{call_story, reach_story};
 
 /// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
 const REALTIME_DELAY: Duration = Duration::from_secs(1);
@@ -163,10 +166,35 @@ async fn run(options: &Options) -> Result<()> {
     let token = keyring_token()?;
     ensure_not_in_files(work.path(), &token)?;
 
-    // Restart: straight to the conversations, no password typed.
+    // Restart: straight to the conversations, no password typed. Then natter:// links and
+    // the login item.
+    let conversation: Value = serde_json::from_str(bob.run(&["dm", "alice"])?.trim())
+        .context("`natter dm` printed no JSON")?;
+    let conversation_id = conversation["id"]
+        .as_str()
+        .context("`natter dm` printed no conversation id")?;
     let session = driver.session().await?;
     let restored = restart_story(&session, &screens).await;
+    let restored = match restored {
+        Ok(()) => {
+            reach_story::links_and_login_item(&session, &app, conversation_id, &screens).await
+        }
+        Err(error) => Err(error),
+    };
     if let Err(error) = restored {
+        screens.failure(&session).await;
+        let _ = session.close().await;
+        return Err(error);
+    }
+    session.close().await.context("closing the app failed")?;
+    wait_for_exit(&app)?;
+
+    // Started at login: hidden in the tray until a second start brings the window.
+    let session = driver
+        .session_with_args(&[reach_story::HIDDEN_FLAG])
+        .await?;
+    let hidden = reach_story::hidden_start(&session, &app).await;
+    if let Err(error) = hidden {
         screens.failure(&session).await;
         let _ = session.close().await;
         return Err(error);
