@@ -8,6 +8,7 @@
 //! (only the desktop end-to-end test), `cargo xtask windows` (only the Windows build and its
 //! tests under Wine) and `cargo xtask macos` (a type check for macOS).
 
+mod bundle;
 mod desktop;
 mod macos;
 mod setup;
@@ -33,19 +34,21 @@ fn main() -> ExitCode {
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| end_to_end(&root)),
         Some("macos") => macos::check(&root),
+        Some("bundle") => bundle::command(&root, &args[1..]),
         Some("windows") => setup::install()
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| windows::test(&root)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|setup|bench|e2e|windows|macos>\n\n  \
+                "usage: cargo xtask <run|test|setup|bench|e2e|windows|macos|bundle>\n\n  \
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
                  bench  run the benchmarks and print their figures (bench server|desktop|desktop-call|call: one)\n  \
                  e2e    only the desktop end-to-end test (part of test)\n  \
                  windows  only the Windows build and its tests under Wine (part of test)\n  \
-                 macos  type-check for both Mac architectures (not part of test)"
+                 macos  type-check for both Mac architectures (not part of test)\n  \
+                 bundle the installers: .deb, .rpm, Windows setup (release; --debug: debug)"
             );
             return ExitCode::from(2);
         }
@@ -219,6 +222,7 @@ fn test(root: &Path) -> Result<()> {
         &artifacts,
     )?;
     end_to_end(root)?;
+    installed_app(root)?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
@@ -252,6 +256,27 @@ fn end_to_end(root: &Path) -> Result<()> {
         &root.join("artifacts"),
         E2E_TIMEOUT,
     )
+}
+
+/// The packaging check: the debug build packed as .deb and .rpm, the .deb installed on this
+/// machine, and the installed app started under Xvfb to sign up on a server; then removed.
+fn installed_app(root: &Path) -> Result<()> {
+    let packages = bundle::linux_packages(root, bundle::Profile::Debug)?;
+    let app = bundle::install_deb(&packages[0])?;
+    let binaries = target_dir(root).join("debug");
+    let mut args = harness_args(root, &app)?;
+    args.push("--installed".into());
+    let checked = desktop::run_in_desktop_session(
+        root,
+        "installed desktop app",
+        &binaries.join("natter-e2e"),
+        &args,
+        &root.join("artifacts"),
+        E2E_TIMEOUT,
+    );
+    let removed = bundle::remove_deb();
+    checked?;
+    removed
 }
 
 /// Every binary of the workspace (debug): the server, the CLI, the harness and the desktop app.

@@ -50,6 +50,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "mingw-w64",
     "wine",
     "wine64",
+    // The Windows installer (src-tauri/windows/installer.nsi, xtask/src/bundle.rs).
+    "nsis",
 ];
 
 fn is_installed(package: &str) -> bool {
@@ -58,6 +60,17 @@ fn is_installed(package: &str) -> bool {
         .output()
         .map(|output| String::from_utf8_lossy(&output.stdout).contains("install ok installed"))
         .unwrap_or(false)
+}
+
+/// `program`, through sudo unless this already runs as root.
+pub fn as_root(program: &str) -> Command {
+    if is_root() {
+        Command::new(program)
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg(program);
+        sudo
+    }
 }
 
 fn is_root() -> bool {
@@ -83,13 +96,7 @@ fn install_system_packages() -> Result<()> {
         if !missing.is_empty() {
             eprintln!("xtask: installing system packages: {}", missing.join(" "));
             let apt = |args: &[&str]| {
-                let mut command = if is_root() {
-                    Command::new("apt-get")
-                } else {
-                    let mut sudo = Command::new("sudo");
-                    sudo.arg("apt-get");
-                    sudo
-                };
+                let mut command = as_root("apt-get");
                 command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
                 command
             };

@@ -1,7 +1,8 @@
 //! Windows, from this Linux machine: the desktop app, the CLI and the server cross-compiled for
 //! `x86_64-pc-windows-gnu` with mingw-w64 (linted by clippy for that target while they build),
-//! then the CLI and the server run under Wine against the Linux CLI
-//! (`crates/cli/tests/windows.rs`). Wine has no WebView2, so the desktop app is built, not run.
+//! then the CLI and the server run under Wine against the Linux CLI, and the desktop app's
+//! installer installs and uninstalls under Wine (`crates/cli/tests/windows.rs`). Wine has no
+//! WebView2, so the desktop app itself is built and installed, not run.
 
 use std::{
     path::{Path, PathBuf},
@@ -10,7 +11,7 @@ use std::{
 
 use anyhow::{Result, bail};
 
-use crate::{linted_cargo, run_command, setup, target_dir};
+use crate::{bundle, linted_cargo, run_command, setup, target_dir};
 
 /// The Windows target built here: the GNU ABI, whose C toolchain (mingw-w64) Debian packages.
 /// Windows developers build the same code for `x86_64-pc-windows-msvc` with Visual Studio.
@@ -44,9 +45,10 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     Ok(binaries)
 }
 
-/// Builds, then runs the Windows tests under Wine.
+/// Builds the binaries and the installer, then runs the Windows tests under Wine.
 pub fn test(root: &Path) -> Result<()> {
     let binaries = build(root)?;
+    let installer = bundle::windows_installer(root, &binaries, bundle::Profile::Debug)?;
     let prefix = prepare_wine(root)?;
     // One wineserver for the whole run, instead of one started and stopped by every process.
     run_command(wine_env(Command::new("wineserver").arg("-p"), &prefix))?;
@@ -62,7 +64,8 @@ pub fn test(root: &Path) -> Result<()> {
             "--",
             "--ignored",
         ])
-        .env("NATTER_WINDOWS_BIN", &binaries);
+        .env("NATTER_WINDOWS_BIN", &binaries)
+        .env("NATTER_WINDOWS_INSTALLER", &installer);
     let result = run_command(wine_env(&mut command, &prefix));
     let _ = wine_env(Command::new("wineserver").arg("-k"), &prefix).status();
     result

@@ -316,3 +316,131 @@ async fn a_video_call_between_natter_exe_and_the_linux_natter() {
     assert_eq!(calls[0]["end_reason"], "completed", "{calls:#?}");
     assert_eq!(calls[0]["kind"], "video");
 }
+
+/// `wine reg query KEY [/v VALUE]`: the output, or `None` when the key or value is absent.
+fn registry(key: &str, value: Option<&str>) -> Option<String> {
+    let mut command = Command::new("wine");
+    command.args(["reg", "query", key]).env("WINEDEBUG", "-all");
+    if let Some(value) = value {
+        command.args(["/v", value]);
+    }
+    let output = command.output().expect("wine runs");
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The Wine prefix's user folder (`C:\users\<name>`), where a per-user install goes.
+fn wine_user_folder() -> PathBuf {
+    let prefix = PathBuf::from(std::env::var_os("WINEPREFIX").expect("WINEPREFIX is set"));
+    let users = prefix.join("drive_c/users");
+    std::fs::read_dir(&users)
+        .expect("the prefix has users")
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.file_name().is_some_and(|name| name != "Public"))
+        .unwrap_or_else(|| panic!("no user folder in {}", users.display()))
+}
+
+const UNINSTALL_KEY: &str =
+    r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\org.natter.desktop";
+const RUN_KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+
+#[test]
+#[ignore = "needs the Windows installer and Wine: cargo xtask windows"]
+fn the_installer_installs_for_the_user_and_the_uninstaller_removes_everything() {
+    let installer = std::env::var_os("NATTER_WINDOWS_INSTALLER")
+        .map(PathBuf::from)
+        .expect("NATTER_WINDOWS_INSTALLER names the installer (cargo xtask windows sets it)");
+    let built = Windows::from_env().binaries.join("natter-desktop.exe");
+    let home = wine_user_folder();
+    let folder = home.join("AppData/Local/Programs/Natter");
+    let shortcut = home.join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Natter.lnk");
+
+    let status = Command::new("wine")
+        .arg(&installer)
+        .arg("/S")
+        .env("WINEDEBUG", "-all")
+        .status()
+        .expect("wine runs the installer");
+    assert!(status.success(), "the silent install failed: {status}");
+    for file in ["natter-desktop.exe", "WebView2Loader.dll", "uninstall.exe"] {
+        assert!(
+            folder.join(file).is_file(),
+            "{} was not installed",
+            folder.join(file).display()
+        );
+    }
+    assert_eq!(
+        std::fs::read(folder.join("natter-desktop.exe")).expect("installed app"),
+        std::fs::read(&built).expect("built app"),
+        "the installed app is not the one built"
+    );
+    assert!(shortcut.is_file(), "no Start menu shortcut");
+    let handler = registry(r"HKCU\Software\Classes\natter\shell\open\command", None)
+        .expect("natter:// links are registered");
+    assert!(
+        handler.contains(r#"Programs\Natter\natter-desktop.exe" "%1""#),
+        "natter:// links start {handler}"
+    );
+    let toasts = registry(
+        r"HKCU\Software\Classes\AppUserModelId\org.natter.desktop",
+        Some("DisplayName"),
+    )
+    .expect("toasts have a name");
+    assert!(toasts.contains("Natter"), "{toasts}");
+    let listed = registry(UNINSTALL_KEY, Some("DisplayVersion")).expect("listed in Installed apps");
+    assert!(listed.contains(env!("CARGO_PKG_VERSION")), "{listed}");
+
+    // "Start Natter when I log in" was turned on (the autostart plugin's value): uninstalling
+    // must not leave it starting a program that is gone.
+    let added = Command::new("wine")
+        .args(["reg", "add", RUN_KEY, "/v", "Natter", "/d"])
+        .arg(format!(
+            r#""{}" --hidden"#,
+            r"C:\Programs\Natter\natter-desktop.exe"
+        ))
+        .args(["/f"])
+        .env("WINEDEBUG", "-all")
+        .status()
+        .expect("wine reg runs");
+    assert!(added.success());
+
+    // The uninstaller copies itself away and runs from there: wait for its work.
+    let status = Command::new("wine")
+        .arg(folder.join("uninstall.exe"))
+        .arg("/S")
+        .env("WINEDEBUG", "-all")
+        .status()
+        .expect("wine runs the uninstaller");
+    assert!(status.success(), "the silent uninstall failed: {status}");
+    let deadline = std::time::Instant::now() + WINE_START;
+    while folder.exists() || registry(UNINSTALL_KEY, None).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} or the Installed apps entry is still there {} s after uninstalling",
+            folder.display(),
+            WINE_START.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!shortcut.exists(), "the Start menu shortcut is left");
+    assert_eq!(
+        registry(r"HKCU\Software\Classes\natter", None),
+        None,
+        "natter:// links still registered"
+    );
+    assert_eq!(
+        registry(
+            r"HKCU\Software\Classes\AppUserModelId\org.natter.desktop",
+            None
+        ),
+        None
+    );
+    assert_eq!(
+        registry(RUN_KEY, Some("Natter")),
+        None,
+        "the login entry is left"
+    );
+}

@@ -73,6 +73,10 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 struct Options {
     #[command(flatten)]
     binaries: Binaries,
+    /// Only the first start (server address, sign-up, the main screen): what is checked of the
+    /// app installed from its package, which must open its window and reach a server.
+    #[arg(long)]
+    installed: bool,
 }
 
 #[tokio::main]
@@ -108,6 +112,9 @@ async fn run(options: &Options) -> Result<()> {
     let work = tempfile::tempdir().context("no temporary directory")?;
 
     unlock_keyring()?;
+    if options.installed {
+        return installed_first_start(options, &app, &artifacts, work.path()).await;
+    }
     let _notification_server = start_dunst(&artifacts)?;
     let mut monitor = Running::capture(
         "dbus-monitor",
@@ -201,6 +208,40 @@ async fn run(options: &Options) -> Result<()> {
     }
     session.close().await.context("closing the app failed")?;
     wait_for_exit(&app)?;
+    Ok(())
+}
+
+/// The installed app (`/usr/bin/natter-desktop` from the .deb): its window opens, it reaches a
+/// server, and someone signs up.
+async fn installed_first_start(
+    options: &Options,
+    app: &Path,
+    artifacts: &Path,
+    work: &Path,
+) -> Result<()> {
+    let installed_artifacts = artifacts.join("installed");
+    fs::create_dir_all(&installed_artifacts)?;
+    let server = Server::start(&options.binaries.server, work, &installed_artifacts, &[])?;
+    let driver = TauriDriver::start(
+        &options.binaries.tauri_driver,
+        app,
+        work,
+        &installed_artifacts,
+        &[],
+    )?;
+    let screens = Screenshots::new(&installed_artifacts);
+    let session = driver.session().await?;
+    if let Err(error) = first_start(&session, &server.url, &screens).await {
+        screens.failure(&session).await;
+        let _ = session.close().await;
+        return Err(error);
+    }
+    session.close().await.context("closing the app failed")?;
+    wait_for_exit(app)?;
+    println!(
+        "desktop e2e: the installed {} opened, reached the server and signed up",
+        app.display()
+    );
     Ok(())
 }
 

@@ -1,0 +1,185 @@
+//! Installers: the Linux `.deb` and `.rpm` (tauri-cli from npm, `tauri bundle`) and the
+//! Windows installer (our NSIS script, `src-tauri/windows/installer.nsi`, built by makensis:
+//! Tauri's NSIS bundling downloads a plugin from GitHub, which this offline machine cannot).
+//! AppImage is left out: its tools are downloaded at bundle time too.
+//!
+//! `cargo xtask bundle` makes release installers; the tests bundle the debug build they already
+//! have (`Profile::Debug`), install the `.deb` here and the Windows installer under Wine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::{cargo, desktop, run_command, setup, target_dir, windows};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Debug,
+    Release,
+}
+
+impl Profile {
+    fn folder(self) -> &'static str {
+        match self {
+            Profile::Debug => "debug",
+            Profile::Release => "release",
+        }
+    }
+}
+
+/// The app's version, from `src-tauri/tauri.conf.json`.
+pub fn version(root: &Path) -> Result<String> {
+    let config = root.join("src-tauri/tauri.conf.json");
+    let text = std::fs::read_to_string(&config)
+        .with_context(|| format!("cannot read {}", config.display()))?;
+    text.lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("\"version\": \"")
+                .and_then(|rest| rest.split('"').next())
+        })
+        .map(str::to_owned)
+        .with_context(|| format!("no \"version\" in {}", config.display()))
+}
+
+/// `cargo xtask bundle [--debug]`: builds the desktop app (release unless `--debug`, with the
+/// embedded UI served as in a release) for Linux and Windows and makes their installers.
+pub fn command(root: &Path, args: &[String]) -> Result<()> {
+    let profile = match args {
+        [] => Profile::Release,
+        [flag] if flag == "--debug" => Profile::Debug,
+        _ => bail!("usage: cargo xtask bundle [--debug]"),
+    };
+    setup::install()?;
+    desktop::build_ui(root)?;
+    let mut linux = cargo();
+    linux.current_dir(root).args([
+        "build",
+        "-p",
+        "natter-desktop",
+        "--features",
+        "custom-protocol",
+    ]);
+    let mut windows_build = cargo();
+    windows_build.current_dir(root).args([
+        "build",
+        "-p",
+        "natter-desktop",
+        "--features",
+        "custom-protocol",
+        "--target",
+        windows::TARGET,
+    ]);
+    if profile == Profile::Release {
+        linux.arg("--release");
+        windows_build.arg("--release");
+    }
+    run_command(&mut linux)?;
+    setup::install_rustup_target(windows::TARGET)?;
+    run_command(&mut windows_build)?;
+    let mut made = linux_packages(root, profile)?;
+    let windows_binaries = target_dir(root)
+        .join(windows::TARGET)
+        .join(profile.folder());
+    made.push(windows_installer(root, &windows_binaries, profile)?);
+    for file in made {
+        println!("bundle: {}", file.display());
+    }
+    Ok(())
+}
+
+/// The `.deb` and `.rpm` of the app already built for this profile (`tauri bundle` packs, it
+/// does not build).
+pub fn linux_packages(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
+    let tauri = root.join("ui/node_modules/.bin/tauri");
+    ensure!(
+        tauri.is_file(),
+        "{} is missing: the UI's npm packages (desktop::build_ui) bring tauri-cli",
+        tauri.display()
+    );
+    let mut command = Command::new(&tauri);
+    command
+        .current_dir(root)
+        .args(["bundle", "--bundles", "deb,rpm", "--ci"]);
+    if profile == Profile::Debug {
+        command.arg("--debug");
+    }
+    run_command(&mut command)?;
+    let version = version(root)?;
+    let bundles = target_dir(root).join(profile.folder()).join("bundle");
+    let made = vec![
+        bundles.join(format!("deb/Natter_{version}_amd64.deb")),
+        bundles.join(format!("rpm/Natter-{version}-1.x86_64.rpm")),
+    ];
+    for file in &made {
+        ensure!(file.is_file(), "tauri bundle made no {}", file.display());
+    }
+    Ok(made)
+}
+
+/// The Windows installer of the app built in `binaries` (`natter-desktop.exe`, and the
+/// `WebView2Loader.dll` the GNU build links).
+pub fn windows_installer(root: &Path, binaries: &Path, profile: Profile) -> Result<PathBuf> {
+    for file in ["natter-desktop.exe", "WebView2Loader.dll"] {
+        ensure!(
+            binaries.join(file).is_file(),
+            "{} is missing: build the Windows app first",
+            binaries.join(file).display()
+        );
+    }
+    let version = version(root)?;
+    let folder = binaries.join("bundle/nsis");
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let installer = folder.join(format!("Natter_{version}_x64-setup.exe"));
+    let mut command = Command::new("makensis");
+    command
+        .arg("-V2")
+        .arg(format!("-DVERSION={version}"))
+        .arg(format!("-DSOURCE={}", binaries.display()))
+        .arg(format!("-DICON={}", root.join("icons/icon.ico").display()))
+        .arg(format!("-DOUTFILE={}", installer.display()));
+    if profile == Profile::Debug {
+        command.arg("-DFAST");
+    }
+    command.arg(root.join("src-tauri/windows/installer.nsi"));
+    run_command(&mut command).context("makensis (Debian package nsis) failed")?;
+    Ok(installer)
+}
+
+/// Installs the `.deb` on this machine, as a user would (apt, which also brings its
+/// dependencies), and checks what it put in place. Returns the installed app.
+pub fn install_deb(deb: &Path) -> Result<PathBuf> {
+    let mut command = setup::as_root("apt-get");
+    command
+        .args(["install", "--reinstall", "-y", "--no-install-recommends"])
+        .arg(deb)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run_command(&mut command).context("installing the .deb failed")?;
+    let app = PathBuf::from("/usr/bin/natter-desktop");
+    ensure!(app.is_file(), "the .deb installed no {}", app.display());
+    let entry = Path::new("/usr/share/applications/Natter.desktop");
+    let text = std::fs::read_to_string(entry)
+        .with_context(|| format!("the .deb installed no {}", entry.display()))?;
+    for line in [
+        "Exec=natter-desktop %u",
+        "MimeType=x-scheme-handler/natter;",
+    ] {
+        ensure!(
+            text.lines().any(|candidate| candidate == line),
+            "{} lacks {line:?}: natter:// links would not reach the app\n{text}",
+            entry.display()
+        );
+    }
+    Ok(app)
+}
+
+/// Removes the package `install_deb` installed.
+pub fn remove_deb() -> Result<()> {
+    let mut command = setup::as_root("apt-get");
+    command
+        .args(["remove", "-y", "natter"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run_command(&mut command).context("removing the natter package failed")
+}
