@@ -33,6 +33,10 @@ convert "$tmp/master.png" -fill '#2e9e44' -stroke '#ffffff' -strokewidth 40 \
   -draw 'circle 768,768 768,1000' -filter Lanczos -resize 64x64 -strip \
   -define png:compression-level=9 PNG32:tray-ringing.png
 
+# Windows taskbar overlay while messages are unread: a red dot (Windows has no badge count).
+convert -size 32x32 xc:none -fill '#d93025' -stroke '#ffffff' -strokewidth 3 \
+  -draw 'circle 16,16 16,2' -strip -define png:compression-level=9 PNG32:unread-overlay.png
+
 for size in 16 24 32 48 64 256; do png "$size" "$tmp/ico-$size.png"; done
 convert "$tmp"/ico-16.png "$tmp"/ico-24.png "$tmp"/ico-32.png "$tmp"/ico-48.png \
   "$tmp"/ico-64.png "$tmp"/ico-256.png icon.ico

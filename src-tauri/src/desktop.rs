@@ -17,8 +17,11 @@ use crate::{
     media::{Picks, SharedPicks},
 };
 
+/// The app's identity (tauri.conf.json `identifier`): the credential store's service name, and
+/// on Windows the toasts' AppUserModelID.
+pub const APP_IDENTIFIER: &str = "org.natter.desktop";
 /// The credential store entry name of the desktop app.
-const CREDENTIAL_SERVICE: &str = "org.natter.desktop";
+const CREDENTIAL_SERVICE: &str = APP_IDENTIFIER;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -256,6 +256,8 @@ fn listen_for_links(app: &tauri::AppHandle) {
 
     let deep_link = app.deep_link();
     #[cfg(windows)]
+    register_toast_identity();
+    #[cfg(windows)]
     if !deep_link.is_registered(links::SCHEME).unwrap_or(false)
         && let Err(error) = deep_link.register(links::SCHEME)
     {
@@ -267,6 +269,32 @@ fn listen_for_links(app: &tauri::AppHandle) {
         Ok(Some(urls)) => links::open(app, urls),
         Ok(None) => {}
         Err(error) => tracing::warn!(%error, "the link the app was started with is lost"),
+    }
+}
+
+/// Windows shows a toast only for an app it knows by its AppUserModelID; the installer registers
+/// ours, and a copy run without it (a zip) registers itself here, per user, with its own path
+/// for the icon.
+#[cfg(windows)]
+fn register_toast_identity() {
+    let key = format!(
+        r"Software\Classes\AppUserModelId\{}",
+        desktop::APP_IDENTIFIER
+    );
+    let registered = windows_registry::CURRENT_USER
+        .create(&key)
+        .and_then(|entry| {
+            if entry.get_string("DisplayName").is_ok() {
+                return Ok(());
+            }
+            entry.set_string("DisplayName", "Natter")?;
+            if let Ok(exe) = std::env::current_exe() {
+                entry.set_string("IconUri", exe.display().to_string())?;
+            }
+            Ok(())
+        });
+    if let Err(error) = registered {
+        tracing::warn!(%error, "the toasts' identity is not registered; toasts may not show");
     }
 }
 

@@ -5,8 +5,12 @@
 //!
 //! On Linux and the BSDs the notification goes straight to the freedesktop notification server
 //! through notify-rust, because that is the only way to hear which notification was activated
-//! (tauri-plugin-notification has no activation callback there). Elsewhere the notification
-//! plugin shows it and activation just brings the app to the front.
+//! (tauri-plugin-notification has no activation callback there). On Windows notify-rust shows
+//! a toast under the app's own identity (`org.natter.desktop`, registered by the installer or,
+//! for a copy run without it, at start), with Accept and Decline on an incoming call; a toast
+//! cannot be withdrawn, so an answered call's stays until it times out, and a late click on it
+//! fails harmlessly. On macOS the notification plugin shows a plain notification and the call
+//! window carries the buttons.
 
 use natter_client::view::MessageView;
 use natter_protocol::{CallKind, ConversationId};
@@ -54,7 +58,7 @@ fn call_kind(kind: CallKind) -> &'static str {
 /// until it is activated or closed, which may be never (a notification server that keeps them):
 /// on Tokio's blocking pool, enough unanswered notifications would leave no thread to open a
 /// sound card or a camera.
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(any(windows, all(unix, not(target_os = "macos"))))]
 fn waiting_thread(wait: impl FnOnce() + Send + 'static) {
     let spawned = std::thread::Builder::new()
         .name("notification".to_owned())
@@ -64,34 +68,56 @@ fn waiting_thread(wait: impl FnOnce() + Send + 'static) {
     }
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
+/// A notification with what every system's notify-rust takes: the app's name (Linux) or identity
+/// (Windows), a title and a text.
+#[cfg(any(windows, all(unix, not(target_os = "macos"))))]
+fn notification(title: &str, body: &str) -> notify_rust::Notification {
+    let mut notification = notify_rust::Notification::new();
+    notification.appname("Natter").summary(title).body(body);
+    #[cfg(windows)]
+    notification.app_id(crate::desktop::APP_IDENTIFIER);
+    notification
+}
+
+/// Whether the user clicked the notification itself (not one of its buttons): "default" on
+/// Linux, where Open is the default action; the body on Windows.
+#[cfg(any(windows, all(unix, not(target_os = "macos"))))]
+fn is_click(response: &notify_rust::NotificationResponse) -> bool {
+    match response {
+        notify_rust::NotificationResponse::Default => true,
+        notify_rust::NotificationResponse::Action(action) => action == "default",
+        _ => false,
+    }
+}
+
+#[cfg(any(windows, all(unix, not(target_os = "macos"))))]
 fn show_text(
     app: &AppHandle,
     title: String,
     body: String,
     conversation_id: Option<ConversationId>,
-    category: &'static str,
+    _category: &'static str,
 ) {
     use tauri::Emitter;
 
     let app = app.clone();
     waiting_thread(move || {
-        let shown = notify_rust::Notification::new()
-            .appname("Natter")
-            .summary(&title)
-            .body(&body)
+        #[cfg_attr(windows, expect(unused_mut, reason = "only Linux adds to it"))]
+        let mut notification = notification(&title, &body);
+        // The freedesktop server shows the default action as a click on the notification.
+        #[cfg(unix)]
+        notification
             .action("default", "Open")
-            .hint(notify_rust::Hint::Category(category.to_owned()))
-            .show();
-        let handle = match shown {
+            .hint(notify_rust::Hint::Category(_category.to_owned()));
+        let handle = match notification.show() {
             Ok(handle) => handle,
             Err(error) => {
                 tracing::warn!(%error, "notification not shown");
                 return;
             }
         };
-        handle.wait_for_action(|action| {
-            if action == "default" {
+        let waited = handle.wait_for_response(|response: &notify_rust::NotificationResponse| {
+            if is_click(response) {
                 crate::tray::show_main_window(&app);
                 let Some(conversation_id) = conversation_id else {
                     return;
@@ -105,10 +131,13 @@ fn show_text(
                 }
             }
         });
+        if let Err(error) = waited {
+            tracing::debug!(%error, "no answer to the notification");
+        }
     });
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
+#[cfg(target_os = "macos")]
 fn show_text(
     app: &AppHandle,
     title: String,
@@ -126,7 +155,8 @@ fn show_text(
 
 /// An incoming call's notification, while it is shown.
 pub struct Shown {
-    #[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
+    /// The freedesktop server's id, to replace or withdraw it.
+    #[cfg(all(unix, not(target_os = "macos")))]
     id: u32,
 }
 
@@ -139,7 +169,7 @@ fn missed_text(call: &CallScreenView) -> (String, String) {
 }
 
 /// Shows the incoming call, with Accept and Decline where the platform has actions.
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(any(windows, all(unix, not(target_os = "macos"))))]
 pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
     let title = format!("Incoming {}", call_kind(call.call.kind));
     let body = format!("{} is calling", call.peer_name);
@@ -147,16 +177,18 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     let app = app.clone();
     let (shown, shown_rx) = tokio::sync::oneshot::channel();
     waiting_thread(move || {
-        let mut notification = notify_rust::Notification::new();
+        let mut notification = notification(&title, &body);
+        // On Linux: stays until answered, replaced when ringing stops. On Windows the longest
+        // toast (25 s; the call window stays for as long as it rings): Critical would make it
+        // a reminder that outlives the call, and `.hint` does not exist there.
+        #[cfg(unix)]
         notification
-            .appname("Natter")
-            .summary(&title)
-            .body(&body)
             .action("default", "Open")
+            .urgency(notify_rust::Urgency::Critical)
+            .hint(notify_rust::Hint::Category("call.incoming".to_owned()));
+        notification
             .action("accept", "Accept")
             .action("decline", "Decline")
-            .urgency(notify_rust::Urgency::Critical)
-            .hint(notify_rust::Hint::Category("call.incoming".to_owned()))
             .timeout(notify_rust::Timeout::Never);
         let handle = match notification.show() {
             Ok(handle) => handle,
@@ -166,9 +198,17 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
                 return;
             }
         };
-        let _ = shown.send(Some(Shown { id: handle.id() }));
-        handle.wait_for_action(|action| {
+        let _ = shown.send(Some(Shown {
+            #[cfg(unix)]
+            id: handle.id(),
+        }));
+        let waited = handle.wait_for_response(|response: &notify_rust::NotificationResponse| {
             let app = app.clone();
+            let action = match response {
+                notify_rust::NotificationResponse::Action(action) => action.as_str(),
+                _ if is_click(response) => "default",
+                _ => "",
+            };
             match action {
                 "accept" => {
                     tauri::async_runtime::spawn(async move {
@@ -188,11 +228,14 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
                 _ => {}
             }
         });
+        if let Err(error) = waited {
+            tracing::debug!(%error, "no answer to the incoming call's notification");
+        }
     });
     shown_rx.await.ok().flatten()
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
+#[cfg(target_os = "macos")]
 pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
     use tauri_plugin_notification::NotificationExt;
 

@@ -17,6 +17,11 @@ const TRAY_ID: &str = "natter";
 const RINGING_ICON: tauri::image::Image<'static> =
     tauri::include_image!("../icons/tray-ringing.png");
 
+/// The taskbar overlay while messages are unread, on Windows (no badge count there).
+#[cfg(windows)]
+const UNREAD_OVERLAY: tauri::image::Image<'static> =
+    tauri::include_image!("../icons/unread-overlay.png");
+
 /// A call rings: the tooltip says so, and unread counts do not replace it meanwhile.
 static RINGING: AtomicBool = AtomicBool::new(false);
 
@@ -120,7 +125,11 @@ pub async fn refresh(app: &AppHandle) {
             format!("({unread}) Natter")
         };
         let _ = window.set_title(&title);
-        // The dock or launcher badge, where the desktop has one.
+        // The dock or launcher badge, where the desktop has one; on Windows a dot on the
+        // taskbar button (the count is in the title and the tray's tooltip).
+        #[cfg(windows)]
+        let _ = window.set_overlay_icon((unread > 0).then_some(UNREAD_OVERLAY));
+        #[cfg(not(windows))]
         let _ = window.set_badge_count((unread > 0).then_some(unread));
     }
 }

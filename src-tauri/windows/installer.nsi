@@ -76,7 +76,8 @@ Section "Natter" SectionApp
   !insertmacro StopRunningApp
   SetOutPath "$INSTDIR"
   File "${SOURCE}/${APP_EXE}"
-  File "${SOURCE}/WebView2Loader.dll"
+  ; The GNU build links WebView2's loader as a DLL; the MSVC build has it inside the .exe.
+  File /nonfatal "${SOURCE}/WebView2Loader.dll"
   WriteUninstaller "$INSTDIR\uninstall.exe"
 
   CreateShortCut "$SMPROGRAMS\${APP_NAME}.lnk" "$INSTDIR\${APP_EXE}"
