@@ -44,7 +44,9 @@ pub fn version(root: &Path) -> Result<String> {
 }
 
 /// `cargo xtask bundle [--debug]`: builds the desktop app (release unless `--debug`, with the
-/// embedded UI served as in a release) for Linux and Windows and makes their installers.
+/// embedded UI served as in a release) and makes its installers: on Linux the `.deb`, the
+/// `.rpm` and (cross-built) the Windows installer; on Windows its installer; on macOS the
+/// `.app` and `.dmg`.
 pub fn command(root: &Path, args: &[String]) -> Result<()> {
     let profile = match args {
         [] => Profile::Release,
@@ -53,6 +55,21 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
     };
     setup::install()?;
     desktop::build_ui(root)?;
+    let made = if cfg!(windows) {
+        vec![native_windows(root, profile)?]
+    } else if cfg!(target_os = "macos") {
+        macos(root, profile)?
+    } else {
+        linux_and_windows(root, profile)?
+    };
+    for file in made {
+        println!("bundle: {}", file.display());
+    }
+    Ok(())
+}
+
+/// On Linux: the `.deb` and `.rpm`, and the Windows installer of the mingw-w64 build.
+fn linux_and_windows(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
     let mut linux = cargo();
     linux.current_dir(root).args([
         "build",
@@ -83,22 +100,58 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
         .join(windows::TARGET)
         .join(profile.folder());
     made.push(windows_installer(root, &windows_binaries, profile)?);
-    for file in made {
-        println!("bundle: {}", file.display());
-    }
-    Ok(())
+    Ok(made)
 }
 
-/// The `.deb` and `.rpm` of the app already built for this profile (`tauri bundle` packs, it
-/// does not build).
-pub fn linux_packages(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
-    let tauri = root.join("ui/node_modules/.bin/tauri");
+/// On Windows: the app built natively (MSVC, WebView2's loader inside the .exe) and its
+/// installer.
+fn native_windows(root: &Path, profile: Profile) -> Result<PathBuf> {
+    let mut build = cargo();
+    build.current_dir(root).args([
+        "build",
+        "-p",
+        "natter-desktop",
+        "--features",
+        "custom-protocol",
+    ]);
+    if profile == Profile::Release {
+        build.arg("--release");
+    }
+    run_command(&mut build)?;
+    windows_installer(root, &target_dir(root).join(profile.folder()), profile)
+}
+
+/// On macOS: tauri-cli builds and packs the `.app` and the `.dmg` (signed when
+/// `APPLE_SIGNING_IDENTITY` is set; .github/workflows/release.yml).
+fn macos(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
+    let mut command = Command::new(tauri_cli(root)?);
+    command
+        .current_dir(root)
+        .args(["build", "--bundles", "app,dmg", "--ci"]);
+    if profile == Profile::Debug {
+        command.arg("--debug");
+    }
+    run_command(&mut command)?;
+    let bundles = target_dir(root).join(profile.folder()).join("bundle");
+    Ok(vec![bundles.join("macos/Natter.app"), bundles.join("dmg")])
+}
+
+/// tauri-cli, from the UI's npm packages (`desktop::build_ui` installs them).
+fn tauri_cli(root: &Path) -> Result<PathBuf> {
+    let name = if cfg!(windows) { "tauri.cmd" } else { "tauri" };
+    let tauri = root.join("ui/node_modules/.bin").join(name);
     ensure!(
         tauri.is_file(),
         "{} is missing: the UI's npm packages (desktop::build_ui) bring tauri-cli",
         tauri.display()
     );
-    let mut command = Command::new(&tauri);
+    Ok(tauri)
+}
+
+/// The `.deb` and `.rpm` of the app already built for this profile (`tauri bundle` packs, it
+/// does not build).
+pub fn linux_packages(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
+    let mut command = Command::new(tauri_cli(root)?);
     command
         .current_dir(root)
         .args(["bundle", "--bundles", "deb,rpm", "--ci"]);
@@ -118,10 +171,14 @@ pub fn linux_packages(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
     Ok(made)
 }
 
-/// The Windows installer of the app built in `binaries` (`natter-desktop.exe`, and the
-/// `WebView2Loader.dll` the GNU build links).
+/// The Windows installer of the app built in `binaries`: `natter-desktop.exe`, and the
+/// `WebView2Loader.dll` the GNU build links (the MSVC build has none).
 pub fn windows_installer(root: &Path, binaries: &Path, profile: Profile) -> Result<PathBuf> {
-    for file in ["natter-desktop.exe", "WebView2Loader.dll"] {
+    let mut needed = vec!["natter-desktop.exe"];
+    if binaries.starts_with(target_dir(root).join(windows::TARGET)) {
+        needed.push("WebView2Loader.dll");
+    }
+    for file in needed {
         ensure!(
             binaries.join(file).is_file(),
             "{} is missing: build the Windows app first",

@@ -120,6 +120,7 @@ pub fn run_in_desktop_session(
     let runtime_dir = home.join("run");
     fs::create_dir_all(&runtime_dir)
         .with_context(|| format!("cannot create {}", runtime_dir.display()))?;
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700))?;
@@ -583,14 +584,29 @@ fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Result<Option<T>>) -> R
 /// The full path of `program` on PATH.
 pub fn find_program(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
+    // Windows finds `npm` as `npm.cmd` and `makensis` as `makensis.exe`.
+    let names: Vec<String> = if cfg!(windows) {
+        ["", ".exe", ".cmd"]
+            .iter()
+            .map(|extension| format!("{program}{extension}"))
+            .collect()
+    } else {
+        vec![program.to_owned()]
+    };
     std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
         .find(|candidate| is_executable(candidate))
 }
 
+#[cfg(unix)]
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

