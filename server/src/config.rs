@@ -160,6 +160,12 @@ pub struct Config {
     /// affected.
     #[arg(long, env = "NATTER_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+
+    /// Folder of desktop app releases this server offers its users' apps (`latest.json`, the
+    /// installers and their signatures; docs/operations.md, "Desktop app updates"). Without it
+    /// the apps are told there is nothing newer.
+    #[arg(long, env = "NATTER_UPDATES_DIR", value_name = "DIR")]
+    pub updates_dir: Option<PathBuf>,
 }
 
 /// An SQLite URL that opens (and creates) the file at `path`, whatever the path holds: every

@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod serve;
 pub mod strict_json;
+pub mod updates;
 pub mod users;
 pub mod util;
 pub mod validate;

@@ -10,6 +10,7 @@ pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod realtime;
+pub mod updates;
 pub mod users;
 
 use std::{sync::Arc, time::Instant};
@@ -92,6 +93,11 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/calls", get(calls::list))
         .route("/api/calls/ice-servers", get(calls::ice_servers))
         .route("/api/ws", get(realtime::upgrade))
+        .route(
+            "/api/updates/{target}/{arch}/{bundle_type}/{current_version}",
+            get(updates::check),
+        )
+        .route("/api/updates/files/{name}", get(updates::file))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/stats", get(ops::stats))
         .route("/healthz", get(ops::healthz))

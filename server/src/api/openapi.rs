@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use crate::api::{accounts, calls, conversations, messages, ops, realtime, users};
+use crate::api::{accounts, calls, conversations, messages, ops, realtime, updates, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,7 @@ use crate::api::{accounts, calls, conversations, messages, ops, realtime, users}
         calls::list, calls::ice_servers,
         realtime::upgrade,
         ops::healthz, ops::readyz, ops::metrics, ops::stats,
+        updates::check, updates::file,
     ),
     modifiers(&BearerAuth, &CommonErrors, &StrictRequestBodies)
 )]

@@ -15,3 +15,4 @@ mod operations;
 mod profiles;
 mod realtime;
 mod robustness;
+mod updates;

@@ -392,7 +392,11 @@ async fn the_openapi_document_lists_what_the_server_answers() {
         _ => uuid::Uuid::now_v7().to_string(),
     };
     let unknown = |_: &str| uuid::Uuid::now_v7().to_string();
-    let malformed = |_: &str| "not-a-uuid".to_owned();
+    let malformed = |name: &str| match name {
+        // The updates folder's files are named, not numbered.
+        "name" => ".not-a-file-name".to_owned(),
+        _ => "not-a-uuid".to_owned(),
+    };
     let send = |method: Method, url: &str, token: Option<&str>, body: Body| {
         let mut request = http.request(method, format!("{}{url}", server.url));
         if let Some(token) = token {
