@@ -104,16 +104,37 @@ fn software_rendering_without_gpu() {
     }
 }
 
+/// Logs to stderr, or appended to the file `NATTER_LOG_FILE` names: an app started by a
+/// launcher, WebDriver or its own restart has no terminal to read. `NATTER_LOG` filters
+/// (default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NATTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let file = std::env::var_os("NATTER_LOG_FILE").and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .inspect_err(|error| {
+                eprintln!("natter: cannot log to {}: {error}", path.to_string_lossy())
+            })
+            .ok()
+    });
+    let logging = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match file {
+        Some(file) => logging
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init(),
+        None => logging.try_init(),
+    };
+}
+
 /// Runs the app with the given options.
 pub fn run_with(options: Options) -> ExitCode {
     #[cfg(target_os = "linux")]
     software_rendering_without_gpu();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NATTER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .try_init();
+    init_logging();
     natter_client::tls::install_crypto_provider();
     let result = tauri::Builder::default()
         // First: a second start hands over to the running app and exits. A link it was given
@@ -318,8 +339,10 @@ fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
                 return;
             };
             let desktop = desktop.inner().clone();
-            let stopped =
-                tauri::async_runtime::block_on(tokio::time::timeout(STOP_ON_EXIT, desktop.stop()));
+            // The timer is made inside the runtime: this runs on the main thread, outside it.
+            let stopped = tauri::async_runtime::block_on(async move {
+                tokio::time::timeout(STOP_ON_EXIT, desktop.stop()).await
+            });
             if stopped.is_err() {
                 tracing::warn!("the client did not stop within {STOP_ON_EXIT:?}; quitting anyway");
             }

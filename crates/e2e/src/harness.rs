@@ -303,6 +303,8 @@ impl TauriDriver {
                 // Passed on to the app by WebKitWebDriver.
                 .env("NATTER_DATA_DIR", work.join("app"))
                 .env("NATTER_LOG", "info")
+                // WebKitWebDriver keeps the app's own output to itself.
+                .env("NATTER_LOG_FILE", artifacts.join("e2e-app-trace.log"))
                 .env("GDK_BACKEND", "x11")
                 .env_remove("NATTER_SERVER_URL")
                 .envs(env.iter().copied()),
@@ -378,9 +380,16 @@ impl Screenshots {
             )
             .await
             .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
-        let png = session
-            .screenshot()
+        // WebKitWebDriver can leave a screenshot unanswered (the installed app's main screen,
+        // see update_story): a test must not hang on one.
+        let png = tokio::time::timeout(UI_TIMEOUT, session.screenshot())
             .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "screenshot {name}: WebKitWebDriver did not answer within {} s",
+                    UI_TIMEOUT.as_secs()
+                )
+            })?
             .with_context(|| format!("screenshot {name} failed"))?;
         let path = self.directory.join(format!("e2e-{name}.png"));
         fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))
