@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-/// Every command of `src/commands.rs`, `src/call_commands.rs` (and `server_url`, `follow_links`); each needs an
+/// Every command of `src/commands.rs`, `src/call_commands.rs` (and `server_url`, `follow_links`, the two of `updates.rs`); each needs an
 /// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
     "app_state",
@@ -56,6 +56,8 @@ const COMMANDS: &[&str] = &[
     "set_fullscreen",
     "show_main_window",
     "follow_links",
+    "install_update",
+    "offered_update",
 ];
 
 fn main() {

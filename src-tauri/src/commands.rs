@@ -29,7 +29,15 @@ pub async fn choose_server(
     desktop: State<'_, Desktop>,
     url: String,
 ) -> Result<AppStateView> {
-    desktop.choose_server(&app, &url).await
+    let state = desktop.choose_server(&app, &url).await?;
+    // A new server may offer another version of the app.
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(error) = crate::updates::check(&handle).await {
+            tracing::warn!(message = %error.message, "no update check");
+        }
+    });
+    Ok(state)
 }
 
 #[tauri::command]

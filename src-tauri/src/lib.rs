@@ -18,6 +18,7 @@ mod links;
 mod media;
 mod notifications;
 mod tray;
+mod updates;
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -147,6 +148,7 @@ pub fn run_with(options: Options) -> ExitCode {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(autostart::plugin())
+        .plugin(updates::plugin())
         .plugin(tauri_plugin_notification::init())
         .register_asynchronous_uri_scheme_protocol(frames::SCHEME, |context, request, responder| {
             let streams = context
@@ -169,6 +171,7 @@ pub fn run_with(options: Options) -> ExitCode {
             app.manage(calls::CallDesk::new(streams, desktop.picks()));
             app.manage(desktop.clone());
             app.manage(links::PendingLink::default());
+            app.manage(updates::Found::default());
             let in_tray = match tray::install(&handle) {
                 Ok(()) => true,
                 Err(error) => {
@@ -185,6 +188,7 @@ pub fn run_with(options: Options) -> ExitCode {
             tauri::async_runtime::spawn(async move {
                 autostart::sync(&handle).await;
                 desktop.restore(&handle).await;
+                updates::keep_checking(&handle);
             });
             Ok(())
         })
@@ -255,6 +259,8 @@ pub fn run_with(options: Options) -> ExitCode {
             call_commands::set_fullscreen,
             call_commands::show_main_window,
             links::follow_links,
+            updates::install_update,
+            updates::offered_update,
         ])
         .build(tauri::generate_context!());
     match result {

@@ -71,6 +71,20 @@ Function .onInit
   SetShellVarContext current
 FunctionEnd
 
+; The app's updater (tauri-plugin-updater, installMode "quiet" in tauri.conf.json) runs this
+; installer as `/S /UPDATE /R /ARGS <the app's arguments>` after ending the app: silent, then
+; the new version starts again where the old one was.
+Function .onInstSuccess
+  ${GetParameters} $0
+  ClearErrors
+  ${GetOptions} $0 "/R" $1
+  IfErrors done
+  ClearErrors
+  ${GetOptions} $0 "/ARGS" $1
+  Exec '"$INSTDIR\${APP_EXE}" $1'
+  done:
+FunctionEnd
+
 Section "Natter" SectionApp
   SectionIn RO
   !insertmacro StopRunningApp

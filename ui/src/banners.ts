@@ -1,8 +1,8 @@
-// The banners above the app: the realtime connection (#connection-banner) and the credential
-// store warning (#credential-warning).
+// The banners above the app: the realtime connection (#connection-banner), the credential
+// store warning (#credential-warning) and an update the server offers (#update-banner).
 
 import { byId, setText, show } from "./dom";
-import type { Connection } from "./ipc";
+import { commands, errorMessage, type Connection, type UpdateView } from "./ipc";
 
 /** How long "Back online" stays before the banner hides. */
 const BACK_ONLINE_MS = 2500;
@@ -117,5 +117,44 @@ export class CredentialWarning {
     }
     setText(this.text, warning);
     show(this.element, true);
+  }
+}
+
+/** An update the server offers: installing restarts the app, so it waits to be asked. */
+export class UpdateBanner {
+  private readonly element = byId("update-banner", HTMLElement);
+  private readonly text = byId("update-banner-text", HTMLElement);
+  private readonly install = byId("update-install", HTMLButtonElement);
+  private dismissed: string | null = null;
+
+  constructor() {
+    this.install.addEventListener("click", () => void this.installNow());
+    byId("update-dismiss", HTMLButtonElement).addEventListener("click", () => {
+      this.dismissed = this.element.dataset["version"] ?? null;
+      show(this.element, false);
+    });
+  }
+
+  update(update: UpdateView | null): void {
+    if (update === null || update.version === this.dismissed) {
+      show(this.element, false);
+      return;
+    }
+    this.element.dataset["version"] = update.version;
+    setText(this.text, `Natter ${update.version} is available (you have ${update.current_version}).`);
+    this.install.disabled = false;
+    show(this.element, true);
+  }
+
+  private async installNow(): Promise<void> {
+    this.install.disabled = true;
+    setText(this.text, "Downloading the update…");
+    try {
+      // On success the app restarts and this page is gone.
+      await commands.installUpdate();
+    } catch (error: unknown) {
+      setText(this.text, errorMessage(error));
+      this.install.disabled = false;
+    }
   }
 }

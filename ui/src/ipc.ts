@@ -353,9 +353,19 @@ export const commands = {
   showMainWindow: () => invoke<null>("show_main_window"),
   /** The page listens: a natter:// link the app was started with can be followed now. */
   followLinks: () => invoke<null>("follow_links"),
+  /** Downloads, verifies and installs the offered update, then restarts the app. */
+  installUpdate: () => invoke<null>("install_update"),
+  offeredUpdate: () => invoke<UpdateView | null>("offered_update"),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+/** A newer app the server offers (natter://update). */
+export type UpdateView = {
+  version: string;
+  current_version: string;
+  notes: string | null;
+};
+
 /** A natter://call link asks whether to call this person (never calls by itself). */
 export type CallOffer = {
   conversation_id: string;
@@ -377,6 +387,7 @@ export type EventPayloads = {
   "natter://presence": PresenceChange;
   "natter://open-conversation": OpenConversation;
   "natter://offer-call": CallOffer;
+  "natter://update": UpdateView;
   "natter://call": CallView;
   "natter://call-stats": CallStats;
   "natter://mic-level": MicLevel;

@@ -3,12 +3,12 @@
 // The same page also runs the incoming call window (index.html#call), which shows only that.
 
 import { AuthView, ServerView } from "./auth-view";
-import { ConnectionBanner, CredentialWarning } from "./banners";
+import { ConnectionBanner, CredentialWarning, UpdateBanner } from "./banners";
 import { byId, setText, show } from "./dom";
 import { IncomingCallWindow } from "./incoming-window";
 import { icon, type IconName } from "./icons";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, errorMessage, on, type AppState } from "./ipc";
+import { commands, errorMessage, on, type AppState, type UpdateView } from "./ipc";
 import { applyTheme } from "./theme";
 import { Workspace } from "./workspace";
 import "./style.css";
@@ -37,6 +37,7 @@ class App {
   private changingServer = false;
   private readonly banner = new ConnectionBanner();
   private readonly warning = new CredentialWarning();
+  private readonly updateBanner = new UpdateBanner();
   private readonly server: ServerView;
   private readonly auth: AuthView;
   private readonly workspace: Workspace;
@@ -79,6 +80,7 @@ class App {
         }
       }),
       on("natter://offer-call", (offer) => void workspace.callOffered(offer)),
+      on("natter://update", (update) => this.updateBanner.update(update)),
       on("natter://call", (call) => workspace.callChanged(call)),
       on("natter://call-stats", (stats) => workspace.callStatsChanged(stats)),
       on("natter://mic-level", (level) => workspace.micLevel(level.level)),
@@ -89,6 +91,10 @@ class App {
         console.error("could not subscribe to an event", result.reason);
       }
     }
+  }
+
+  showOfferedUpdate(update: UpdateView | null): void {
+    this.updateBanner.update(update);
   }
 
   render(state: AppState): void {
@@ -162,6 +168,7 @@ async function start(): Promise<void> {
     await app.subscribe();
     app.render(await commands.appState());
     await commands.followLinks();
+    app.showOfferedUpdate(await commands.offeredUpdate());
   } catch (error: unknown) {
     console.error("Natter could not start", error);
     const fatal = byId("fatal-error", HTMLElement);

@@ -1,0 +1,177 @@
+//! Updates of the app itself, offered by the Natter server it talks to (`natter-server
+//! --updates-dir`, docs/operations.md), so the organisation running the server decides which
+//! version its people run. Tauri's updater downloads the installer the server names and
+//! installs it only if its signature matches the release key built into this app
+//! (`NATTER_UPDATE_PUBKEY` at build time, minisign); a build without a key never updates itself.
+//!
+//! The app asks at start and every few hours, and the page shows a banner with the new version
+//! (event `natter://update`); installing waits for the person to say so (`install_update`),
+//! because it restarts the app and would end a call.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Url};
+use tauri_plugin_updater::{Update, UpdaterExt};
+use tokio::sync::Mutex;
+
+use crate::desktop::{Desktop, IpcError};
+
+/// The release key the installers must be signed with (the public half of the
+/// `TAURI_SIGNING_PRIVATE_KEY` of .github/workflows/release.yml), base64 as `tauri signer`
+/// prints it.
+const RELEASE_KEY: Option<&str> = option_env!("NATTER_UPDATE_PUBKEY");
+/// How often a running app asks again.
+const CHECK_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
+/// Longest wait for the server's answer or the download to make progress.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry, tauri_plugin_updater::Config> {
+    let mut builder = tauri_plugin_updater::Builder::new();
+    if let Some(key) = RELEASE_KEY {
+        builder = builder.pubkey(key);
+    }
+    builder.build()
+}
+
+/// The update found last, kept for `install_update`.
+#[derive(Default)]
+pub struct Found(Mutex<Option<Update>>);
+
+/// What the page shows about an update.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateView {
+    pub version: String,
+    pub current_version: String,
+    pub notes: Option<String>,
+}
+
+/// Where the server answers the updater: Tauri fills in the `{{…}}` parts.
+fn endpoint(server: &str) -> Result<Url, IpcError> {
+    let base =
+        Url::parse(server).map_err(|error| IpcError::new("invalid_url", error.to_string()))?;
+    let base = if base.path().ends_with('/') {
+        base
+    } else {
+        Url::parse(&format!("{base}/"))
+            .map_err(|error| IpcError::new("invalid_url", error.to_string()))?
+    };
+    base.join("api/updates/{{target}}/{{arch}}/{{bundle_type}}/{{current_version}}")
+        .map_err(|error| IpcError::new("invalid_url", error.to_string()))
+}
+
+/// Asks the chosen server whether it offers a newer app; remembers and announces what it
+/// offers.
+pub async fn check(app: &AppHandle) -> Result<Option<UpdateView>, IpcError> {
+    if RELEASE_KEY.is_none() {
+        return Ok(None);
+    }
+    let Some(server) = app.state::<Desktop>().state().await.server_url else {
+        return Ok(None);
+    };
+    let quitting = app.clone();
+    let updater = app
+        .updater_builder()
+        // Windows only: the installer replaces the running app, so the updater ends this
+        // process itself, without the exit event that would stop the client.
+        .on_before_exit(move || {
+            let desktop = quitting.state::<Desktop>().inner().clone();
+            tauri::async_runtime::block_on(async move { desktop.stop().await });
+            quitting.cleanup_before_exit();
+        })
+        .endpoints(vec![endpoint(&server)?])
+        .and_then(|builder| builder.timeout(REQUEST_TIMEOUT).build())
+        .map_err(update_error)?;
+    let found = updater.check().await.map_err(update_error)?;
+    let view = found.as_ref().map(|update| UpdateView {
+        version: update.version.clone(),
+        current_version: update.current_version.clone(),
+        notes: update.body.clone(),
+    });
+    *app.state::<Found>().0.lock().await = found;
+    if let Some(view) = &view {
+        tracing::info!(version = %view.version, "an update is offered");
+        let _ = app.emit("natter://update", view);
+    }
+    Ok(view)
+}
+
+fn update_error(error: tauri_plugin_updater::Error) -> IpcError {
+    IpcError::new("update_failed", format!("Updating failed: {error}"))
+}
+
+/// Asks at start, then every [`CHECK_EVERY`]; a failure is only logged (the server may be
+/// offline, or offer no updates).
+pub fn keep_checking(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            if let Err(error) = check(&app).await {
+                tracing::warn!(message = %error.message, "no update check");
+            }
+            tokio::time::sleep(CHECK_EVERY).await;
+        }
+    });
+}
+
+/// The page's "Restart to update": downloads the offered installer, checks its signature,
+/// installs it and restarts the app (a call in progress ends with it).
+#[tauri::command]
+pub async fn install_update(app: AppHandle) -> Result<(), IpcError> {
+    // Kept for another try if this one fails (a download cut off, a file that does not match).
+    let Some(update) = app.state::<Found>().0.lock().await.clone() else {
+        return Err(IpcError::new("no_update", "No update is offered."));
+    };
+    // Downloading checks the signature: a file that does not match the release key is refused
+    // before anything is installed.
+    let bytes = update
+        .download(|_, _| {}, || {})
+        .await
+        .map_err(update_error)?;
+    // The package manager runs for seconds (asking for a password where it must). A refusal
+    // leaves this version running as it was.
+    tauri::async_runtime::spawn_blocking(move || update.install(&bytes))
+        .await
+        .map_err(|error| IpcError::new("update_failed", format!("Updating failed: {error}")))?
+        .map_err(update_error)?;
+    // Linux and macOS: the new version is in place; the exit on the way to it stops the client
+    // (`on_run_event`).
+    app.restart();
+}
+
+/// The update offered now, if any (the page asks when it starts).
+#[tauri::command]
+pub async fn offered_update(app: AppHandle) -> Result<Option<UpdateView>, IpcError> {
+    Ok(app
+        .state::<Found>()
+        .0
+        .lock()
+        .await
+        .as_ref()
+        .map(|update| UpdateView {
+            version: update.version.clone(),
+            current_version: update.current_version.clone(),
+            notes: update.body.clone(),
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_is_under_the_server() {
+        for server in ["http://127.0.0.1:8080", "https://chat.example.org/natter/"] {
+            let url = endpoint(server).expect("an endpoint").to_string();
+            assert!(url.starts_with(server.trim_end_matches('/')), "{url}");
+            assert!(
+                url.ends_with(
+                    "/api/updates/%7B%7Btarget%7D%7D/%7B%7Barch%7D%7D/%7B%7Bbundle_type%7D%7D/%7B%7Bcurrent_version%7D%7D"
+                ) || url.ends_with(
+                    "/api/updates/{{target}}/{{arch}}/{{bundle_type}}/{{current_version}}"
+                ),
+                "{url}"
+            );
+        }
+    }
+}
