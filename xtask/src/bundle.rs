@@ -232,6 +232,67 @@ pub fn install_deb(deb: &Path) -> Result<PathBuf> {
     Ok(app)
 }
 
+/// The test release key (minisign, no password), made with `tauri signer generate`: only the
+/// test builds trust it (`linted_cargo`). Never a release's.
+pub const TEST_KEY: &str = "xtask/updates/test-release.key";
+pub const TEST_KEY_PUBLIC: &str = "xtask/updates/test-release.key.pub";
+
+/// The release the update test offers, in `folder`: the desktop app built again as `version`
+/// (the test build, through `TAURI_CONFIG`), packed as a `.deb`, signed with the test key for
+/// that version, `latest.json` naming it, and `tampered.deb`, the package with one byte
+/// changed. The next test build is the app as it was again (cargo rebuilds only the app).
+pub fn update_release(root: &Path, folder: &Path, version: &str) -> Result<()> {
+    let config = format!(r#"{{"version":"{version}"}}"#);
+    run_command(
+        crate::linted_cargo()
+            .current_dir(root)
+            .args(["build", "--workspace", "--bins", "--tests"])
+            .env("TAURI_CONFIG", &config),
+    )?;
+    run_command(Command::new(tauri_cli(root)?).current_dir(root).args([
+        "bundle",
+        "--debug",
+        "--bundles",
+        "deb",
+        "--ci",
+        "--config",
+        &config,
+    ]))?;
+    let name = format!("Natter_{version}_amd64.deb");
+    let built = target_dir(root).join("debug/bundle/deb").join(&name);
+    if folder.exists() {
+        std::fs::remove_dir_all(folder)
+            .with_context(|| format!("cannot empty {}", folder.display()))?;
+    }
+    std::fs::create_dir_all(folder)?;
+    let package = folder.join(&name);
+    std::fs::rename(&built, &package)
+        .or_else(|_| std::fs::copy(&built, &package).map(drop))
+        .with_context(|| format!("cannot move {} to {}", built.display(), folder.display()))?;
+    run_command(
+        Command::new(tauri_cli(root)?)
+            .current_dir(root)
+            .args(["signer", "sign", "--password", "", "--app-version", version])
+            .arg("--private-key-path")
+            .arg(root.join(TEST_KEY))
+            .arg(&package)
+            .env_remove("TAURI_SIGNING_PRIVATE_KEY"),
+    )?;
+    let signature = std::fs::read_to_string(folder.join(format!("{name}.sig")))
+        .context("tauri signer wrote no signature")?;
+    let manifest = format!(
+        "{{\"version\":\"{version}\",\"notes\":\"The update test's release\",\
+         \"platforms\":{{\"linux-x86_64-deb\":{{\"url\":\"{name}\",\"signature\":\"{}\"}}}}}}",
+        signature.trim()
+    );
+    std::fs::write(folder.join("latest.json"), manifest)?;
+    let mut tampered = std::fs::read(&package)?;
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0x01;
+    std::fs::write(folder.join("tampered.deb"), tampered)?;
+    Ok(())
+}
+
 /// Removes the package `install_deb` installed.
 pub fn remove_deb() -> Result<()> {
     let mut command = setup::as_root("apt-get");

@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         Some("e2e") => setup::install()
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| end_to_end(&root)),
+        Some("installed") => setup::install()
+            .and_then(|()| desktop::build_ui(&root))
+            .and_then(|()| installed_app(&root)),
         Some("macos") => macos::check(&root),
         Some("bundle") => bundle::command(&root, &args[1..]),
         Some("windows") => setup::install()
@@ -40,12 +43,13 @@ fn main() -> ExitCode {
             .and_then(|()| windows::test(&root)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|setup|bench|e2e|windows|macos|bundle>\n\n  \
+                "usage: cargo xtask <run|test|setup|bench|e2e|installed|windows|macos|bundle>\n\n  \
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
                  bench  run the benchmarks and print their figures (bench server|desktop|desktop-call|call: one)\n  \
                  e2e    only the desktop end-to-end test (part of test)\n  \
+                 installed  only the packaging check: the .deb installed, signed up, updated (part of test)\n  \
                  windows  only the Windows build and its tests under Wine (part of test)\n  \
                  macos  type-check for both Mac architectures (not part of test)\n  \
                  bundle the installers: .deb, .rpm, Windows setup (release; --debug: debug)"
@@ -97,6 +101,11 @@ fn linted_cargo() -> Command {
         "CLIPPY_ARGS",
         "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
     );
+    // The test builds of the desktop app trust the test release key, so the update test can
+    // sign a release (bundle::update_release); release builds get the real key or none.
+    if let Ok(key) = std::fs::read_to_string(project_root().join(bundle::TEST_KEY_PUBLIC)) {
+        command.env("NATTER_UPDATE_PUBKEY", key.trim());
+    }
     command
 }
 
@@ -264,14 +273,24 @@ fn end_to_end(root: &Path) -> Result<()> {
     )
 }
 
+/// The version the update test offers the installed app (above the workspace's).
+const UPDATE_TEST_VERSION: &str = "99.0.0";
+
 /// The packaging check: the debug build packed as .deb and .rpm, the .deb installed on this
-/// machine, and the installed app started under Xvfb to sign up on a server; then removed.
+/// machine, and the installed app started under Xvfb to sign up on a server, then to update
+/// itself from that server to another build of itself (`UPDATE_TEST_VERSION`, signed with the
+/// test release key), refusing it first while the file is tampered with; then removed.
 fn installed_app(root: &Path) -> Result<()> {
+    let updates = target_dir(root).join("update-test");
+    bundle::update_release(root, &updates, UPDATE_TEST_VERSION)?;
+    build_binaries(root)?;
     let packages = bundle::linux_packages(root, bundle::Profile::Debug)?;
     let app = bundle::install_deb(&packages[0])?;
     let binaries = target_dir(root).join("debug");
     let mut args = harness_args(root, &app)?;
     args.push("--installed".into());
+    args.push("--updates-dir".into());
+    args.push(updates.into());
     let checked = desktop::run_in_desktop_session(
         root,
         "installed desktop app",

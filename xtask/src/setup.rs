@@ -52,6 +52,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "wine64",
     // The Windows installer (src-tauri/windows/installer.nsi, xtask/src/bundle.rs).
     "nsis",
+    // The desktop app's updater installs a .deb with pkexec, else sudo (the update test runs
+    // as root, without polkit).
+    "sudo",
 ];
 
 fn is_installed(package: &str) -> bool {

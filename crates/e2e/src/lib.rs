@@ -8,3 +8,4 @@ pub mod media;
 pub mod processes;
 pub mod reach_story;
 pub mod slow_upgrades;
+pub mod update_story;

@@ -216,6 +216,22 @@ pub fn processes_running(program: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Asks the process `pid` (as /proc numbers it) to end (SIGTERM). The tests may run in a PID
+/// namespace whose /proc is the outer one (xtask's `unshare --pid` without `--mount-proc`):
+/// the signal goes to the number the process has in its own, innermost namespace (`NSpid`).
+pub fn terminate(pid: u32) -> Result<()> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("process {pid} is not running"))?;
+    let own_pid = status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .and_then(|numbers| numbers.split_whitespace().next_back())
+        .map_or_else(|| pid.to_string(), str::to_owned);
+    output(Command::new("kill").arg(&own_pid))
+        .map(drop)
+        .with_context(|| format!("cannot end process {pid} ({own_pid} in its namespace)"))
+}
+
 /// PIDs of the running children of `parent`.
 pub fn children(parent: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {

@@ -34,7 +34,7 @@ use natter_e2e::harness::{
 use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, output, poll};
 use natter_e2e::slow_upgrades::SlowUpgrades;
-use natter_e2e::{call_story, reach_story};
+use natter_e2e::{call_story, reach_story, update_story};
 
 /// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
 const REALTIME_DELAY: Duration = Duration::from_secs(1);
@@ -77,6 +77,10 @@ struct Options {
     /// app installed from its package, which must open its window and reach a server.
     #[arg(long)]
     installed: bool,
+    /// With `--installed`: the server offers the release in this folder, and the installed app
+    /// updates to it (`natter_e2e::update_story`).
+    #[arg(long, requires = "installed")]
+    updates_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -221,7 +225,18 @@ async fn installed_first_start(
 ) -> Result<()> {
     let installed_artifacts = artifacts.join("installed");
     fs::create_dir_all(&installed_artifacts)?;
-    let server = Server::start(&options.binaries.server, work, &installed_artifacts, &[])?;
+    let mut server_options = Vec::new();
+    if let Some(folder) = &options.updates_dir {
+        server_options.push("--updates-dir".to_owned());
+        server_options.push(folder.display().to_string());
+    }
+    let server_options: Vec<&str> = server_options.iter().map(String::as_str).collect();
+    let server = Server::start(
+        &options.binaries.server,
+        work,
+        &installed_artifacts,
+        &server_options,
+    )?;
     let driver = TauriDriver::start(
         &options.binaries.tauri_driver,
         app,
@@ -236,13 +251,20 @@ async fn installed_first_start(
         let _ = session.close().await;
         return Err(error);
     }
-    session.close().await.context("closing the app failed")?;
-    wait_for_exit(app)?;
     println!(
         "desktop e2e: the installed {} opened, reached the server and signed up",
         app.display()
     );
-    Ok(())
+    let Some(folder) = &options.updates_dir else {
+        session.close().await.context("closing the app failed")?;
+        return wait_for_exit(app);
+    };
+    let release = update_story::Release::in_folder(folder)?;
+    let updated = update_story::run(&session, app, &release).await;
+    // The updated app restarted outside WebDriver's hands: the session may be gone already.
+    let _ = tokio::time::timeout(UI_TIMEOUT, session.close()).await;
+    updated?;
+    wait_for_exit(app)
 }
 
 /// Server address → sign-up form → the main screen, empty.
