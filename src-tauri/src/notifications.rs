@@ -237,17 +237,49 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
 
 #[cfg(target_os = "macos")]
 pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
-    use tauri_plugin_notification::NotificationExt;
+    use mac_notification_sys::{MainButton, Notification, NotificationResponse};
 
-    let shown = app
-        .notification()
-        .builder()
-        .title(format!("Incoming {}", call_kind(call.call.kind)))
-        .body(format!("{} is calling", call.peer_name))
-        .show();
-    if let Err(error) = shown {
+    let title = format!("Incoming {}", call_kind(call.call.kind));
+    let body = format!("{} is calling", call.peer_name);
+    let video = call.call.kind == CallKind::Video;
+    let app = app.clone();
+    // The notification is an alert (NSUserNotificationAlertStyle in Info.plist), so its
+    // buttons stay until pressed; sending it waits for that, hence its own thread.
+    let spawned = std::thread::Builder::new()
+        .name("call-notification".into())
+        .spawn(move || {
+            // Under the app's own name; tauri-plugin-notification may have set it already.
+            let _ = mac_notification_sys::set_application(crate::desktop::APP_IDENTIFIER);
+            let response = Notification::new()
+                .title(&title)
+                .message(&body)
+                .main_button(MainButton::SingleAction("Accept"))
+                .close_button("Decline")
+                .send();
+            match response {
+                Ok(NotificationResponse::ActionButton(_)) => {
+                    tauri::async_runtime::spawn(async move {
+                        if let Err(error) = crate::call_commands::accept(&app, video).await {
+                            tracing::warn!(message = %error.message, "not accepted");
+                        }
+                    });
+                }
+                Ok(NotificationResponse::CloseButton(_)) => {
+                    tauri::async_runtime::spawn(async move {
+                        if let Err(error) = crate::call_commands::decline(&app).await {
+                            tracing::warn!(message = %error.message, "not declined");
+                        }
+                    });
+                }
+                Ok(NotificationResponse::Click) => crate::tray::show_main_window(&app),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "incoming call notification not shown"),
+            }
+        });
+    if let Err(error) = spawned {
         tracing::warn!(%error, "incoming call notification not shown");
     }
+    // macOS cannot withdraw it when ringing stops: a late Accept finds no call and does nothing.
     None
 }
 
