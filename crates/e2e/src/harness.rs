@@ -372,16 +372,34 @@ impl Screenshots {
 
     pub async fn take(&self, session: &Client, name: &str) -> Result<()> {
         // The DOM may be ahead of the pixels: let the page paint twice before the picture.
+        // WebKitWebDriver's screenshot then waits for the page's next presentation, which a
+        // still page never makes (it waited for minutes on the main screen): a dot in the
+        // corner changes shade every frame for a few seconds, so there is always a next one.
         session
             .execute_async(
                 "const done = arguments[arguments.length - 1]; \
-                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                 let dot = document.getElementById('e2e-repaint'); \
+                 if (!dot) { \
+                   dot = document.createElement('div'); \
+                   dot.id = 'e2e-repaint'; \
+                   dot.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;' \
+                     + 'pointer-events:none;z-index:2147483647'; \
+                   document.body.appendChild(dot); \
+                 } \
+                 const until = performance.now() + 3000; \
+                 let dark = false; \
+                 const tick = () => { \
+                   dark = !dark; \
+                   dot.style.background = dark ? 'rgba(0,0,0,0.03)' : 'rgba(0,0,0,0.02)'; \
+                   if (performance.now() < until) requestAnimationFrame(tick); else dot.remove(); \
+                 }; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => { tick(); done(true); }));",
                 Vec::new(),
             )
             .await
             .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
-        // WebKitWebDriver can leave a screenshot unanswered (the installed app's main screen,
-        // see update_story): a test must not hang on one.
+        // Should WebKitWebDriver still leave a screenshot unanswered, the test fails instead of
+        // hanging.
         let png = tokio::time::timeout(UI_TIMEOUT, session.screenshot())
             .await
             .map_err(|_| {

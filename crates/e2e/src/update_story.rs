@@ -3,9 +3,6 @@
 //! the server's updates folder, refuses it while the file does not match its signature, then
 //! installs it through dpkg and restarts as the new version.
 //!
-//! No screenshots here: WebKitWebDriver never answers a screenshot of the installed app's main
-//! screen (the sign-up screens before it are fine; the app built in target/ is fine too).
-//!
 //! `cargo xtask test` makes the folder (`xtask/src/bundle.rs`, `update_release`): the 99.0.0
 //! package, `latest.json` with its signature, and `tampered.deb`, the same package with one
 //! byte changed.
@@ -17,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 
-use crate::harness::{UI_TIMEOUT, until_js};
+use crate::harness::{Screenshots, UI_TIMEOUT, until_js};
 use crate::processes::{output, poll, processes_running, terminate};
 
 /// Longest wait for the download, dpkg and the restart.
@@ -59,7 +56,12 @@ fn installed_version() -> Result<String> {
     output(Command::new("dpkg-query").args(["-W", "-f=${Version}", "natter"]))
 }
 
-pub async fn run(session: &Client, app: &Path, release: &Release) -> Result<()> {
+pub async fn run(
+    session: &Client,
+    app: &Path,
+    release: &Release,
+    screens: &Screenshots,
+) -> Result<()> {
     let before = installed_version()?;
     ensure!(
         before != release.version,
@@ -79,6 +81,8 @@ pub async fn run(session: &Client, app: &Path, release: &Release) -> Result<()> 
         "the update banner says {offered}"
     );
 
+    screens.take(session, "update-offered").await?;
+
     // Someone swapped the package for one that does not match its signature: refused, and
     // nothing is installed.
     let good = std::fs::read(&release.package)?;
@@ -96,11 +100,19 @@ pub async fn run(session: &Client, app: &Path, release: &Release) -> Result<()> 
     )
     .await?;
     std::fs::write(&release.package, &good)?;
+    // Refused for its signature, before dpkg (which would also refuse a corrupt package).
+    ensure!(
+        refused
+            .as_str()
+            .is_some_and(|text| text.contains("signature verification failed")),
+        "the tampered package was refused, but not for its signature: {refused}"
+    );
     ensure!(
         installed_version()? == before,
         "a package that does not match its signature was installed"
     );
     println!("desktop e2e: a tampered update was refused: {refused}");
+    screens.take(session, "update-refused").await?;
 
     // The genuine package: installed, and the app comes back as the new version.
     let old_processes = processes_running(app);

@@ -260,7 +260,10 @@ async fn installed_first_start(
         return wait_for_exit(app);
     };
     let release = update_story::Release::in_folder(folder)?;
-    let updated = update_story::run(&session, app, &release).await;
+    let updated = update_story::run(&session, app, &release, &screens).await;
+    if updated.is_err() {
+        screens.failure(&session).await;
+    }
     // The updated app restarted outside WebDriver's hands: the session may be gone already.
     let _ = tokio::time::timeout(UI_TIMEOUT, session.close()).await;
     updated?;
