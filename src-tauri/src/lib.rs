@@ -180,11 +180,13 @@ pub fn run_with(options: Options) -> ExitCode {
                 }
             };
             // The window starts hidden (tauri.conf.json) and shows unless the app starts at
-            // login; without a tray to come back from, it shows anyway.
-            if !options.hidden || !in_tray {
+            // login; without a tray to come back from, it shows anyway, and after an update
+            // (started again with the old arguments) too.
+            let after_update = updates::restarted_for_update(&handle);
+            if !options.hidden || !in_tray || after_update {
                 tray::show_main_window(&handle);
             }
-            listen_for_links(&handle);
+            listen_for_links(&handle, !after_update);
             tauri::async_runtime::spawn(async move {
                 autostart::sync(&handle).await;
                 desktop.restore(&handle).await;
@@ -275,10 +277,11 @@ pub fn run_with(options: Options) -> ExitCode {
     }
 }
 
-/// natter:// links: the one the app was started with, and those that reach it later. Windows
+/// natter:// links: the one the app was started with (unless `follow_start_link` is false),
+/// and those that reach it later. Windows
 /// installs without the installer (a zip) register the scheme for this copy of the app; the
 /// bundles register it on Linux and macOS.
-fn listen_for_links(app: &tauri::AppHandle) {
+fn listen_for_links(app: &tauri::AppHandle, follow_start_link: bool) {
     use tauri_plugin_deep_link::DeepLinkExt;
 
     let deep_link = app.deep_link();
@@ -292,6 +295,9 @@ fn listen_for_links(app: &tauri::AppHandle) {
     }
     let handle = app.clone();
     deep_link.on_open_url(move |event| links::open(&handle, event.urls()));
+    if !follow_start_link {
+        return;
+    }
     match deep_link.get_current() {
         Ok(Some(urls)) => links::open(app, urls),
         Ok(None) => {}
@@ -326,7 +332,7 @@ fn register_toast_identity() {
 }
 
 /// How long quitting waits for the client to stop before the app goes anyway.
-const STOP_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
+pub(crate) const STOP_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The app's life as the OS drives it. On macOS a click on the Dock icon brings back the window
 /// that was closed to the tray (the app lives on without windows, as Mac apps do). Everywhere,

@@ -15,6 +15,7 @@ use tauri::{AppHandle, Emitter, Manager, Url};
 use tauri_plugin_updater::{Update, UpdaterExt};
 use tokio::sync::Mutex;
 
+use crate::calls::CallDesk;
 use crate::desktop::{Desktop, IpcError};
 
 /// The release key the installers must be signed with (the public half of the
@@ -23,7 +24,7 @@ use crate::desktop::{Desktop, IpcError};
 const RELEASE_KEY: Option<&str> = option_env!("NATTER_UPDATE_PUBKEY");
 /// How often a running app asks again.
 const CHECK_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
-/// Longest wait for the server's answer or the download to make progress.
+/// Longest wait for the server's answer, for a connection, or for the download to move on.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry, tauri_plugin_updater::Config> {
@@ -76,8 +77,20 @@ pub async fn check(app: &AppHandle) -> Result<Option<UpdateView>, IpcError> {
         // process itself, without the exit event that would stop the client.
         .on_before_exit(move || {
             let desktop = quitting.state::<Desktop>().inner().clone();
-            tauri::async_runtime::block_on(async move { desktop.stop().await });
+            let stopped = tauri::async_runtime::block_on(async move {
+                tokio::time::timeout(crate::STOP_ON_EXIT, desktop.stop()).await
+            });
+            if stopped.is_err() {
+                tracing::warn!("the client did not stop before the update; updating anyway");
+            }
             quitting.cleanup_before_exit();
+        })
+        // The check's own timeout covers the whole answer; the download (tens of megabytes
+        // on a slow link) may take long, but must not stall.
+        .configure_client(|client| {
+            client
+                .connect_timeout(REQUEST_TIMEOUT)
+                .read_timeout(REQUEST_TIMEOUT)
         })
         .endpoints(vec![endpoint(&server)?])
         .and_then(|builder| builder.timeout(REQUEST_TIMEOUT).build())
@@ -97,7 +110,19 @@ pub async fn check(app: &AppHandle) -> Result<Option<UpdateView>, IpcError> {
 }
 
 fn update_error(error: tauri_plugin_updater::Error) -> IpcError {
-    IpcError::new("update_failed", format!("Updating failed: {error}"))
+    use tauri_plugin_updater::Error;
+
+    let message = match &error {
+        // Said plainly: nothing was installed, and why that is the safe outcome.
+        Error::Minisign(_) | Error::SignedVersionMismatch { .. } | Error::MissingSignedVersion => {
+            format!(
+                "Updating failed: the download is not signed by Natter's release key ({error}), \
+                 so nothing was installed. Ask your server's operator."
+            )
+        }
+        _ => format!("Updating failed: {error}"),
+    };
+    IpcError::new("update_failed", message)
 }
 
 /// Asks at start, then every [`CHECK_EVERY`]; a failure is only logged (the server may be
@@ -115,9 +140,15 @@ pub fn keep_checking(app: &AppHandle) {
 }
 
 /// The page's "Restart to update": downloads the offered installer, checks its signature,
-/// installs it and restarts the app (a call in progress ends with it).
+/// installs it and restarts the app; not during a call, which the restart would end.
 #[tauri::command]
 pub async fn install_update(app: AppHandle) -> Result<(), IpcError> {
+    if app.state::<CallDesk>().current().await.is_some() {
+        return Err(IpcError::new(
+            "in_call",
+            "Updating restarts Natter: update after the call.",
+        ));
+    }
     // Kept for another try if this one fails (a download cut off, a file that does not match).
     let Some(update) = app.state::<Found>().0.lock().await.clone() else {
         return Err(IpcError::new("no_update", "No update is offered."));
@@ -128,15 +159,37 @@ pub async fn install_update(app: AppHandle) -> Result<(), IpcError> {
         .download(|_, _| {}, || {})
         .await
         .map_err(update_error)?;
+    // Written first: on Windows installing ends this process and the installer starts the new
+    // version.
+    let marker = crate::desktop::data_dir(&app).join(RESTARTED_MARKER);
+    if let Err(error) = std::fs::write(&marker, b"") {
+        tracing::warn!(%error, "the new version will start as this one was started");
+    }
     // The package manager runs for seconds (asking for a password where it must). A refusal
     // leaves this version running as it was.
-    tauri::async_runtime::spawn_blocking(move || update.install(&bytes))
+    let installed = tauri::async_runtime::spawn_blocking(move || update.install(&bytes))
         .await
-        .map_err(|error| IpcError::new("update_failed", format!("Updating failed: {error}")))?
-        .map_err(update_error)?;
+        .map_err(|error| IpcError::new("update_failed", format!("Updating failed: {error}")))
+        .and_then(|installed| installed.map_err(update_error));
+    if installed.is_err() {
+        let _ = std::fs::remove_file(&marker);
+    }
+    installed?;
     // Linux and macOS: the new version is in place; the exit on the way to it stops the client
-    // (`on_run_event`).
-    app.restart();
+    // (`on_run_event`). Asked, not forced: `restart` would park this runtime thread for good,
+    // which the exit's own wait for the client may need.
+    app.request_restart();
+    Ok(())
+}
+
+/// Left in the data folder for the new version by an update: it restarts with the arguments
+/// the old one had, but the person was looking at its window, so the window shows (even after
+/// a `--hidden` start at login) and the link it was started with is not followed again.
+const RESTARTED_MARKER: &str = "restarted-for-update";
+
+/// At start: whether this start is an update's restart (the mark is used up).
+pub fn restarted_for_update(app: &AppHandle) -> bool {
+    std::fs::remove_file(crate::desktop::data_dir(app).join(RESTARTED_MARKER)).is_ok()
 }
 
 /// The update offered now, if any (the page asks when it starts).

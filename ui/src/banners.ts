@@ -150,8 +150,9 @@ export class UpdateBanner {
     this.install.disabled = true;
     setText(this.text, "Downloading the update…");
     try {
-      // On success the app restarts and this page is gone.
       await commands.installUpdate();
+      // The app is restarting: this page goes with it.
+      setText(this.text, "Restarting…");
     } catch (error: unknown) {
       setText(this.text, errorMessage(error));
       this.install.disabled = false;
