@@ -8,15 +8,16 @@
 //! (tauri-plugin-notification has no activation callback there). On Windows notify-rust shows
 //! a toast under the app's own identity (`org.natter.desktop`, registered by the installer or,
 //! for a copy run without it, at start), with Accept and Decline on an incoming call; a toast
-//! cannot be withdrawn, so an answered call's stays until it times out, and a late click on it
-//! fails harmlessly. On macOS the notification plugin shows a plain notification and the call
-//! window carries the buttons.
+//! cannot be withdrawn, so an answered call's stays until it times out. On macOS messages go
+//! through the notification plugin and an incoming call is an alert with Accept and Decline
+//! (mac-notification-sys), which cannot be withdrawn either. A late press on either answers
+//! nothing: buttons act only on the call they announced, while it is still the current one.
 
 use natter_client::view::MessageView;
-use natter_protocol::{CallKind, ConversationId};
-use tauri::AppHandle;
+use natter_protocol::{CallId, CallKind, ConversationId};
+use tauri::{AppHandle, Manager};
 
-use crate::calls::CallScreenView;
+use crate::calls::{CallDesk, CallScreenView};
 
 /// Longest message preview shown in a notification, in characters.
 const PREVIEW_CHARS: usize = 120;
@@ -153,6 +154,36 @@ fn show_text(
     }
 }
 
+/// A button of an incoming call's notification.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    Accept { video: bool },
+    Decline,
+}
+
+/// Answers the call `call_id` from its notification, if it is still the current call: a
+/// notification left on screen must not answer a later one.
+fn answer_call(app: &AppHandle, call_id: CallId, answer: Answer) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let current = app.state::<CallDesk>().current().await;
+        if current.is_none_or(|current| current.call.call_id != call_id) {
+            tracing::info!(
+                ?answer,
+                "the notification's call is over: nothing to answer"
+            );
+            return;
+        }
+        let answered = match answer {
+            Answer::Accept { video } => crate::call_commands::accept(&app, video).await,
+            Answer::Decline => crate::call_commands::decline(&app).await,
+        };
+        if let Err(error) = answered {
+            tracing::warn!(?answer, message = %error.message, "the call was not answered");
+        }
+    });
+}
+
 /// An incoming call's notification, while it is shown.
 pub struct Shown {
     /// The freedesktop server's id, to replace or withdraw it.
@@ -174,6 +205,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     let title = format!("Incoming {}", call_kind(call.call.kind));
     let body = format!("{} is calling", call.peer_name);
     let video = call.call.kind == CallKind::Video;
+    let call_id = call.call.call_id;
     let app = app.clone();
     let (shown, shown_rx) = tokio::sync::oneshot::channel();
     waiting_thread(move || {
@@ -203,27 +235,14 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
             id: handle.id(),
         }));
         let waited = handle.wait_for_response(|response: &notify_rust::NotificationResponse| {
-            let app = app.clone();
             let action = match response {
                 notify_rust::NotificationResponse::Action(action) => action.as_str(),
                 _ if is_click(response) => "default",
                 _ => "",
             };
             match action {
-                "accept" => {
-                    tauri::async_runtime::spawn(async move {
-                        if let Err(error) = crate::call_commands::accept(&app, video).await {
-                            tracing::warn!(message = %error.message, "not accepted");
-                        }
-                    });
-                }
-                "decline" => {
-                    tauri::async_runtime::spawn(async move {
-                        if let Err(error) = crate::call_commands::decline(&app).await {
-                            tracing::warn!(message = %error.message, "not declined");
-                        }
-                    });
-                }
+                "accept" => answer_call(&app, call_id, Answer::Accept { video }),
+                "decline" => answer_call(&app, call_id, Answer::Decline),
                 "default" => crate::tray::show_main_window(&app),
                 _ => {}
             }
@@ -242,6 +261,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     let title = format!("Incoming {}", call_kind(call.call.kind));
     let body = format!("{} is calling", call.peer_name);
     let video = call.call.kind == CallKind::Video;
+    let call_id = call.call.call_id;
     let app = app.clone();
     // The notification is an alert (NSUserNotificationAlertStyle in Info.plist), so its
     // buttons stay until pressed; sending it waits for that, hence its own thread.
@@ -258,18 +278,10 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
                 .send();
             match response {
                 Ok(NotificationResponse::ActionButton(_)) => {
-                    tauri::async_runtime::spawn(async move {
-                        if let Err(error) = crate::call_commands::accept(&app, video).await {
-                            tracing::warn!(message = %error.message, "not accepted");
-                        }
-                    });
+                    answer_call(&app, call_id, Answer::Accept { video });
                 }
                 Ok(NotificationResponse::CloseButton(_)) => {
-                    tauri::async_runtime::spawn(async move {
-                        if let Err(error) = crate::call_commands::decline(&app).await {
-                            tracing::warn!(message = %error.message, "not declined");
-                        }
-                    });
+                    answer_call(&app, call_id, Answer::Decline);
                 }
                 Ok(NotificationResponse::Click) => crate::tray::show_main_window(&app),
                 Ok(_) => {}
@@ -279,7 +291,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     if let Err(error) = spawned {
         tracing::warn!(%error, "incoming call notification not shown");
     }
-    // macOS cannot withdraw it when ringing stops: a late Accept finds no call and does nothing.
+    // macOS cannot withdraw it when ringing stops (see `answer_call`).
     None
 }
 
