@@ -171,30 +171,53 @@ pub fn linux_packages(root: &Path, profile: Profile) -> Result<Vec<PathBuf>> {
     Ok(made)
 }
 
-/// The Windows installer of the app built in `binaries`: `natter-desktop.exe`, and the
-/// `WebView2Loader.dll` the GNU build links (the MSVC build has none).
+/// Where a Tauri app records how it was installed (tauri-utils' `bundle_type`): the bundler
+/// rewrites this placeholder in the binary, and the updater asks for updates of that kind
+/// (`nsis`; with the placeholder left, `unknown`, which no release names).
+const BUNDLE_TYPE_UNKNOWN: &[u8] = b"__TAURI_BUNDLE_TYPE_VAR_UNK";
+const BUNDLE_TYPE_NSIS: &[u8] = b"__TAURI_BUNDLE_TYPE_VAR_NSS";
+
+/// The Windows installer of the app built in `binaries`: `natter-desktop.exe`, marked as
+/// installed by NSIS as tauri-cli would mark it, and the `WebView2Loader.dll` the GNU build
+/// links (the MSVC build has none). The files it packs are in `bundle/nsis/app/`.
 pub fn windows_installer(root: &Path, binaries: &Path, profile: Profile) -> Result<PathBuf> {
     let mut needed = vec!["natter-desktop.exe"];
     if binaries.starts_with(target_dir(root).join(windows::TARGET)) {
         needed.push("WebView2Loader.dll");
     }
-    for file in needed {
-        ensure!(
-            binaries.join(file).is_file(),
-            "{} is missing: build the Windows app first",
-            binaries.join(file).display()
-        );
-    }
     let version = version(root)?;
     let folder = binaries.join("bundle/nsis");
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let packed = folder.join("app");
+    if packed.exists() {
+        std::fs::remove_dir_all(&packed)
+            .with_context(|| format!("cannot empty {}", packed.display()))?;
+    }
+    std::fs::create_dir_all(&packed)
+        .with_context(|| format!("cannot create {}", packed.display()))?;
+    for file in needed {
+        let built = binaries.join(file);
+        let mut bytes = std::fs::read(&built).with_context(|| {
+            format!(
+                "{} is missing: build the Windows app first",
+                built.display()
+            )
+        })?;
+        if file == "natter-desktop.exe" {
+            let marker = bytes
+                .windows(BUNDLE_TYPE_UNKNOWN.len())
+                .position(|window| window == BUNDLE_TYPE_UNKNOWN)
+                .with_context(|| format!("{} has no bundle type to mark", built.display()))?;
+            bytes[marker..marker + BUNDLE_TYPE_NSIS.len()].copy_from_slice(BUNDLE_TYPE_NSIS);
+        }
+        std::fs::write(packed.join(file), bytes)
+            .with_context(|| format!("cannot write {}", packed.join(file).display()))?;
+    }
     let installer = folder.join(format!("Natter_{version}_x64-setup.exe"));
     let mut command = Command::new("makensis");
     command
         .arg("-V2")
         .arg(format!("-DVERSION={version}"))
-        .arg(format!("-DSOURCE={}", binaries.display()))
+        .arg(format!("-DSOURCE={}", packed.display()))
         .arg(format!("-DICON={}", root.join("icons/icon.ico").display()))
         .arg(format!("-DOUTFILE={}", installer.display()));
     if profile == Profile::Debug {
