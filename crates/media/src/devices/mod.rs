@@ -63,7 +63,8 @@ pub fn tone_id(hz: f64) -> String {
 }
 
 /// Lists the system's cameras, microphones and speakers, and the synthetic ones. Asks the
-/// system (blocking, up to a few hundred milliseconds): call it off the async runtime.
+/// system (blocking, up to a few hundred milliseconds; on macOS the first time, until the
+/// person answers whether Natter may use the camera): call it off the async runtime.
 pub fn list() -> DeviceList {
     let mut list = DeviceList {
         cameras: webcam::cameras(),

@@ -3,6 +3,8 @@
 //! The camera delivers what it has (MJPEG, YUYV, …); nokhwa decodes it to RGB and the `yuv`
 //! crate converts that to the I420 the encoder takes. Odd sizes lose their last row or column.
 
+use std::time::Duration;
+
 use nokhwa::{
     Camera as NokhwaCamera,
     pixel_format::RgbFormat,
@@ -17,8 +19,29 @@ use yuv::{BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvSta
 use super::{Camera, Capture, DeviceError, DeviceInfo};
 use crate::frame::{VideoFrame, now_us};
 
+/// Longest wait for the person to answer macOS's camera permission question.
+const PERMISSION_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether the app may use cameras. macOS asks the person once (with the usage description
+/// of the app's Info.plist) and lists no cameras until they agree, so the first listing waits
+/// for the answer; elsewhere nokhwa answers yes at once.
+fn camera_permission() -> bool {
+    if nokhwa::nokhwa_check() {
+        return true;
+    }
+    let (answer, answered) = std::sync::mpsc::channel();
+    nokhwa::nokhwa_initialize(move |granted| {
+        let _ = answer.send(granted);
+    });
+    answered.recv_timeout(PERMISSION_WAIT).unwrap_or(false)
+}
+
 /// The system's cameras.
 pub fn cameras() -> Vec<DeviceInfo> {
+    if !camera_permission() {
+        tracing::info!("camera access not granted: no cameras");
+        return Vec::new();
+    }
     let _com = ComApartment::enter();
     let Some(backend) = nokhwa::native_api_backend() else {
         return Vec::new();
