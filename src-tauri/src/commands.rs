@@ -30,13 +30,7 @@ pub async fn choose_server(
     url: String,
 ) -> Result<AppStateView> {
     let state = desktop.choose_server(&app, &url).await?;
-    // A new server may offer another version of the app.
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Err(error) = crate::updates::check(&handle).await {
-            tracing::warn!(message = %error.message, "no update check");
-        }
-    });
+    crate::updates::check_soon(&app);
     Ok(state)
 }
 

@@ -278,9 +278,8 @@ pub fn run_with(options: Options) -> ExitCode {
 }
 
 /// natter:// links: the one the app was started with (unless `follow_start_link` is false),
-/// and those that reach it later. Windows
-/// installs without the installer (a zip) register the scheme for this copy of the app; the
-/// bundles register it on Linux and macOS.
+/// and those that reach it later. Windows installs without the installer (a zip) register the
+/// scheme for this copy of the app; the bundles register it on Linux and macOS.
 fn listen_for_links(app: &tauri::AppHandle, follow_start_link: bool) {
     use tauri_plugin_deep_link::DeepLinkExt;
 
@@ -332,7 +331,7 @@ fn register_toast_identity() {
 }
 
 /// How long quitting waits for the client to stop before the app goes anyway.
-pub(crate) const STOP_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
+const STOP_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The app's life as the OS drives it. On macOS a click on the Dock icon brings back the window
 /// that was closed to the tray (the app lives on without windows, as Mac apps do). Everywhere,
@@ -346,20 +345,24 @@ fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
             has_visible_windows: false,
             ..
         } => tray::show_main_window(app),
-        tauri::RunEvent::Exit => {
-            let Some(desktop) = app.try_state::<desktop::Desktop>() else {
-                return;
-            };
-            let desktop = desktop.inner().clone();
-            // The timer is made inside the runtime: this runs on the main thread, outside it.
-            let stopped = tauri::async_runtime::block_on(async move {
-                tokio::time::timeout(STOP_ON_EXIT, desktop.stop()).await
-            });
-            if stopped.is_err() {
-                tracing::warn!("the client did not stop within {STOP_ON_EXIT:?}; quitting anyway");
-            }
-        }
+        tauri::RunEvent::Exit => stop_client_before_exit(app),
         _ => {}
+    }
+}
+
+/// Stops the client, waiting at most [`STOP_ON_EXIT`]. Called outside the async runtime (the
+/// main thread at exit; the updater's thread before a Windows installer takes over).
+pub(crate) fn stop_client_before_exit(app: &tauri::AppHandle) {
+    let Some(desktop) = app.try_state::<desktop::Desktop>() else {
+        return;
+    };
+    let desktop = desktop.inner().clone();
+    // The timer is made inside the runtime's block_on: outside it there is no reactor.
+    let stopped = tauri::async_runtime::block_on(async move {
+        tokio::time::timeout(STOP_ON_EXIT, desktop.stop()).await
+    });
+    if stopped.is_err() {
+        tracing::warn!("the client did not stop within {STOP_ON_EXIT:?}; quitting anyway");
     }
 }
 

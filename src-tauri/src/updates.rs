@@ -15,6 +15,8 @@ use tauri::{AppHandle, Emitter, Manager, Url};
 use tauri_plugin_updater::{Update, UpdaterExt};
 use tokio::sync::Mutex;
 
+use natter_client::api::server_url;
+
 use crate::calls::CallDesk;
 use crate::desktop::{Desktop, IpcError};
 
@@ -48,17 +50,16 @@ pub struct UpdateView {
 }
 
 /// Where the server answers the updater: Tauri fills in the `{{…}}` parts.
-fn endpoint(server: &str) -> Result<Url, IpcError> {
-    let base =
-        Url::parse(server).map_err(|error| IpcError::new("invalid_url", error.to_string()))?;
-    let base = if base.path().ends_with('/') {
-        base
-    } else {
-        Url::parse(&format!("{base}/"))
-            .map_err(|error| IpcError::new("invalid_url", error.to_string()))?
-    };
-    base.join("api/updates/{{target}}/{{arch}}/{{bundle_type}}/{{current_version}}")
-        .map_err(|error| IpcError::new("invalid_url", error.to_string()))
+const ENDPOINT: &str = "/api/updates/{{target}}/{{arch}}/{{bundle_type}}/{{current_version}}";
+
+impl From<&Update> for UpdateView {
+    fn from(update: &Update) -> Self {
+        Self {
+            version: update.version.clone(),
+            current_version: update.current_version.clone(),
+            notes: update.body.clone(),
+        }
+    }
 }
 
 /// Asks the chosen server whether it offers a newer app; remembers and announces what it
@@ -70,19 +71,15 @@ pub async fn check(app: &AppHandle) -> Result<Option<UpdateView>, IpcError> {
     let Some(server) = app.state::<Desktop>().state().await.server_url else {
         return Ok(None);
     };
+    let server =
+        Url::parse(&server).map_err(|error| IpcError::new("invalid_url", error.to_string()))?;
     let quitting = app.clone();
     let updater = app
         .updater_builder()
         // Windows only: the installer replaces the running app, so the updater ends this
         // process itself, without the exit event that would stop the client.
         .on_before_exit(move || {
-            let desktop = quitting.state::<Desktop>().inner().clone();
-            let stopped = tauri::async_runtime::block_on(async move {
-                tokio::time::timeout(crate::STOP_ON_EXIT, desktop.stop()).await
-            });
-            if stopped.is_err() {
-                tracing::warn!("the client did not stop before the update; updating anyway");
-            }
+            crate::stop_client_before_exit(&quitting);
             quitting.cleanup_before_exit();
         })
         // The check's own timeout covers the whole answer; the download (tens of megabytes
@@ -92,15 +89,11 @@ pub async fn check(app: &AppHandle) -> Result<Option<UpdateView>, IpcError> {
                 .connect_timeout(REQUEST_TIMEOUT)
                 .read_timeout(REQUEST_TIMEOUT)
         })
-        .endpoints(vec![endpoint(&server)?])
+        .endpoints(vec![server_url(&server, ENDPOINT)])
         .and_then(|builder| builder.timeout(REQUEST_TIMEOUT).build())
         .map_err(update_error)?;
     let found = updater.check().await.map_err(update_error)?;
-    let view = found.as_ref().map(|update| UpdateView {
-        version: update.version.clone(),
-        current_version: update.current_version.clone(),
-        notes: update.body.clone(),
-    });
+    let view = found.as_ref().map(UpdateView::from);
     *app.state::<Found>().0.lock().await = found;
     if let Some(view) = &view {
         tracing::info!(version = %view.version, "an update is offered");
@@ -125,15 +118,25 @@ fn update_error(error: tauri_plugin_updater::Error) -> IpcError {
     IpcError::new("update_failed", message)
 }
 
-/// Asks at start, then every [`CHECK_EVERY`]; a failure is only logged (the server may be
-/// offline, or offer no updates).
+/// [`check`] for the background: a failure is only logged (the server may be offline).
+async fn check_logged(app: &AppHandle) {
+    if let Err(error) = check(app).await {
+        tracing::warn!(message = %error.message, "no update check");
+    }
+}
+
+/// Asks once, in the background (a new server may offer another version).
+pub fn check_soon(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move { check_logged(&app).await });
+}
+
+/// Asks at start, then every [`CHECK_EVERY`].
 pub fn keep_checking(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
-            if let Err(error) = check(&app).await {
-                tracing::warn!(message = %error.message, "no update check");
-            }
+            check_logged(&app).await;
             tokio::time::sleep(CHECK_EVERY).await;
         }
     });
@@ -201,11 +204,7 @@ pub async fn offered_update(app: AppHandle) -> Result<Option<UpdateView>, IpcErr
         .lock()
         .await
         .as_ref()
-        .map(|update| UpdateView {
-            version: update.version.clone(),
-            current_version: update.current_version.clone(),
-            notes: update.body.clone(),
-        }))
+        .map(UpdateView::from))
 }
 
 #[cfg(test)]
@@ -215,8 +214,10 @@ mod tests {
     #[test]
     fn the_endpoint_is_under_the_server() {
         for server in ["http://127.0.0.1:8080", "https://chat.example.org/natter/"] {
-            let url = endpoint(server).expect("an endpoint").to_string();
+            let base = Url::parse(server).expect("a server address");
+            let url = server_url(&base, ENDPOINT).to_string();
             assert!(url.starts_with(server.trim_end_matches('/')), "{url}");
+            // The updater fills in the parts written either way.
             assert!(
                 url.ends_with(
                     "/api/updates/%7B%7Btarget%7D%7D/%7B%7Barch%7D%7D/%7B%7Bbundle_type%7D%7D/%7B%7Bcurrent_version%7D%7D"

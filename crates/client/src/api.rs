@@ -118,6 +118,15 @@ fn sentence(text: &str) -> String {
 
 /// The display name to sign up with: a blank one is the username, as the server requires one
 /// and people are shown by it.
+/// `path` (from its `/`) on the server at `base`, which may itself sit under a path prefix
+/// (`https://example.org/natter`).
+pub fn server_url(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}
+
 pub fn signup_display_name(username: &str, display_name: Option<&str>) -> String {
     match display_name.map(str::trim) {
         Some(display_name) if !display_name.is_empty() => display_name.to_owned(),
@@ -178,10 +187,7 @@ impl Api {
     }
 
     fn url(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        let prefix = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{prefix}{path}"));
-        url
+        server_url(&self.base, path)
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
