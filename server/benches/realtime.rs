@@ -84,6 +84,8 @@ impl ServerProcess {
                 "0",
             ])
             .env("NATTER_LOG", "warn")
+            .env("NATTER_SIGNUP", "open")
+            .env("NATTER_USER_MESSAGES_PER_MINUTE", "0")
             .stdout(Stdio::null())
             .spawn()
             .expect("natter-server starts");

@@ -3,11 +3,9 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
+use natter_protocol::SignupMode;
 
-/// The self-hosted Natter server.
-///
-/// With no options it listens on 127.0.0.1:8080 and keeps its SQLite database in ./natter-data.
-/// Every option can also be given through the environment variable named beside it.
+/// Every flag and environment variable of the server (`console::Cli` adds the subcommands).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "natter-server", version, about, long_about = None)]
 pub struct Config {
@@ -48,6 +46,27 @@ pub struct Config {
         default_value_t = 10
     )]
     pub login_attempts_per_account_per_minute: u32,
+
+    /// Who may create an account: `open` (anyone who can reach the server), `invite` (only with
+    /// an invite code from an admin, or from a user when --users-can-invite) or `closed` (only
+    /// `natter-server admin create-user`). Invite-only unless told otherwise, so a server put
+    /// on the internet is not open to everyone by surprise.
+    #[arg(long, env = "NATTER_SIGNUP", default_value = "invite", value_parser = parse_signup_mode)]
+    pub signup: SignupMode,
+
+    /// Let every user, not only admins, create invites.
+    #[arg(long, env = "NATTER_USERS_CAN_INVITE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub users_can_invite: bool,
+
+    /// Messages one user may send per minute (bursts up to this many); more get
+    /// `rate_limited` with Retry-After, which clients wait out. 0 disables the limit.
+    #[arg(long, env = "NATTER_USER_MESSAGES_PER_MINUTE", default_value_t = 120)]
+    pub user_messages_per_minute: u32,
+
+    /// Calls one user may place per minute; more are refused with `rate_limited`. 0 disables
+    /// the limit.
+    #[arg(long, env = "NATTER_USER_CALLS_PER_MINUTE", default_value_t = 10)]
+    pub user_calls_per_minute: u32,
 
     /// Take the client address for rate limiting from the X-Forwarded-For header set by a
     /// reverse proxy. Only enable this when every request comes through such a proxy.
@@ -176,6 +195,15 @@ fn sqlite_url(path: &std::path::Path) -> String {
     let path = path.to_string_lossy();
     let encoded = percent_encoding::utf8_percent_encode(&path, percent_encoding::NON_ALPHANUMERIC);
     format!("sqlite:{encoded}?mode=rwc")
+}
+
+fn parse_signup_mode(text: &str) -> Result<SignupMode, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "open" => Ok(SignupMode::Open),
+        "invite" => Ok(SignupMode::Invite),
+        "closed" => Ok(SignupMode::Closed),
+        _ => Err("use open, invite or closed".to_owned()),
+    }
 }
 
 /// Connections one address may hold when the operator says nothing and no proxy is in front.

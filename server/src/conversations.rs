@@ -11,6 +11,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::{
     accounts::AuthSession,
+    blocks,
     core::Core,
     error::{Error, Result, is_unique_violation},
     events,
@@ -155,15 +156,25 @@ pub async fn get(
         .ok_or(Error::NotFound)
 }
 
+async fn is_deleted(connection: &mut sqlx::AnyConnection, user_id: UserId) -> Result<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NOT NULL")
+            .bind(user_id.to_string())
+            .fetch_optional(connection)
+            .await?;
+    Ok(row.is_some())
+}
+
 async fn ensure_users_exist(
     connection: &mut sqlx::AnyConnection,
     user_ids: &BTreeSet<UserId>,
 ) -> Result<()> {
     for user_id in user_ids {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(&mut *connection)
-            .await?;
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL")
+                .bind(user_id.to_string())
+                .fetch_optional(&mut *connection)
+                .await?;
         if found.is_none() {
             return Err(Error::validation(format!("no user with id {user_id}")));
         }
@@ -207,11 +218,16 @@ pub async fn open_direct(
             "a direct conversation needs another user",
         ));
     }
-    ensure_users_exist(
-        &mut *core.db.pool.acquire().await?,
-        &BTreeSet::from([other]),
-    )
-    .await?;
+    let mut connection = core.db.pool.acquire().await?;
+    ensure_users_exist(&mut connection, &BTreeSet::from([other])).await?;
+    // Someone who blocked me (or deleted their account) cannot be written to; the words do
+    // not say which.
+    let refused = blocks::has_blocked(&mut connection, other, auth.user_id).await?
+        || is_deleted(&mut connection, other).await?;
+    drop(connection);
+    if refused {
+        return Err(Error::Forbidden(blocks::REFUSAL));
+    }
     let (conversation_id, created) = find_or_create_direct(core, auth.user_id, other).await?;
     Ok((get(core, auth, conversation_id).await?, created))
 }

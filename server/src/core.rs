@@ -12,8 +12,13 @@ use natter_protocol::{ConversationId, UserId, limits::TYPING_MIN_INTERVAL_MS};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    calls::signaling::Switchboard, config::Config, credentials::PasswordHashing, db::Db,
-    metrics::Metrics, rate_limit::AuthRateLimits, realtime::hub::Hub,
+    calls::signaling::Switchboard,
+    config::Config,
+    credentials::PasswordHashing,
+    db::Db,
+    metrics::Metrics,
+    rate_limit::{AuthRateLimits, UserRateLimits},
+    realtime::hub::Hub,
 };
 
 pub struct Core {
@@ -24,6 +29,8 @@ pub struct Core {
     pub calls: Switchboard,
     pub metrics: Arc<Metrics>,
     pub auth_limits: AuthRateLimits,
+    /// Messages sent and calls placed per user.
+    pub user_limits: UserRateLimits,
     /// Typing notices per (user, conversation): more than one a second is dropped.
     pub typing_limits: governor::DefaultKeyedRateLimiter<(UserId, ConversationId)>,
     pub passwords: PasswordHashing,
@@ -43,6 +50,10 @@ impl Core {
             auth_limits: AuthRateLimits::new(
                 config.auth_attempts_per_ip_per_minute,
                 config.login_attempts_per_account_per_minute,
+            ),
+            user_limits: UserRateLimits::new(
+                config.user_messages_per_minute,
+                config.user_calls_per_minute,
             ),
             typing_limits: governor::DefaultKeyedRateLimiter::keyed(
                 governor::Quota::with_period(Duration::from_millis(TYPING_MIN_INTERVAL_MS))

@@ -98,9 +98,64 @@ pub fn token_digest(token: &str) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Letters of the codes people type (invites, password resets, recovery codes): Crockford's
+/// base32, without I, L, O and U, which read as 1, 1, 0 and V.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A random code of `groups` groups of four characters (20 random bits each), dashed:
+/// `7KQ2-M9XD-…`. Four groups are 80 bits: unguessable behind the rate limits.
+pub fn new_code(groups: usize) -> String {
+    let mut rng = rand::rng();
+    let mut code = String::with_capacity(groups * 5);
+    for group in 0..groups {
+        if group > 0 {
+            code.push('-');
+        }
+        for _ in 0..4 {
+            let index = (rng.next_u32() % 32) as usize;
+            code.push(char::from(CODE_ALPHABET[index]));
+        }
+    }
+    code
+}
+
+/// A typed code as the server compares it: upper case, dashes and spaces dropped, and the
+/// letters people confuse read as the digits they look like.
+pub fn normalise_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|character| !matches!(character, '-' | ' ' | '\t'))
+        .map(|character| match character.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// What the database keeps of a code: the digest of its normalised form.
+pub fn code_digest(typed: &str) -> String {
+    token_digest(&normalise_code(typed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_random_and_read_back_however_typed() {
+        let code = new_code(4);
+        assert_eq!(code.len(), 19, "{code}");
+        assert_ne!(code, new_code(4));
+        assert!(
+            code.chars()
+                .all(|character| character == '-' || CODE_ALPHABET.contains(&(character as u8)))
+        );
+        let typed = code.to_lowercase().replace('-', " ");
+        assert_eq!(code_digest(&typed), code_digest(&code));
+        assert_eq!(normalise_code("o1il-ab"), "0111AB");
+        assert_ne!(code_digest("AAAA-AAAA"), code_digest("AAAA-AAAB"));
+    }
 
     #[test]
     fn tokens_are_random_and_digests_stable() {

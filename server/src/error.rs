@@ -18,11 +18,23 @@ pub enum Error {
     InvalidCredentials,
     #[error("that username is taken")]
     UsernameTaken,
+    #[error("this account uses two-factor sign-in: give the code from the authenticator app")]
+    TotpRequired,
+    #[error("that two-factor code is wrong or was already used")]
+    TotpInvalid,
+    #[error("that is not the account's password")]
+    WrongPassword,
+    #[error("this account is disabled; ask the server's admins")]
+    AccountDisabled,
+    #[error("this server takes no sign-ups; ask its operator for an account")]
+    SignupClosed,
+    #[error("{0}")]
+    InviteInvalid(&'static str),
     #[error("this client_id was already used for a different message")]
     IdempotencyConflict,
     #[error("{0}")]
     Conflict(&'static str),
-    #[error("too many attempts; retry in {retry_after_secs} s")]
+    #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -47,6 +59,12 @@ impl Error {
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::InvalidCredentials => ErrorCode::InvalidCredentials,
             Error::UsernameTaken => ErrorCode::UsernameTaken,
+            Error::TotpRequired => ErrorCode::TotpRequired,
+            Error::TotpInvalid => ErrorCode::TotpInvalid,
+            Error::WrongPassword => ErrorCode::WrongPassword,
+            Error::AccountDisabled => ErrorCode::AccountDisabled,
+            Error::SignupClosed => ErrorCode::SignupClosed,
+            Error::InviteInvalid(_) => ErrorCode::InviteInvalid,
             Error::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::RateLimited { .. } => ErrorCode::RateLimited,

@@ -2,10 +2,14 @@
 //! same code as the binary. `main.rs` only parses flags, sets up logging and waits for signals.
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod avatar;
+pub mod blocks;
 pub mod calls;
 pub mod config;
+pub mod console;
 pub mod conversations;
 pub mod core;
 pub mod credentials;
@@ -16,6 +20,7 @@ pub mod messages;
 pub mod metrics;
 pub mod rate_limit;
 pub mod realtime;
+pub mod reports;
 pub mod serve;
 pub mod strict_json;
 pub mod updates;
@@ -92,6 +97,29 @@ async fn start_relay(
     Ok(relay)
 }
 
+/// How often the server looks for accounts disabled or deleted by another process (the
+/// console, or another node), to close their connections here.
+const ACCOUNT_WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Closes the connections of accounts disabled or deleted anywhere. This process's own changes
+/// close them at once; this catches the console's and other nodes' within a few seconds.
+async fn close_ended_accounts(core: Arc<Core>) {
+    // Clocks of other writers (another node) may differ a little: look back further than the
+    // interval. Kicking a connection twice is harmless; it is gone after the first.
+    const LOOK_BACK_MS: i64 = 30_000;
+    let mut interval = tokio::time::interval(ACCOUNT_WATCH_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let since = util::now_ms() - LOOK_BACK_MS;
+        match accounts::deletion::ended_since(&core, since).await {
+            Ok(users) if !users.is_empty() => core.hub.kick_users(&users),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not look for disabled accounts"),
+        }
+    }
+}
+
 impl Server {
     /// Creates the data directory, opens and migrates the database, and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
@@ -145,12 +173,14 @@ impl Server {
                 loop {
                     every_minute.tick().await;
                     core.auth_limits.forget_idle_keys();
+                    core.user_limits.forget_idle_keys();
                     core.typing_limits.retain_recent();
                     core.typing_limits.shrink_to_fit();
                 }
             }
         });
         let call_timers = tokio::spawn(calls::signaling::run_timers(core.clone()));
+        let account_watch = tokio::spawn(close_ended_accounts(core.clone()));
         let signal = tokio::spawn({
             let core = core.clone();
             async move {
@@ -177,6 +207,7 @@ impl Server {
         }
         janitor.abort();
         call_timers.abort();
+        account_watch.abort();
         if let Some(relay) = &self.relay {
             relay.close().await;
         }

@@ -1,13 +1,24 @@
 //! The natter-server binary: flags, logging, signals. Everything else is in the library.
 
 use clap::Parser;
-use natter_server::{Config, Server};
+use natter_server::{
+    Server,
+    console::{Cli, Command},
+};
 use tracing_subscriber::{EnvFilter, fmt};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     return_large_allocations_to_the_system();
-    let config = Config::parse();
+    let Cli { config, command } = Cli::parse();
+    if let Some(Command::Admin(command)) = command {
+        // The console speaks to a person on stdout; only problems are logged, to stderr.
+        fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(EnvFilter::new("warn"))
+            .init();
+        return natter_server::console::run(config, command).await;
+    }
     let filter = EnvFilter::try_from_env("NATTER_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
     if config.log_json {

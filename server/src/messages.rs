@@ -10,6 +10,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::{
     accounts::AuthSession,
+    blocks,
     core::Core,
     db::Backend,
     error::{Error, Result, is_unique_violation},
@@ -130,8 +131,12 @@ pub async fn send(
         .await?;
         return resent(existing, conversation_id, &body);
     }
+    core.user_limits.check_message(auth.user_id)?;
     let mut tx = core.db.begin_write().await?;
     joined_seq(&mut tx, auth.user_id, conversation_id).await?;
+    if !blocks::may_write(&mut tx, auth.user_id, conversation_id).await? {
+        return Err(Error::Forbidden(blocks::REFUSAL));
+    }
     let inserted = insert(
         &mut tx,
         conversation_id,
@@ -493,6 +498,9 @@ pub async fn typing(core: &Core, auth: AuthSession, conversation_id: Conversatio
     // Membership first: a non-member gets `not_found` every time, never a throttled success,
     // and only real memberships take a place in the limiter's map.
     joined_seq(&mut connection, auth.user_id, conversation_id).await?;
+    if !blocks::may_write(&mut connection, auth.user_id, conversation_id).await? {
+        return Ok(());
+    }
     // Clients renew every few seconds; anything faster is noise (or a flood): drop it quietly.
     if core
         .typing_limits

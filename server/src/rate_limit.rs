@@ -51,6 +51,17 @@ impl AuthRateLimits {
         Ok(())
     }
 
+    /// Counts one attempt from `ip` that names no account (a reset code, an invite).
+    pub fn check_address(&self, ip: IpAddr) -> Result<()> {
+        let now = DefaultClock::default().now();
+        if let Some(per_ip) = &self.per_ip {
+            per_ip
+                .check_key(&ip)
+                .map_err(|not_until| retry_after(not_until.wait_time_from(now)))?;
+        }
+        Ok(())
+    }
+
     /// Forgets keys whose limits are back to full, so the maps do not grow without bound.
     pub fn forget_idle_keys(&self) {
         if let Some(per_ip) = &self.per_ip {
@@ -60,6 +71,50 @@ impl AuthRateLimits {
         if let Some(per_account) = &self.per_account {
             per_account.retain_recent();
             per_account.shrink_to_fit();
+        }
+    }
+}
+
+/// What one user may do per minute, whichever device and node it comes from: messages sent and
+/// calls placed. Over it, `rate_limited` with the wait.
+pub struct UserRateLimits {
+    messages: Option<DefaultKeyedRateLimiter<natter_protocol::UserId>>,
+    calls: Option<DefaultKeyedRateLimiter<natter_protocol::UserId>>,
+}
+
+impl UserRateLimits {
+    pub fn new(messages_per_minute: u32, calls_per_minute: u32) -> Self {
+        UserRateLimits {
+            messages: limiter(messages_per_minute),
+            calls: limiter(calls_per_minute),
+        }
+    }
+
+    fn check(
+        limiter: Option<&DefaultKeyedRateLimiter<natter_protocol::UserId>>,
+        user: natter_protocol::UserId,
+    ) -> Result<()> {
+        let now = DefaultClock::default().now();
+        match limiter {
+            Some(limiter) => limiter
+                .check_key(&user)
+                .map_err(|not_until| retry_after(not_until.wait_time_from(now))),
+            None => Ok(()),
+        }
+    }
+
+    pub fn check_message(&self, user: natter_protocol::UserId) -> Result<()> {
+        Self::check(self.messages.as_ref(), user)
+    }
+
+    pub fn check_call(&self, user: natter_protocol::UserId) -> Result<()> {
+        Self::check(self.calls.as_ref(), user)
+    }
+
+    pub fn forget_idle_keys(&self) {
+        for limiter in [&self.messages, &self.calls].into_iter().flatten() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
         }
     }
 }

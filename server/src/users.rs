@@ -165,7 +165,7 @@ pub async fn search(
     let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users u \
          WHERE (u.username LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
-           AND u.username > $3 \
+           AND u.username > $3 AND u.deleted_at IS NULL \
          ORDER BY u.username LIMIT $4"
     )))
     .bind(format!("{escaped}%"))

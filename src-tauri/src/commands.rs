@@ -40,6 +40,7 @@ pub async fn sign_in(
     desktop: State<'_, Desktop>,
     username: String,
     password: String,
+    totp_code: Option<String>,
 ) -> Result<AppStateView> {
     let api = desktop.api_for_auth().await?;
     let auth = api
@@ -47,6 +48,7 @@ pub async fn sign_in(
             username,
             password,
             device_name: Some(DEVICE_NAME.into()),
+            totp_code: totp_code.filter(|code| !code.trim().is_empty()),
         })
         .await;
     desktop.sign_in(&app, auth).await
@@ -59,6 +61,7 @@ pub async fn sign_up(
     username: String,
     display_name: String,
     password: String,
+    invite_code: Option<String>,
 ) -> Result<AppStateView> {
     let api = desktop.api_for_auth().await?;
     let auth = api
@@ -68,6 +71,10 @@ pub async fn sign_up(
             username,
             password,
             device_name: Some(DEVICE_NAME.into()),
+            // The form takes a code or a whole invite link; the server wants the code.
+            invite_code: invite_code
+                .as_deref()
+                .and_then(natter_client::invites::code_from_input),
         })
         .await;
     desktop.sign_in(&app, auth).await

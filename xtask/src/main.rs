@@ -143,6 +143,12 @@ fn run(root: &Path) -> Result<()> {
         Command::new(binaries.join("natter-server"))
             .current_dir(root)
             .args(["--listen", &address, "--data-dir", "natter-data"])
+            // A server to try Natter on, on this machine: anyone who reaches it may sign up,
+            // unless told otherwise. A real server is invite-only (docs/operations.md).
+            .env(
+                "NATTER_SIGNUP",
+                std::env::var("NATTER_SIGNUP").unwrap_or_else(|_| "open".into()),
+            )
             .spawn()
             .context("could not start natter-server")?,
     );

@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+mod account;
 mod calling;
 
 use anyhow::{Context, anyhow, bail};
@@ -57,6 +58,9 @@ enum Command {
         username: String,
         #[arg(long)]
         display_name: Option<String>,
+        /// The invite code, or an invite link (`natter://invite?…` or `https://…/invite/…`).
+        #[arg(long)]
+        invite: Option<String>,
         /// Print the token (for NATTER_TOKEN) instead of storing it.
         #[arg(long)]
         print_token: bool,
@@ -64,6 +68,9 @@ enum Command {
     /// Signs in; the token goes to the OS credential store. Password from NATTER_PASSWORD or stdin.
     Login {
         username: String,
+        /// The authenticator app's code (or a recovery code), when two-factor sign-in is on.
+        #[arg(long)]
+        totp: Option<String>,
         /// Print the token (for NATTER_TOKEN) instead of storing it.
         #[arg(long)]
         print_token: bool,
@@ -120,6 +127,8 @@ enum Command {
     /// Lists the cameras, microphones and speakers calls can use (ids for `--camera`,
     /// `--microphone`, `--speaker`).
     Devices,
+    #[command(flatten)]
+    Account(account::AccountCommand),
 }
 
 #[tokio::main]
@@ -149,15 +158,20 @@ pub(crate) fn print(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 fn read_password() -> anyhow::Result<String> {
-    if let Ok(password) = std::env::var("NATTER_PASSWORD") {
-        return Ok(password);
+    read_secret("NATTER_PASSWORD", "password")
+}
+
+/// A secret from the environment variable `variable`, or else a line of stdin.
+fn read_secret(variable: &str, prompt: &str) -> anyhow::Result<String> {
+    if let Ok(secret) = std::env::var(variable) {
+        return Ok(secret);
     }
-    eprint!("password: ");
+    eprint!("{prompt}: ");
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .context("reading the password from stdin")?;
+        .with_context(|| format!("reading the {prompt} from stdin"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
@@ -178,9 +192,17 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
         Command::Signup {
             username,
             display_name,
+            invite,
             print_token,
         } => {
             let password = read_password()?;
+            let invite_code = match invite {
+                Some(text) => Some(
+                    natter_client::invites::code_from_input(text)
+                        .ok_or_else(|| anyhow!("{text:?} is neither an invite code nor a link"))?,
+                ),
+                None => None,
+            };
             let auth = cli
                 .api
                 .signup(&SignupRequest {
@@ -191,12 +213,14 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                     ),
                     password,
                     device_name: Some("natter CLI".into()),
+                    invite_code,
                 })
                 .await?;
             cli.signed_in(&auth, *print_token).await?;
         }
         Command::Login {
             username,
+            totp,
             print_token,
         } => {
             let password = read_password()?;
@@ -206,10 +230,12 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                     username: username.clone(),
                     password,
                     device_name: Some("natter CLI".into()),
+                    totp_code: totp.clone(),
                 })
                 .await?;
             cli.signed_in(&auth, *print_token).await?;
         }
+        Command::Account(command) => account::run(&cli, command).await?,
         Command::Logout => {
             let api = cli.signed_in_api().await?;
             api.logout().await.or_else(|error| {
@@ -219,9 +245,7 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                     Err(error)
                 }
             })?;
-            let credentials = cli.credentials.clone();
-            let server = cli.server_key();
-            tokio::task::spawn_blocking(move || credentials.delete(&server)).await??;
+            cli.forget().await?;
         }
         Command::Whoami => print(&cli.signed_in_api().await?.me().await?)?,
         Command::Conversations => {
@@ -438,6 +462,14 @@ async fn resolve_conversation(client: &Client, text: &str) -> anyhow::Result<Con
 }
 
 impl Cli {
+    /// Deletes the stored token of this server.
+    async fn forget(&self) -> anyhow::Result<()> {
+        let credentials = self.credentials.clone();
+        let server = self.server_key();
+        tokio::task::spawn_blocking(move || credentials.delete(&server)).await??;
+        Ok(())
+    }
+
     fn server_key(&self) -> String {
         self.options
             .server

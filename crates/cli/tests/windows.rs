@@ -120,6 +120,7 @@ impl WindowsServer {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(windows_path(&data.path().join("server data")))
             .env("NATTER_LOG_JSON", "true")
+            .env("NATTER_SIGNUP", "open")
             .env("NATTER_LOG", "info")
             .stdout(Stdio::piped())
             .spawn()

@@ -3,6 +3,9 @@
 //! Errors keep the server's stable error code, so callers can tell a message the server refused
 //! for good (a validation failure) from one worth retrying (the server was unreachable).
 
+mod account;
+mod admin;
+
 use std::time::Duration;
 
 use natter_protocol::{
@@ -75,6 +78,14 @@ impl ApiError {
         match code {
             ErrorCode::UsernameTaken => Some(FieldError {
                 field: "username".to_owned(),
+                message: sentence(message),
+            }),
+            ErrorCode::InviteInvalid => Some(FieldError {
+                field: "invite_code".to_owned(),
+                message: sentence(message),
+            }),
+            ErrorCode::TotpRequired | ErrorCode::TotpInvalid => Some(FieldError {
+                field: "totp_code".to_owned(),
                 message: sentence(message),
             }),
             ErrorCode::ValidationFailed => {

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod call;
 pub mod calls;
 pub mod credentials;
+pub mod invites;
 pub mod runtime;
 pub mod session;
 pub mod sync;

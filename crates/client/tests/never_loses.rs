@@ -33,6 +33,8 @@ impl TestServer {
         config.listen = "127.0.0.1:0".parse().expect("an address");
         config.auth_attempts_per_ip_per_minute = 0;
         config.login_attempts_per_account_per_minute = 0;
+        config.signup = natter_protocol::SignupMode::Open;
+        config.user_messages_per_minute = 0;
         config.heartbeat_seconds = 1.0;
         let mut server = TestServer {
             config,
@@ -88,6 +90,7 @@ impl TestServer {
                 username: name.to_owned(),
                 display_name: name.to_owned(),
                 password: "correct horse battery".to_owned(),
+                invite_code: None,
                 device_name: Some("test".to_owned()),
             })
             .await

@@ -177,6 +177,11 @@ impl Server {
                 .args(["--listen", &format!("127.0.0.1:{port}")])
                 .arg("--data-dir")
                 .arg(work.join("server"))
+                // Users played by the CLI sign up freely and send at test speed; a story that
+                // tests invites or limits passes `--signup invite` and the like, which win.
+                .env("NATTER_SIGNUP", "open")
+                .env("NATTER_USER_MESSAGES_PER_MINUTE", "0")
+                .env("NATTER_USER_CALLS_PER_MINUTE", "0")
                 .args(extra),
             &artifacts.join("e2e-server.log"),
         )?;

@@ -25,6 +25,12 @@ pub struct SignupRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
+    /// Required when the server's sign-up is `invite` (see `GET /api/server`): the code of an
+    /// invite, in any case, with or without its dashes and spaces. On an `open` server an
+    /// invite is not needed, but a given one must still be valid and is counted.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub invite_code: Option<String>,
 }
 
 /// `POST /api/auth/login`.
@@ -39,6 +45,12 @@ pub struct LoginRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
+    /// For an account with two-factor sign-in: the 6-digit code of the authenticator app, or
+    /// one of the account's unused recovery codes. Without it such an account gets
+    /// `totp_required` (after the password was checked).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub totp_code: Option<String>,
 }
 
 /// Answer to a successful sign-up or log-in. The token is shown only here: send it as
@@ -70,4 +82,41 @@ pub struct SessionInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
+}
+
+/// Who may create an account on a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMode {
+    /// Anyone who can reach the server.
+    Open,
+    /// Only people with an invite code.
+    Invite,
+    /// Nobody: accounts are made by the operator (`natter-server admin create-user`).
+    Closed,
+}
+
+/// `GET /api/server`: what a client needs to know before signing in. No token needed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServerInfo {
+    pub signup: SignupMode,
+    /// Whether users who are not admins may create invites.
+    pub users_can_invite: bool,
+    pub version: String,
+}
+
+/// `POST /api/auth/reset-password`: set a new password with a one-time code an admin made.
+/// Every session of the account ends; sign in again with the new password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The code, in any case, with or without its dashes and spaces.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: String,
+    /// The password rule of `SignupRequest`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
+    pub new_password: String,
 }

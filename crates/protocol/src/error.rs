@@ -33,6 +33,21 @@ pub enum ErrorCode {
     Unauthorized,
     /// 401: the username and password do not match an account (the same for an unknown user).
     InvalidCredentials,
+    /// 403: the password was right, and the account also needs a two-factor code
+    /// (`totp_code`).
+    TotpRequired,
+    /// 403: the two-factor code is wrong, was already used, or is not a recovery code of the
+    /// account.
+    TotpInvalid,
+    /// 403: the password given to confirm an action is not the account's.
+    WrongPassword,
+    /// 403: an admin disabled this account; it cannot sign in.
+    AccountDisabled,
+    /// 403: this server takes no sign-ups; ask its operator for an account.
+    SignupClosed,
+    /// 403: sign-up needs an invite and this one is missing, unknown, expired, revoked or used
+    /// up; the message says which.
+    InviteInvalid,
     /// 403: the caller is signed in but may not do this (for example editing another's message).
     Forbidden,
     /// 404: no such thing, or nothing the caller may see.

@@ -12,6 +12,8 @@
 //!   starting at 1 and increasing by one with no gaps. Clients keep the highest `seq` they have
 //!   seen per conversation (their cursor) and resume from it.
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod calls;
 pub mod conversations;
@@ -21,6 +23,8 @@ pub mod messages;
 pub mod realtime;
 pub mod users;
 
+pub use account::*;
+pub use admin::*;
 pub use auth::*;
 pub use calls::*;
 pub use conversations::*;

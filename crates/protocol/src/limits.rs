@@ -39,3 +39,14 @@ pub const WS_FRAME_MAX_BYTES: usize = 64 * 1024;
 pub const TYPING_MIN_INTERVAL_MS: u64 = 1_000;
 /// How long a typing indicator lasts unless renewed.
 pub const TYPING_TTL_MS: i64 = 6_000;
+/// Invites: 1 to 1000 uses, 1 to 720 hours (default 1 use, 168 hours), notes of 140 characters.
+pub const INVITE_MAX_USES: u32 = 1000;
+pub const INVITE_DEFAULT_HOURS: u32 = 168;
+pub const INVITE_MAX_HOURS: u32 = 720;
+pub const INVITE_NOTE_MAX_CHARS: usize = 140;
+/// Reasons given with a report: 1 to 500 characters.
+pub const REPORT_REASON_MAX_CHARS: usize = 500;
+/// Password reset codes an admin makes last this long.
+pub const PASSWORD_RESET_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// Recovery codes given when two-factor sign-in is turned on.
+pub const RECOVERY_CODE_COUNT: usize = 10;

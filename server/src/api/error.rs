@@ -38,7 +38,13 @@ impl From<Error> for ApiError {
             ErrorCode::InvalidJson | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden
+            | ErrorCode::TotpRequired
+            | ErrorCode::TotpInvalid
+            | ErrorCode::WrongPassword
+            | ErrorCode::AccountDisabled
+            | ErrorCode::SignupClosed
+            | ErrorCode::InviteInvalid => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UsernameTaken | ErrorCode::IdempotencyConflict | ErrorCode::Conflict => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{extract::State, http::StatusCode};
 use natter_protocol::{
     ConversationId, EditMessageRequest, ErrorBody, MarkReadRequest, Message, MessageId,
-    MessagePage, ReadState, SearchResults, SendMessageRequest,
+    MessagePage, ReadState, ReportRequest, SearchResults, SendMessageRequest,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -17,15 +17,39 @@ use crate::{
         extract::{Json, Path, Query},
     },
     core::Core,
-    messages,
+    messages, reports,
 };
+
+/// Report a message I can see to the server's admins, with a reason.
+#[utoipa::path(post, path = "/api/conversations/{conversation_id}/messages/{message_id}/report", tag = "messages",
+    security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path)),
+    request_body = ReportRequest,
+    responses((status = 204, description = "reported"),
+        (status = 403, description = "forbidden: my own message", body = ErrorBody),
+        (status = 404, description = "not_found: not a message I can see", body = ErrorBody),
+        (status = 409, description = "conflict: already reported by me, or deleted", body = ErrorBody),
+        (status = 422, description = "validation_failed: the reason's length", body = ErrorBody)))]
+pub async fn report(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
+    Json(request): Json<ReportRequest>,
+) -> ApiResult<StatusCode> {
+    reports::report(&core, auth, conversation_id, message_id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 /// Send a message. Resending the same `client_id` returns the stored message with 200.
 #[utoipa::path(post, path = "/api/conversations/{conversation_id}/messages", tag = "messages", security(("bearer" = [])),
     params(("conversation_id" = uuid::Uuid, Path)), request_body = SendMessageRequest,
     responses((status = 201, body = Message), (status = 200, description = "already sent", body = Message),
         (status = 404, description = "not_found: not a member", body = ErrorBody),
+        (status = 403, description = "forbidden: a direct conversation whose other person blocked me or deleted \
+            their account (the message does not say which)", body = ErrorBody),
         (status = 409, description = "idempotency_conflict", body = ErrorBody),
+        (status = 429, description = "rate_limited: more messages than the server allows a user per minute; \
+            resend after Retry-After", body = ErrorBody),
         (status = 413, description = "payload_too_large: the body is over 64 KiB, or the message over 4000 \
             characters or 16 KiB", body = ErrorBody),
         (status = 422, description = "validation_failed: a blank message, control characters", body = ErrorBody)))]

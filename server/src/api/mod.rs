@@ -1,11 +1,14 @@
 //! The HTTP surface: routes, and the layers every request passes (body limits, metrics,
 //! panics as JSON errors, tracing). Handlers are thin: extract, call one domain function, map.
 
+pub mod account;
 pub mod accounts;
+pub mod admin;
 pub mod calls;
 pub mod conversations;
 pub mod error;
 pub mod extract;
+pub mod invites;
 pub mod messages;
 pub mod openapi;
 pub mod ops;
@@ -39,6 +42,8 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/auth/signup", post(accounts::signup))
         .route("/api/auth/login", post(accounts::login))
         .route("/api/auth/logout", post(accounts::logout))
+        .route("/api/auth/reset-password", post(accounts::reset_password))
+        .route("/api/server", get(accounts::server_info))
         .route(
             "/api/sessions",
             get(accounts::list_sessions).delete(accounts::revoke_all_sessions),
@@ -48,6 +53,21 @@ pub fn router(core: Arc<Core>) -> Router {
             delete(accounts::revoke_session),
         )
         .route("/api/me", get(users::me).patch(users::update_me))
+        .route("/api/me/account", get(account::account))
+        .route("/api/me/password", post(account::change_password))
+        .route("/api/me/totp/setup", post(account::totp_setup))
+        .route("/api/me/totp/confirm", post(account::totp_confirm))
+        .route("/api/me/totp/disable", post(account::totp_disable))
+        .route("/api/me/delete", post(account::delete_account))
+        .route("/api/me/export", get(account::export))
+        .route("/api/blocks", get(account::blocked))
+        .route(
+            "/api/blocks/{user_id}",
+            axum::routing::put(account::block).delete(account::unblock),
+        )
+        .route("/api/invites", get(invites::mine).post(invites::create))
+        .route("/api/invites/{invite_id}", delete(invites::revoke))
+        .route("/invite/{code}", get(invites::link_page))
         .route(
             "/api/me/avatar",
             axum::routing::put(users::put_avatar)
@@ -82,6 +102,10 @@ pub fn router(core: Arc<Core>) -> Router {
             patch(messages::edit).delete(messages::delete),
         )
         .route(
+            "/api/conversations/{conversation_id}/messages/{message_id}/report",
+            post(messages::report),
+        )
+        .route(
             "/api/conversations/{conversation_id}/read",
             post(messages::mark_read),
         )
@@ -98,6 +122,7 @@ pub fn router(core: Arc<Core>) -> Router {
             get(updates::check),
         )
         .route("/api/updates/files/{name}", get(updates::file))
+        .nest("/api/admin", admin::router(core.clone()))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/stats", get(ops::stats))
         .route("/healthz", get(ops::healthz))

@@ -12,7 +12,10 @@ use utoipa::{
     },
 };
 
-use crate::api::{accounts, calls, conversations, messages, ops, realtime, updates, users};
+use crate::api::{
+    account, accounts, admin, calls, conversations, invites, messages, ops, realtime, updates,
+    users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,13 +26,21 @@ use crate::api::{accounts, calls, conversations, messages, ops, realtime, update
     ),
     paths(
         accounts::signup, accounts::login, accounts::logout, accounts::list_sessions,
-        accounts::revoke_session, accounts::revoke_all_sessions,
+        accounts::revoke_session, accounts::revoke_all_sessions, accounts::server_info,
+        accounts::reset_password,
+        account::account, account::change_password, account::totp_setup, account::totp_confirm,
+        account::totp_disable, account::delete_account, account::export, account::blocked,
+        account::block, account::unblock,
+        invites::create, invites::mine, invites::revoke, invites::link_page,
+        admin::users, admin::user, admin::update_user, admin::delete_user, admin::reset_password,
+        admin::all_invites, admin::stats, admin::audit_log, admin::report_list,
+        admin::resolve_report,
         users::me, users::update_me, users::put_avatar, users::delete_avatar, users::get_user,
         users::get_avatar, users::directory,
         conversations::list, conversations::create, conversations::get, conversations::rename,
         conversations::add_members, conversations::remove_member,
         messages::send, messages::history, messages::edit, messages::delete, messages::mark_read,
-        messages::typing, messages::search,
+        messages::typing, messages::search, messages::report,
         calls::list, calls::ice_servers,
         realtime::upgrade,
         ops::healthz, ops::readyz, ops::metrics, ops::stats,

@@ -16,6 +16,10 @@
 //!   that does not exist, and learns nothing.
 //! - A participant's device offline for longer than the grace period ends the call (`failed`,
 //!   or `cancelled` for a caller whose call was still ringing); a quick reconnect does not.
+//! - A call to someone who blocked the caller is hidden: the caller hears it ring, the callee
+//!   is never told, and it ends `declined` at the time the shell chose (or `cancelled` if the
+//!   caller hangs up first). It leaves no record: the record would show in the two people's
+//!   direct conversation.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -54,6 +58,9 @@ pub enum Intent {
         call_id: CallId,
         callee: UserId,
         kind: CallKind,
+        /// Set by the shell when the callee blocked the caller: the call never rings, and
+        /// ends as declined at this time.
+        hidden_until: Option<Timestamp>,
     },
     Accept {
         call_id: CallId,
@@ -183,6 +190,8 @@ struct Call {
     info: CallInfo,
     caller_session: SessionId,
     phase: Phase,
+    /// The callee blocked the caller: only the caller knows of the call.
+    hidden: bool,
 }
 
 impl Call {
@@ -253,11 +262,12 @@ impl Referee {
                 call_id,
                 callee,
                 kind,
-            } => self.invite(from, call_id, callee, kind, now),
+                hidden_until,
+            } => self.invite(from, call_id, callee, kind, now, hidden_until),
             Intent::Accept { call_id } => self.accept(from, call_id, now),
             Intent::Decline { call_id } => {
                 let call = self.call(call_id)?;
-                if from.user != call.info.callee_id {
+                if from.user != call.info.callee_id || call.hidden {
                     return Err(RefereeError::NotFound);
                 }
                 if !matches!(call.phase, Phase::Ringing { .. }) {
@@ -364,7 +374,11 @@ impl Referee {
             .map(|(id, _)| *id)
             .collect();
         for call_id in rung_out {
-            self.end(call_id, CallEndReason::Missed, now);
+            let reason = match self.calls.get(&call_id) {
+                Some(call) if call.hidden => CallEndReason::Declined,
+                _ => CallEndReason::Missed,
+            };
+            self.end(call_id, reason, now);
         }
         let gone: Vec<Device> = self
             .offline_since
@@ -421,6 +435,7 @@ impl Referee {
         callee: UserId,
         kind: CallKind,
         now: Timestamp,
+        hidden_until: Option<Timestamp>,
     ) -> Result<(), RefereeError> {
         if callee == from.user {
             return Err(RefereeError::SelfCall);
@@ -465,12 +480,14 @@ impl Referee {
                     reason: CallEndReason::Busy,
                 },
             );
-            self.outputs.push_back(Output::Record(CallRecord {
-                call: info,
-                answered_at: None,
-                ended_at: now,
-                reason: CallEndReason::Busy,
-            }));
+            if hidden_until.is_none() {
+                self.outputs.push_back(Output::Record(CallRecord {
+                    call: info,
+                    answered_at: None,
+                    ended_at: now,
+                    reason: CallEndReason::Busy,
+                }));
+            }
             return Ok(());
         }
         self.calls.insert(
@@ -479,19 +496,23 @@ impl Referee {
                 info,
                 caller_session: from.session,
                 phase: Phase::Ringing {
-                    until: now + self.config.ring_timeout_ms,
+                    until: hidden_until.unwrap_or(now + self.config.ring_timeout_ms),
                 },
+                hidden: hidden_until.is_some(),
             },
         );
         self.engaged.insert(from.user, call_id);
-        self.engaged.insert(callee, call_id);
-        self.notify(
-            Recipient::User {
-                user: callee,
-                except: None,
-            },
-            Notice::Incoming { call: info },
-        );
+        if hidden_until.is_none() {
+            // A hidden call does not make the callee busy: that would tell on it.
+            self.engaged.insert(callee, call_id);
+            self.notify(
+                Recipient::User {
+                    user: callee,
+                    except: None,
+                },
+                Notice::Incoming { call: info },
+            );
+        }
         self.notify(Recipient::Device(from), Notice::Ringing { call: info });
         Ok(())
     }
@@ -503,7 +524,7 @@ impl Referee {
         now: Timestamp,
     ) -> Result<(), RefereeError> {
         let call = self.call(call_id)?;
-        if from.user != call.info.callee_id {
+        if from.user != call.info.callee_id || call.hidden {
             return Err(RefereeError::NotFound);
         }
         if !matches!(call.phase, Phase::Ringing { .. }) {
@@ -562,6 +583,9 @@ impl Referee {
         });
         let ended = Notice::Ended { call_id, reason };
         self.notify(Recipient::Device(call.caller()), ended.clone());
+        if call.hidden {
+            return;
+        }
         match call.phase {
             // Every device of the callee rang: all stop.
             Phase::Ringing { .. } => self.notify(

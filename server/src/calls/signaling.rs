@@ -8,10 +8,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use natter_protocol::{ClientFrame, ErrorCode, ServerFrame};
+use natter_protocol::{ClientFrame, ErrorCode, ServerFrame, UserId};
 use tokio::sync::Notify;
 
 use crate::{
+    blocks,
     calls::{
         history,
         referee::{
@@ -25,6 +26,19 @@ use crate::{
     realtime::hub::Outbound,
     util::now_ms,
 };
+
+/// How long a call to someone who blocked the caller rings (for the caller only) before it
+/// ends as declined.
+const HIDDEN_RING_MS: std::ops::Range<i64> = 3_000..7_000;
+
+async fn callee_blocked_caller(
+    core: &Core,
+    callee: UserId,
+    caller: UserId,
+) -> crate::error::Result<bool> {
+    let mut connection = core.db.pool.acquire().await?;
+    blocks::has_blocked(&mut connection, callee, caller).await
+}
 
 pub struct Switchboard {
     referee: Mutex<Referee>,
@@ -69,6 +83,7 @@ fn intent_of(frame: ClientFrame) -> Option<Intent> {
             call_id,
             callee: callee_id,
             kind,
+            hidden_until: None,
         },
         ClientFrame::CallAccept { call_id } => Intent::Accept { call_id },
         ClientFrame::CallDecline { call_id } => Intent::Decline { call_id },
@@ -103,7 +118,7 @@ fn call_id_of(intent: &Intent) -> natter_protocol::CallId {
 /// Handles a call frame from an authenticated device. Returns the `call_error` to send back
 /// when it is refused, or `None` when it was taken (or was not a call frame).
 pub async fn handle_frame(core: &Core, from: Device, frame: ClientFrame) -> Option<ServerFrame> {
-    let intent = intent_of(frame)?;
+    let mut intent = intent_of(frame)?;
     let call_id = call_id_of(&intent);
     let refuse = |code, message: &str| {
         Some(ServerFrame::CallError {
@@ -122,6 +137,24 @@ pub async fn handle_frame(core: &Core, from: Device, frame: ClientFrame) -> Opti
             Ok(false) => return refuse(ErrorCode::NotFound, "no such user"),
             Err(error) => {
                 tracing::error!(%error, "could not check who may call whom");
+                return refuse(ErrorCode::Unavailable, "the server cannot take calls now");
+            }
+        }
+        if let Err(error) = core.user_limits.check_call(from.user) {
+            return refuse(ErrorCode::RateLimited, &error.to_string());
+        }
+        match callee_blocked_caller(core, callee, from.user).await {
+            Ok(false) => {}
+            Ok(true) => {
+                if let Intent::Invite { hidden_until, .. } = &mut intent {
+                    // Declined after a while, as a person would: an instant refusal would
+                    // tell the caller they are blocked.
+                    let after = rand::random_range(HIDDEN_RING_MS);
+                    *hidden_until = Some(now_ms() + after);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not check blocks");
                 return refuse(ErrorCode::Unavailable, "the server cannot take calls now");
             }
         }

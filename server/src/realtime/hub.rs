@@ -229,6 +229,16 @@ impl Hub {
         }
     }
 
+    /// Closes every connection of these users (disabled or deleted accounts).
+    pub fn kick_users(&self, user_ids: &[UserId]) {
+        let connections = self.lock();
+        for user_id in user_ids {
+            for entry in connections.get(user_id).into_iter().flatten() {
+                entry.kick.fire(KickReason::SessionRevoked);
+            }
+        }
+    }
+
     pub fn is_online(&self, user_id: &UserId) -> bool {
         self.lock().contains_key(user_id)
     }

@@ -71,6 +71,11 @@ impl TestServer {
         let mut config = Config::for_data_dir(data.path());
         config.auth_attempts_per_ip_per_minute = 0;
         config.login_attempts_per_account_per_minute = 0;
+        // Tests sign their users up freely and send and call as fast as they like; the tests of
+        // invites and per-user limits set these back.
+        config.signup = natter_protocol::SignupMode::Open;
+        config.user_messages_per_minute = 0;
+        config.user_calls_per_minute = 0;
         if backend == Backend::Postgres {
             config.database_url = Some(postgres().new_database().await);
         }
@@ -701,6 +706,8 @@ impl ServerProcess {
             .arg(data_dir)
             .args(args)
             .env("NATTER_LOG_JSON", "true")
+            .env("NATTER_SIGNUP", "open")
+            .env("NATTER_USER_MESSAGES_PER_MINUTE", "0")
             .env("NATTER_LOG", "info")
             .stdout(std::process::Stdio::piped())
             .spawn()

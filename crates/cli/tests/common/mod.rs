@@ -30,6 +30,9 @@ pub async fn start_server_with(adjust: impl FnOnce(&mut Config)) -> Setup {
     config.listen = "127.0.0.1:0".parse().expect("an address");
     config.auth_attempts_per_ip_per_minute = 0;
     config.login_attempts_per_account_per_minute = 0;
+    config.signup = natter_protocol::SignupMode::Open;
+    config.user_messages_per_minute = 0;
+    config.user_calls_per_minute = 0;
     adjust(&mut config);
     let server = Server::bind(config).await.expect("the server starts");
     let url = format!("http://{}", server.local_addr());

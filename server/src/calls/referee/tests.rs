@@ -69,6 +69,7 @@ fn invite(referee: &mut Referee, from: Device, call_id: CallId, callee: UserId, 
                 call_id,
                 callee,
                 kind: CallKind::Video,
+                hidden_until: None,
             },
             now,
         )
@@ -247,7 +248,8 @@ fn a_callee_already_in_a_call_answers_busy() {
             Intent::Invite {
                 call_id: Uuid::from_u128(0x300),
                 callee: CAROL,
-                kind: CallKind::Voice
+                kind: CallKind::Voice,
+                hidden_until: None,
             },
             3_000
         ),
@@ -390,7 +392,8 @@ fn no_signal_before_the_call_is_answered_and_no_self_calls() {
             Intent::Invite {
                 call_id: CALL,
                 callee: ALICE,
-                kind: CallKind::Voice
+                kind: CallKind::Voice,
+                hidden_until: None,
             },
             0
         ),
@@ -419,7 +422,8 @@ fn no_signal_before_the_call_is_answered_and_no_self_calls() {
             Intent::Invite {
                 call_id: CALL,
                 callee: ALICE,
-                kind: CallKind::Voice
+                kind: CallKind::Voice,
+                hidden_until: None,
             },
             3
         ),
@@ -515,4 +519,82 @@ fn a_device_that_connects_while_a_call_rings_is_told_of_it() {
     drain(&mut referee);
     referee.device_online(bob_laptop());
     assert_eq!(drain(&mut referee), []);
+}
+
+fn hidden_invite(referee: &mut Referee, now: Timestamp, until: Timestamp) {
+    referee
+        .handle(
+            alice(),
+            Intent::Invite {
+                call_id: CALL,
+                callee: BOB,
+                kind: CallKind::Voice,
+                hidden_until: Some(until),
+            },
+            now,
+        )
+        .expect("the invite is taken");
+}
+
+/// Bob blocked Alice: her call rings for her only and ends as declined, leaving no record.
+#[test]
+fn a_call_to_someone_who_blocked_the_caller_never_rings_and_ends_declined() {
+    let mut referee = referee();
+    hidden_invite(&mut referee, 1_000, 5_000);
+    let outputs = drain(&mut referee);
+    assert_eq!(
+        notices_for(&outputs, Recipient::Device(alice())).len(),
+        1,
+        "alice hears it ring: {outputs:?}"
+    );
+    assert!(
+        notices_for(&outputs, user(BOB)).is_empty(),
+        "bob is never told: {outputs:?}"
+    );
+    // Bob's devices coming online are not rung, and he cannot act on it.
+    referee.device_online(bob_phone());
+    assert!(drain(&mut referee).is_empty());
+    assert_eq!(
+        referee.handle(bob_phone(), Intent::Accept { call_id: CALL }, 2_000),
+        Err(RefereeError::NotFound)
+    );
+    // Bob is not busy: Carol can call him meanwhile.
+    invite(&mut referee, carol(), OTHER_CALL, BOB, 2_500);
+    assert_eq!(
+        notices_for(&drain(&mut referee), user(BOB)).len(),
+        1,
+        "carol's call rings bob"
+    );
+    assert_eq!(referee.poll_timeout(), Some(5_000));
+    referee.handle_timeout(5_000);
+    let outputs = drain(&mut referee);
+    assert_eq!(
+        notices_for(&outputs, Recipient::Device(alice())),
+        [Notice::Ended {
+            call_id: CALL,
+            reason: CallEndReason::Declined
+        }]
+    );
+    assert!(notices_for(&outputs, user(BOB)).is_empty(), "{outputs:?}");
+    assert!(records(&outputs).is_empty(), "no record: {outputs:?}");
+}
+
+#[test]
+fn a_hidden_call_the_caller_hangs_up_is_cancelled_for_the_caller_only() {
+    let mut referee = referee();
+    hidden_invite(&mut referee, 1_000, 5_000);
+    drain(&mut referee);
+    referee
+        .handle(alice(), Intent::Hangup { call_id: CALL }, 2_000)
+        .expect("alice hangs up");
+    let outputs = drain(&mut referee);
+    assert_eq!(
+        notices_for(&outputs, Recipient::Device(alice())),
+        [Notice::Ended {
+            call_id: CALL,
+            reason: CallEndReason::Cancelled
+        }]
+    );
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    assert_eq!(referee.call_of(ALICE), None);
 }

@@ -1,0 +1,123 @@
+//! Deleting an account, and closing the connections of accounts that were disabled or deleted.
+//!
+//! What a deleted account leaves (docs/protocol.md, "Deleting an account"): the messages it
+//! sent stay in the conversations, shown as from "Deleted account", as Signal, Element and
+//! Discord keep them: they are part of the other people's history, and a reply or a quote
+//! would lose its sense without them. Everything that identifies the person goes: username
+//! (free to take again), display name, status, avatar, password, second factor, sessions,
+//! blocks, unused invites; and the account leaves its groups.
+
+use std::net::IpAddr;
+
+use natter_protocol::{ConfirmWithPassword, UserId};
+
+use crate::{
+    accounts::{self, AuthSession, second_factor, sessions},
+    audit::{self, Actor},
+    conversations,
+    core::Core,
+    error::{Error, Result},
+    util::{now_ms, parse_id},
+};
+
+/// The display name a deleted account's messages show.
+pub const DELETED_DISPLAY_NAME: &str = "Deleted account";
+
+/// `POST /api/me/delete`: after the password (and second factor) confirm it is me.
+pub async fn delete_own(
+    core: &Core,
+    auth: AuthSession,
+    client_ip: IpAddr,
+    request: ConfirmWithPassword,
+) -> Result<()> {
+    accounts::confirm_identity(
+        core,
+        auth,
+        client_ip,
+        &request.password,
+        request.totp_code.as_deref(),
+    )
+    .await?;
+    delete(core, auth.user_id, None).await
+}
+
+/// Deletes `user_id`'s account; `by_admin` is set (and audited) when an admin does it.
+pub async fn delete(core: &Core, user_id: UserId, by_admin: Option<Actor>) -> Result<()> {
+    let now = now_ms();
+    let id = user_id.to_string();
+    let mut tx = core.db.begin_write().await?;
+    // The username becomes one no sign-up can choose (too long, and it names the id), so the
+    // name is free again and nobody can pass for the deleted account.
+    let anonymised = sqlx::query(
+        "UPDATE users SET username = $1, display_name = $2, status_text = '', avatar = NULL, \
+         avatar_version = avatar_version + 1, password_hash = '', is_admin = 0, \
+         disabled_at = NULL, deleted_at = $3 WHERE id = $4 AND deleted_at IS NULL",
+    )
+    .bind(format!("deleted-{id}"))
+    .bind(DELETED_DISPLAY_NAME)
+    .bind(now)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
+    if anonymised.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    second_factor::clear(&mut tx, user_id).await?;
+    let ended = sessions::end_all(&mut tx, user_id).await?;
+    for statement in [
+        "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
+        "DELETE FROM password_resets WHERE user_id = $1",
+    ] {
+        sqlx::query(statement).bind(&id).execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE invites SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(actor) = by_admin {
+        audit::record(
+            &mut tx,
+            actor,
+            "user.delete",
+            Some(user_id),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    let groups: Vec<(String,)> = sqlx::query_as(
+        "SELECT m.conversation_id FROM members m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.user_id = $1 AND m.left_seq IS NULL AND c.kind = 'group'",
+    )
+    .bind(&id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    core.hub.kick_sessions(&ended);
+    core.hub.kick_users(&[user_id]);
+    // Each group learns it as the account leaving, with the events and owner hand-over of a
+    // member who leaves.
+    let leaving = AuthSession {
+        user_id,
+        session_id: uuid::Uuid::nil(),
+        is_admin: false,
+    };
+    for (group,) in groups {
+        let group = parse_id(&group)?;
+        if let Err(error) = conversations::remove_member(core, leaving, group, user_id).await {
+            tracing::warn!(%error, %group, "a deleted account could not leave a group");
+        }
+    }
+    Ok(())
+}
+
+/// Accounts disabled or deleted at or after `since`, so that every server process closes their
+/// connections, whichever process (or the console) made the change.
+pub async fn ended_since(core: &Core, since: i64) -> Result<Vec<UserId>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE disabled_at >= $1 OR deleted_at >= $1")
+            .bind(since)
+            .fetch_all(&core.db.pool)
+            .await?;
+    rows.iter().map(|(id,)| parse_id(id)).collect()
+}

@@ -1,0 +1,54 @@
+//! "Export my data": everything the server keeps that is mine, as one JSON document.
+
+use natter_protocol::{AccountExport, Message, limits::PAGE_MAX};
+
+use sqlx::AssertSqlSafe;
+
+use crate::{
+    accounts::{self, AuthSession, sessions},
+    blocks,
+    calls::history,
+    conversations,
+    core::Core,
+    error::Result,
+    messages::{MESSAGE_COLUMNS, MessageRow},
+    util::now_ms,
+};
+
+pub const FORMAT: &str = "natter-export/1";
+
+pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
+    let messages: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages msg \
+         WHERE msg.sender_id = $1 AND msg.deleted_at IS NULL \
+         ORDER BY msg.created_at, msg.id"
+    )))
+    .bind(auth.user_id.to_string())
+    .fetch_all(&core.db.pool)
+    .await?;
+    let messages = messages
+        .into_iter()
+        .map(MessageRow::into_message)
+        .collect::<Result<Vec<Message>>>()?;
+    let mut calls = Vec::new();
+    let mut before = None;
+    loop {
+        let page = history::list(core, auth, before, Some(PAGE_MAX)).await?;
+        before = page.calls.last().map(|call| call.started_at);
+        calls.extend(page.calls);
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(AccountExport {
+        format: FORMAT.to_owned(),
+        exported_at: now_ms(),
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        account: accounts::account_info(core, auth).await?,
+        sessions: sessions::list_sessions(core, auth).await?.sessions,
+        blocked: blocks::list(core, auth).await?.users,
+        conversations: conversations::list(core, auth).await?.conversations,
+        messages,
+        calls,
+    })
+}

@@ -1,0 +1,270 @@
+//! What admins do to accounts and see of the server: the user list, promote and demote,
+//! disable and enable, password resets, deletion, statistics. Every change is audited. The
+//! HTTP routes (`api/admin.rs`) and the server's console (`console.rs`) both come here.
+
+use natter_protocol::{
+    AdminStats, AdminUpdateUserRequest, AdminUser, AdminUserPage, PasswordResetCode, UserId,
+};
+
+use crate::{
+    accounts::{self, NewAccount, deletion, passwords, sessions},
+    audit::{self, Actor},
+    core::Core,
+    error::{Error, Result},
+    util::{now_ms, parse_id},
+    validate,
+};
+
+#[derive(sqlx::FromRow)]
+struct AdminUserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    is_admin: i64,
+    disabled_at: Option<i64>,
+    totp_enabled_at: Option<i64>,
+    created_at: i64,
+    last_seen_at: Option<i64>,
+    sessions: i64,
+}
+
+const ADMIN_USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.is_admin, \
+     u.disabled_at, u.totp_enabled_at, u.created_at, u.last_seen_at, \
+     (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id) AS sessions";
+
+impl AdminUserRow {
+    fn into_admin_user(self, core: &Core) -> Result<AdminUser> {
+        let id = parse_id(&self.id)?;
+        let online = core.hub.is_online(&id);
+        Ok(AdminUser {
+            id,
+            username: self.username,
+            display_name: self.display_name,
+            is_admin: self.is_admin != 0,
+            disabled: self.disabled_at.is_some(),
+            totp_enabled: self.totp_enabled_at.is_some(),
+            created_at: self.created_at,
+            last_seen_at: if online { None } else { self.last_seen_at },
+            online,
+            sessions: self.sessions.clamp(0, i64::from(u32::MAX)) as u32,
+        })
+    }
+}
+
+/// Accounts whose username starts with, or display name contains, `query`, by username.
+pub async fn users(
+    core: &Core,
+    query: Option<&str>,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<AdminUserPage> {
+    let limit = validate::page_limit(limit)?;
+    let query = query.unwrap_or("").trim().to_lowercase();
+    let cursor = cursor.unwrap_or("");
+    if query.chars().count() > natter_protocol::limits::SEARCH_QUERY_MAX_CHARS
+        || cursor.len() > 64
+        || query.chars().chain(cursor.chars()).any(char::is_control)
+    {
+        return Err(Error::validation(
+            "query and cursor must be short text without control characters",
+        ));
+    }
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let rows: Vec<AdminUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ADMIN_USER_COLUMNS} FROM users u \
+         WHERE u.deleted_at IS NULL \
+           AND (u.username LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
+           AND u.username > $3 \
+         ORDER BY u.username LIMIT $4"
+    )))
+    .bind(format!("{escaped}%"))
+    .bind(format!("%{escaped}%"))
+    .bind(cursor)
+    .bind(limit + 1)
+    .fetch_all(&core.db.pool)
+    .await?;
+    let has_more = rows.len() as i64 > limit;
+    let users = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|row| row.into_admin_user(core))
+        .collect::<Result<Vec<_>>>()?;
+    let next_cursor = has_more
+        .then(|| users.last().map(|user| user.username.clone()))
+        .flatten();
+    Ok(AdminUserPage { users, next_cursor })
+}
+
+pub async fn user(core: &Core, user_id: UserId) -> Result<AdminUser> {
+    let row: Option<AdminUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ADMIN_USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
+    )))
+    .bind(user_id.to_string())
+    .fetch_optional(&core.db.pool)
+    .await?;
+    row.ok_or(Error::NotFound)?.into_admin_user(core)
+}
+
+/// The account named `username` (any case), for the console.
+pub async fn user_id_by_name(core: &Core, username: &str) -> Result<UserId> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE username = $1 AND deleted_at IS NULL")
+            .bind(username.trim().to_lowercase())
+            .fetch_optional(&core.db.pool)
+            .await?;
+    parse_id(&row.ok_or(Error::NotFound)?.0)
+}
+
+/// Promotes or demotes, disables or enables. An admin may not demote or disable themselves:
+/// another admin must, so nobody locks a server out of its last admin by a slip.
+pub async fn update_user(
+    core: &Core,
+    actor: Actor,
+    user_id: UserId,
+    request: AdminUpdateUserRequest,
+) -> Result<AdminUser> {
+    if actor.user_id() == Some(user_id)
+        && (request.is_admin == Some(false) || request.disabled == Some(true))
+    {
+        return Err(Error::Forbidden(
+            "you cannot demote or disable yourself; another admin can",
+        ));
+    }
+    let now = now_ms();
+    let id = user_id.to_string();
+    let mut tx = core.db.begin_write().await?;
+    let current: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT is_admin, disabled_at FROM users WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (is_admin, disabled_at) = current.ok_or(Error::NotFound)?;
+    let mut ended = Vec::new();
+    if let Some(wanted) = request.is_admin
+        && wanted != (is_admin != 0)
+    {
+        sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+            .bind(i64::from(wanted))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        let action = if wanted {
+            "user.promote"
+        } else {
+            "user.demote"
+        };
+        audit::record(&mut tx, actor, action, Some(user_id), serde_json::json!({})).await?;
+    }
+    if let Some(wanted) = request.disabled
+        && wanted != disabled_at.is_some()
+    {
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(wanted.then_some(now))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        if wanted {
+            ended = sessions::end_all(&mut tx, user_id).await?;
+        }
+        let action = if wanted {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        audit::record(&mut tx, actor, action, Some(user_id), serde_json::json!({})).await?;
+    }
+    tx.commit().await?;
+    if !ended.is_empty() || request.disabled == Some(true) {
+        core.hub.kick_sessions(&ended);
+        core.hub.kick_users(&[user_id]);
+    }
+    user(core, user_id).await
+}
+
+pub async fn reset_password(
+    core: &Core,
+    actor: Actor,
+    user_id: UserId,
+) -> Result<PasswordResetCode> {
+    let mut tx = core.db.begin_write().await?;
+    let code = passwords::issue_reset_code(&mut tx, actor, user_id).await?;
+    tx.commit().await?;
+    Ok(code)
+}
+
+pub async fn delete_user(core: &Core, actor: Actor, user_id: UserId) -> Result<()> {
+    if actor.user_id() == Some(user_id) {
+        return Err(Error::Forbidden(
+            "delete your own account from your account settings, not as an admin",
+        ));
+    }
+    deletion::delete(core, user_id, Some(actor)).await
+}
+
+/// Creates an account from the console (`natter-server admin create-user`), whatever the
+/// sign-up mode: how the first admin comes to be.
+pub async fn create_user(
+    core: &Core,
+    username: &str,
+    display_name: Option<&str>,
+    password: &str,
+    is_admin: bool,
+) -> Result<UserId> {
+    let username = validate::username(username)?;
+    let display_name = validate::display_name(display_name.unwrap_or(&username))?;
+    validate::password(password)?;
+    let password_hash = core.passwords.hash(password).await?;
+    let mut tx = core.db.begin_write().await?;
+    let user_id = accounts::insert_user(
+        &mut tx,
+        NewAccount {
+            username: username.clone(),
+            display_name,
+            password_hash,
+            is_admin,
+            invite_id: None,
+        },
+        now_ms(),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Actor::Console,
+        "user.create",
+        Some(user_id),
+        serde_json::json!({ "username": username, "is_admin": is_admin }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+pub async fn stats(core: &Core) -> Result<AdminStats> {
+    let count = |sql: &'static str| {
+        let pool = core.db.pool.clone();
+        async move {
+            let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await?;
+            Ok::<u64, Error>(count.max(0) as u64)
+        }
+    };
+    let (users_online, connections) = core.hub.counts();
+    Ok(AdminStats {
+        signup: core.config.signup,
+        users: count("SELECT COUNT(*) FROM users WHERE deleted_at IS NULL").await?,
+        admins: count("SELECT COUNT(*) FROM users WHERE is_admin = 1 AND deleted_at IS NULL")
+            .await?,
+        disabled_users: count("SELECT COUNT(*) FROM users WHERE disabled_at IS NOT NULL").await?,
+        sessions: count("SELECT COUNT(*) FROM sessions").await?,
+        conversations: count("SELECT COUNT(*) FROM conversations").await?,
+        messages: count("SELECT COUNT(*) FROM messages WHERE deleted_at IS NULL").await?,
+        open_reports: count("SELECT COUNT(*) FROM reports WHERE resolved_at IS NULL").await?,
+        users_online: users_online as u64,
+        connections: connections as u64,
+        uptime_seconds: core.started_at.elapsed().as_secs(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
