@@ -8,12 +8,14 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
-use natter_protocol::{CreateInviteRequest, CreatedInvite, ErrorBody, InviteId, InviteList};
+use natter_protocol::{
+    CreateInviteRequest, CreatedInvite, ErrorBody, ErrorCode, InviteId, InviteList,
+};
 
 use crate::{
     accounts::{AuthSession, invites},
     api::{
-        error::ApiResult,
+        error::{ApiError, ApiResult},
         extract::{Json, Path},
     },
     core::Core,
@@ -61,18 +63,25 @@ pub async fn revoke(
 #[utoipa::path(get, path = "/invite/{code}", tag = "invites",
     params(("code" = String, Path)),
     responses((status = 200, description = "instructions", content((String = "text/plain; charset=utf-8")))))]
-pub async fn link_page(Path(code): Path<String>) -> impl IntoResponse {
-    let code: String = code
-        .chars()
-        .filter(|character| character.is_ascii_alphanumeric() || *character == '-')
-        .take(32)
-        .collect();
-    (
+pub async fn link_page(Path(code): Path<String>) -> ApiResult<impl IntoResponse> {
+    let plausible = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '-');
+    if !plausible {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParameter,
+            "code must be letters, digits and dashes",
+        ));
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
             "You are invited to a Natter server.\n\n\
              Open Natter, choose \"Create an account\", and paste this page's address (or the \
              code {code}) into the invite field.\n"
         ),
-    )
+    ))
 }

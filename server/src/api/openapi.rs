@@ -77,9 +77,11 @@ struct CommonErrors;
 
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            // Admin routes answer `not_found`, never `unauthorized`, to anyone else.
+            let admin_only = path.starts_with("/api/admin/");
             for operation in operations(item) {
-                add_common_errors(operation);
+                add_common_errors(operation, admin_only);
             }
         }
     }
@@ -97,7 +99,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .flatten()
 }
 
-fn add_common_errors(operation: &mut Operation) {
+fn add_common_errors(operation: &mut Operation, admin_only: bool) {
     let authenticated = operation
         .security
         .as_ref()
@@ -135,7 +137,7 @@ fn add_common_errors(operation: &mut Operation) {
     if !bad_request.is_empty() {
         common.push(("400", bad_request.join("; ")));
     }
-    if authenticated {
+    if authenticated && !admin_only {
         common.push((
             "401",
             "unauthorized: no token, or an unknown or revoked one".to_owned(),

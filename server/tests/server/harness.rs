@@ -120,6 +120,89 @@ impl TestServer {
         TestServer::launch(config, data).await
     }
 
+    /// Runs `natter-server admin …` (the real binary) on this server's data, as an operator
+    /// would while it runs; returns what it printed. Panics if the command fails.
+    pub fn console(&self, args: &[&str]) -> String {
+        let output = self.console_output(args);
+        assert!(
+            output.status.success(),
+            "natter-server admin {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs `natter-server admin …` and returns its output, whether it succeeded or not.
+    pub fn console_output(&self, args: &[&str]) -> std::process::Output {
+        self.console_with_input(args, "")
+    }
+
+    /// Runs `natter-server admin …` with `input` on its standard input.
+    pub fn console_with_input(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write;
+
+        let mut command = Command::new(env!("CARGO_BIN_EXE_natter-server"));
+        command.arg("--data-dir").arg(&self.config.data_dir);
+        if let Some(url) = &self.config.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command
+            .arg("admin")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("natter-server runs");
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("the input is written");
+        drop(stdin);
+        child.wait_with_output().expect("natter-server finishes")
+    }
+
+    /// A new user made by the console (so on a server of any sign-up mode), signed in.
+    pub async fn console_user(&self, name: &str, admin: bool) -> Client {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let username = format!("{name}c{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+        let mut args = vec!["create-user", username.as_str(), "--password-stdin"];
+        if admin {
+            args.push("--admin");
+        }
+        let output = self.console_with_input(&args, "correct horse battery\n");
+        assert!(
+            output.status.success(),
+            "create-user failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (status, body) = self
+            .http()
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                Some(json!({"username": username, "password": "correct horse battery"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "log-in failed: {body}");
+        let auth: AuthResponse = serde_json::from_value(body).expect("an auth response");
+        Client {
+            http: Http {
+                client: reqwest::Client::new(),
+                base: self.url.clone(),
+                token: Some(auth.token.clone()),
+            },
+            server_url: self.url.clone(),
+            token: auth.token,
+            user: auth.user,
+        }
+    }
+
+    /// A new admin, made by the console.
+    pub async fn admin(&self, name: &str) -> Client {
+        self.console_user(name, true).await
+    }
+
     pub fn http(&self) -> Http {
         Http {
             client: reqwest::Client::new(),

@@ -3,7 +3,9 @@
 
 mod harness;
 
+mod account_control;
 mod accounts;
+mod administration;
 mod calls;
 mod configuration;
 mod conversations;

@@ -82,6 +82,10 @@ impl Operation<'_> {
             .collect()
     }
 
+    fn admin_only(&self) -> bool {
+        self.path.starts_with("/api/admin/")
+    }
+
     fn authenticated(&self) -> bool {
         self.spec["security"]
             .as_array()
@@ -190,6 +194,19 @@ fn sample_body(operation: &Operation, ids: &impl Fn(&str) -> String) -> Option<V
         ("POST", "/api/conversations/{conversation_id}/read") => {
             json!({"message_id": ids("message_id")})
         }
+        ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/report") => {
+            json!({"reason": "spam"})
+        }
+        ("POST", "/api/auth/reset-password") => {
+            json!({"code": "AAAA-BBBB-CCCC-DDDD", "new_password": "correct horse battery"})
+        }
+        ("POST", "/api/me/password") => json!({
+            "current_password": "not this one", "new_password": "correct horse battery"
+        }),
+        ("POST", "/api/me/totp/confirm") => json!({"code": "123456"}),
+        ("POST", "/api/me/totp/disable" | "/api/me/delete") => json!({"password": "not it"}),
+        ("POST", "/api/invites") => json!({"max_uses": 2}),
+        ("PATCH", "/api/admin/users/{user_id}") => json!({"disabled": false}),
         _ => panic!("{}: add a sample body to this test", operation.name()),
     })
 }
@@ -221,7 +238,10 @@ async fn the_openapi_document_lists_what_the_server_answers() {
     for operation in &operations {
         let listed = operation.listed();
         let mut required = BTreeSet::from(["500"]);
-        if operation.authenticated() {
+        if operation.admin_only() {
+            // Admin routes answer everyone else as if they did not exist.
+            required.insert("404");
+        } else if operation.authenticated() {
             required.insert("401");
         }
         if operation.has_path_or_query_parameters() {
@@ -385,16 +405,22 @@ async fn the_openapi_document_lists_what_the_server_answers() {
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let group = alice.group("Book club", &[&bob]).await;
     let message = bob.send(group.id, "hello").await;
-    let real = |name: &str| match name {
+    let real_for_everyone = |name: &str| match name {
         "conversation_id" => group.id.to_string(),
         "message_id" => message.id.to_string(),
         "user_id" => bob.id().to_string(),
         _ => uuid::Uuid::now_v7().to_string(),
     };
+    // Admin routes are tried by an admin, on a user of their own: deleting Bob would change
+    // what the other routes answer.
+    let admin = server.admin("root").await;
+    let victim = server.user("victim").await;
     let unknown = |_: &str| uuid::Uuid::now_v7().to_string();
     let malformed = |name: &str| match name {
         // The updates folder's files are named, not numbered.
         "name" => ".not-a-file-name".to_owned(),
+        // Invite codes are letters, digits and dashes.
+        "code" => "%3Cscript%3E".to_owned(),
         _ => "not-a-uuid".to_owned(),
     };
     let send = |method: Method, url: &str, token: Option<&str>, body: Body| {
@@ -420,8 +446,14 @@ async fn the_openapi_document_lists_what_the_server_answers() {
             || (operation.method == Method::DELETE && operation.path == "/api/sessions");
         let token = if signs_out {
             server.user("carol").await.token
+        } else if operation.admin_only() {
+            admin.token.clone()
         } else {
             alice.token.clone()
+        };
+        let real = |name: &str| match name {
+            "user_id" if operation.admin_only() => victim.id().to_string(),
+            _ => real_for_everyone(name),
         };
         let token = Some(token.as_str());
         let valid = |ids: &dyn Fn(&str) -> String| match sample_body(operation, &ids) {
@@ -432,9 +464,13 @@ async fn the_openapi_document_lists_what_the_server_answers() {
             },
             None => Body::none(),
         };
-        let unauthorized = operation
-            .authenticated()
-            .then_some(StatusCode::UNAUTHORIZED);
+        let unauthorized = if operation.admin_only() {
+            Some(StatusCode::NOT_FOUND)
+        } else {
+            operation
+                .authenticated()
+                .then_some(StatusCode::UNAUTHORIZED)
+        };
         let bad_request = Some(StatusCode::BAD_REQUEST);
         // What is tried, with which ids, token and body, and the status it must get if the
         // protocol says which.
