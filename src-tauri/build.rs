@@ -13,9 +13,38 @@
 
 use std::path::PathBuf;
 
-/// Every command of `src/commands.rs`, `src/call_commands.rs` (and `server_url`, `follow_links`, the two of `updates.rs`); each needs an
+/// Every command of `src/commands.rs`, `src/call_commands.rs`, `src/account_commands.rs`,
+/// `src/admin_commands.rs` (and `server_url`, `follow_links`, the two of `updates.rs`); each needs an
 /// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
+    "server_info",
+    "reset_password",
+    "account",
+    "change_password",
+    "sessions",
+    "revoke_session",
+    "revoke_other_sessions",
+    "totp_setup",
+    "totp_confirm",
+    "totp_disable",
+    "blocked_users",
+    "block_user",
+    "unblock_user",
+    "create_invite",
+    "my_invites",
+    "revoke_invite",
+    "report_message",
+    "export_data",
+    "delete_account",
+    "admin_users",
+    "admin_update_user",
+    "admin_delete_user",
+    "admin_reset_password",
+    "admin_invites",
+    "admin_stats",
+    "admin_audit",
+    "admin_reports",
+    "admin_resolve_report",
     "app_state",
     "choose_server",
     "sign_in",

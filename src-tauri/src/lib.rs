@@ -6,6 +6,8 @@
 //! client, realtime session, outbox, cache) lives in `natter-client`; this crate wires it to
 //! the webview, the tray and OS notifications.
 
+mod account_commands;
+mod admin_commands;
 mod autostart;
 mod call_commands;
 mod calls;
@@ -222,6 +224,34 @@ pub fn run_with(options: Options) -> ExitCode {
         })
         .invoke_handler(tauri::generate_handler![
             server_url,
+            account_commands::server_info,
+            account_commands::reset_password,
+            account_commands::account,
+            account_commands::change_password,
+            account_commands::sessions,
+            account_commands::revoke_session,
+            account_commands::revoke_other_sessions,
+            account_commands::totp_setup,
+            account_commands::totp_confirm,
+            account_commands::totp_disable,
+            account_commands::blocked_users,
+            account_commands::block_user,
+            account_commands::unblock_user,
+            account_commands::create_invite,
+            account_commands::my_invites,
+            account_commands::revoke_invite,
+            account_commands::report_message,
+            account_commands::export_data,
+            account_commands::delete_account,
+            admin_commands::admin_users,
+            admin_commands::admin_update_user,
+            admin_commands::admin_delete_user,
+            admin_commands::admin_reset_password,
+            admin_commands::admin_invites,
+            admin_commands::admin_stats,
+            admin_commands::admin_audit,
+            admin_commands::admin_reports,
+            admin_commands::admin_resolve_report,
             commands::app_state,
             commands::choose_server,
             commands::sign_in,

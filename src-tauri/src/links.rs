@@ -5,7 +5,9 @@
 //! - `natter://user/<username>` opens the direct conversation with that person;
 //! - `natter://call/<username>` (voice) or `natter://call/<username>?kind=video` opens it and
 //!   asks whether to call. A link is one click on a web page away, so it never starts a call
-//!   by itself.
+//!   by itself;
+//! - `natter://invite?server=<url>&code=<code>` opens the sign-up form of that server with the
+//!   invite filled in (when nobody is signed in; otherwise the page says to sign out first).
 //!
 //! On Linux and Windows a link starts the app with the link as its one argument; the
 //! single-instance plugin hands it to the app already running and exits. On macOS the system
@@ -27,6 +29,7 @@ pub enum Link {
     Conversation(ConversationId),
     User(String),
     Call { username: String, kind: CallKind },
+    Invite { code: String, server: Option<Url> },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,6 +46,8 @@ pub enum LinkError {
     Username(String),
     #[error("{0:?} is not a call kind: voice or video")]
     Kind(String),
+    #[error("the invite link has no valid code")]
+    Invite,
 }
 
 /// Reads a link. Usernames are compared in lower case, as the server stores them.
@@ -76,6 +81,13 @@ pub fn parse(url: &Url) -> Result<Link, LinkError> {
                 Some((_, kind)) => return Err(LinkError::Kind(kind.into_owned())),
             };
             Ok(Link::Call { username, kind })
+        }
+        "invite" => {
+            let invite = natter_client::invites::parse(url.as_str()).ok_or(LinkError::Invite)?;
+            Ok(Link::Invite {
+                code: invite.code,
+                server: invite.server,
+            })
         }
         other => Err(LinkError::Action(other.to_owned())),
     }
@@ -148,23 +160,68 @@ pub async fn follow_links(app: AppHandle) -> Result<(), IpcError> {
 /// Follows the waiting link if the page listens and someone is signed in; tried again when
 /// either becomes true.
 pub async fn follow_pending(app: &AppHandle) {
-    let Ok(client) = app.state::<Desktop>().client().await else {
-        return;
-    };
+    let client = app.state::<Desktop>().client().await.ok();
     let state = app.state::<PendingLink>();
     let link = {
         let mut pending = state.0.lock().await;
-        if !pending.page_listens {
+        // An invite is for signing up: it needs nobody signed in; the others need someone.
+        let ready = match &pending.link {
+            Some(Link::Invite { .. }) => true,
+            Some(_) => client.is_some(),
+            None => false,
+        };
+        if !pending.page_listens || !ready {
             return;
         }
         pending.link.take()
     };
-    let Some(link) = link else {
-        return;
+    let followed = match (&link, &client) {
+        (Some(Link::Invite { code, server }), _) => {
+            follow_invite(app, code, server.as_ref(), client.is_some()).await
+        }
+        (Some(link), Some(client)) => follow(app, client, link).await,
+        _ => Ok(()),
     };
-    if let Err(error) = follow(app, &client, &link).await {
+    if let Err(error) = followed {
         tracing::warn!(?link, %error, "link not followed");
     }
+}
+
+/// What the page is told of an invite link (event `natter://invite`).
+#[derive(Debug, Clone, Serialize)]
+pub struct InviteOffer {
+    pub code: String,
+    /// Someone is signed in: the page says to sign out first, rather than dropping it.
+    pub signed_in: bool,
+}
+
+async fn follow_invite(
+    app: &AppHandle,
+    code: &str,
+    server: Option<&Url>,
+    signed_in: bool,
+) -> anyhow::Result<()> {
+    if !signed_in && let Some(server) = server {
+        let desktop = app.state::<Desktop>();
+        let current = desktop.state().await.server_url;
+        if current.as_deref().map(|url| url.trim_end_matches('/'))
+            != Some(server.as_str().trim_end_matches('/'))
+        {
+            let state = desktop
+                .choose_server(app, server.as_str())
+                .await
+                .map_err(|error| anyhow::anyhow!("{}", error.message))?;
+            app.emit("natter://state", &state)?;
+        }
+    }
+    app.emit(
+        "natter://invite",
+        InviteOffer {
+            code: code.to_owned(),
+            signed_in,
+        },
+    )?;
+    Ok(())
 }
 
 async fn follow(
@@ -173,6 +230,7 @@ async fn follow(
     link: &Link,
 ) -> anyhow::Result<()> {
     let (conversation_id, call) = match link {
+        Link::Invite { .. } => return Ok(()),
         Link::Conversation(id) => (*id, None),
         Link::User(username) | Link::Call { username, .. } => {
             let found = client.search_users(username).await?;
@@ -265,5 +323,19 @@ mod tests {
             Err(LinkError::Kind("screen".to_owned()))
         );
         assert_eq!(link("natter://call"), Err(LinkError::Missing("username")));
+        assert_eq!(link("natter://invite?code=%3Cb%3E"), Err(LinkError::Invite));
+    }
+
+    #[test]
+    fn an_invite_link_names_its_server_and_code() {
+        let server = Url::parse("https://chat.example.org/").unwrap();
+        let app_link = natter_client::invites::app_link(&server, "7KQ2-M9XD-ABCD-EFGH");
+        assert_eq!(
+            link(&app_link),
+            Ok(Link::Invite {
+                code: "7KQ2-M9XD-ABCD-EFGH".to_owned(),
+                server: Some(server),
+            })
+        );
     }
 }

@@ -1,8 +1,9 @@
 // The screens before signing in: choosing the server, then signing in or up. Every form hands
 // the AppState that Rust answers with to `onState`, which decides what is shown next.
 
+import { accountCommands, type SignupMode } from "./account-ipc";
 import { byId, setText, show } from "./dom";
-import { commands, errorField, errorMessage, type AppState } from "./ipc";
+import { commands, errorField, errorMessage, isIpcError, type AppState } from "./ipc";
 import { DEFAULT_SERVER_URL, parseServerUrl } from "./server-url";
 
 type StateSink = (state: AppState) => void;
@@ -128,14 +129,36 @@ export class AuthView {
   private readonly signUpUsername = byId("signup-username", HTMLInputElement);
   private readonly signUpDisplayName = byId("signup-display-name", HTMLInputElement);
   private readonly signUpPassword = byId("signup-password", HTMLInputElement);
-  // Sign-in failures are about the pair (a wrong password does not say which): the form's.
-  private readonly signInErrors = new FormErrors(byId("sign-in-error", HTMLElement), new Map());
+  private readonly signUpInvite = byId("signup-invite", HTMLInputElement);
+  private readonly inviteRow = byId("signup-invite-row", HTMLElement);
+  private readonly inviteHint = byId("signup-invite-hint", HTMLElement);
+  private readonly signUpClosed = byId("signup-closed", HTMLElement);
+  private readonly signUpButton = byId("sign-up", HTMLButtonElement);
+  private readonly totpRow = byId("totp-row", HTMLElement);
+  private readonly totpCode = byId("totp-code", HTMLInputElement);
+  private readonly signInNote = byId("sign-in-note", HTMLElement);
+  private readonly resetForm = byId("reset-form", HTMLFormElement);
+  private readonly resetCode = byId("reset-code", HTMLInputElement);
+  private readonly resetPassword = byId("reset-password", HTMLInputElement);
+  // Sign-in failures are about the pair (a wrong password does not say which): the form's,
+  // except the second factor's.
+  private readonly signInErrors = new FormErrors(
+    byId("sign-in-error", HTMLElement),
+    new Map([["totp_code", { input: this.totpCode, error: byId("sign-in-error", HTMLElement) }]]),
+  );
+  private readonly resetErrors = new FormErrors(
+    byId("reset-error", HTMLElement),
+    new Map([["new_password", { input: this.resetPassword, error: byId("reset-password-error", HTMLElement) }]]),
+  );
+  /** An invite that came with a natter://invite link, put in the form when it shows. */
+  private pendingInvite: string | null = null;
   private readonly signUpErrors = new FormErrors(
     byId("sign-up-error", HTMLElement),
     new Map([
       ["username", { input: this.signUpUsername, error: byId("signup-username-error", HTMLElement) }],
       ["display_name", { input: this.signUpDisplayName, error: byId("signup-display-name-error", HTMLElement) }],
       ["password", { input: this.signUpPassword, error: byId("signup-password-error", HTMLElement) }],
+      ["invite_code", { input: this.signUpInvite, error: byId("signup-invite-error", HTMLElement) }],
     ]),
   );
 
@@ -149,14 +172,50 @@ export class AuthView {
         return;
       }
       this.signInErrors.clear();
+      setError(this.signInNote, "");
+      const totp = this.totpRow.hidden ? null : this.totpCode.value.trim();
       void submitWith(
         signIn,
         "Signing in…",
-        (failure) => this.signInErrors.failed(failure),
-        () => commands.signIn(this.username.value.trim(), this.password.value),
+        (failure) => {
+          if (isIpcError(failure) && failure.code === "totp_required") {
+            // The password was right: the account also asks for its second factor.
+            show(this.totpRow, true);
+            this.signInErrors.show("totp_code", "Enter the code from your authenticator app.");
+            return;
+          }
+          this.signInErrors.failed(failure);
+        },
+        () => commands.signIn(this.username.value.trim(), this.password.value, totp),
         onState,
       );
     });
+    this.resetForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (this.resetCode.value.trim() === "" || this.resetPassword.value === "") {
+        this.resetErrors.show(null, "Enter the reset code and a new password.");
+        return;
+      }
+      this.resetErrors.clear();
+      void submitWith(
+        byId("reset-submit", HTMLButtonElement),
+        "Setting password…",
+        (failure) => this.resetErrors.failed(failure),
+        async () => {
+          await accountCommands.resetPassword(this.resetCode.value.trim(), this.resetPassword.value);
+          return commands.appState();
+        },
+        (state) => {
+          this.resetPassword.value = "";
+          this.resetCode.value = "";
+          this.setMode("sign-in");
+          setError(this.signInNote, "Your new password is set. Sign in with it.");
+          onState(state);
+        },
+      );
+    });
+    byId("show-reset", HTMLButtonElement).addEventListener("click", () => this.setMode("reset"));
+    byId("reset-back", HTMLButtonElement).addEventListener("click", () => this.setMode("sign-in"));
     this.signUpForm.addEventListener("submit", (event) => {
       event.preventDefault();
       if (this.signUpUsername.value.trim() === "") {
@@ -170,11 +229,18 @@ export class AuthView {
       this.signUpErrors.clear();
       // A blank display name is sent blank: Rust uses the username for it.
       const displayName = this.signUpDisplayName.value.trim();
+      const invite = this.signUpInvite.value.trim();
       void submitWith(
         signUp,
         "Creating account…",
         (failure) => this.signUpErrors.failed(failure),
-        () => commands.signUp(this.signUpUsername.value.trim(), displayName, this.signUpPassword.value),
+        () =>
+          commands.signUp(
+            this.signUpUsername.value.trim(),
+            displayName,
+            this.signUpPassword.value,
+            invite === "" ? null : invite,
+          ),
         onState,
       );
     });
@@ -188,24 +254,59 @@ export class AuthView {
     setText(this.server, state.server_url ?? "");
     show(this.screen, true);
     if (wasHidden) {
-      // Passwords never outlive the screen.
+      // Passwords and codes never outlive the screen.
       this.password.value = "";
       this.signUpPassword.value = "";
-      this.setMode("sign-in");
+      this.totpCode.value = "";
+      this.resetPassword.value = "";
+      show(this.totpRow, false);
+      setError(this.signInNote, "");
+      this.setMode(this.pendingInvite === null ? "sign-in" : "sign-up");
+      void this.learnSignupMode();
     }
+  }
+
+  /** Opens the sign-up form with an invite (from a natter://invite link). */
+  offerInvite(code: string): void {
+    this.pendingInvite = code;
+    if (!this.screen.hidden) {
+      this.setMode("sign-up");
+    }
+  }
+
+  /** Shapes the sign-up form after what the server allows. */
+  private async learnSignupMode(): Promise<void> {
+    let mode: SignupMode = "invite";
+    try {
+      mode = (await accountCommands.serverInfo()).signup;
+    } catch {
+      // An older server, or not reachable now: offer the field, the server will say.
+    }
+    show(this.inviteRow, mode !== "closed");
+    setText(this.inviteHint, mode === "open" ? "(optional)" : "(the code or link you were given)");
+    show(this.signUpClosed, mode === "closed");
+    this.signUpButton.disabled = mode === "closed";
+    show(byId("sign-up-switch", HTMLElement), true);
   }
 
   hide(): void {
     show(this.screen, false);
   }
 
-  private setMode(mode: "sign-in" | "sign-up"): void {
-    const signingUp = mode === "sign-up";
-    show(this.signInForm, !signingUp);
-    show(this.signUpForm, signingUp);
-    setText(this.heading, signingUp ? "Create your account" : "Sign in");
+  private setMode(mode: "sign-in" | "sign-up" | "reset"): void {
+    show(this.signInForm, mode === "sign-in");
+    show(this.signUpForm, mode === "sign-up");
+    show(this.resetForm, mode === "reset");
+    const headings = { "sign-in": "Sign in", "sign-up": "Create your account", reset: "Reset your password" };
+    setText(this.heading, headings[mode]);
     this.signInErrors.clear();
     this.signUpErrors.clear();
-    (signingUp ? this.signUpUsername : this.username).focus();
+    this.resetErrors.clear();
+    if (mode === "sign-up" && this.pendingInvite !== null) {
+      this.signUpInvite.value = this.pendingInvite;
+      this.pendingInvite = null;
+    }
+    const focus = { "sign-in": this.username, "sign-up": this.signUpUsername, reset: this.resetCode };
+    focus[mode].focus();
   }
 }

@@ -4,6 +4,7 @@
 
 import { avatarElement } from "./avatar";
 import { Composer, fitToContent } from "./composer";
+import { accountCommands } from "./account-ipc";
 import { confirmAction } from "./confirm-dialog";
 import { byId, setText, show } from "./dom";
 import { lastSeen, plural, typingText } from "./format";
@@ -16,7 +17,7 @@ import {
   type MessageView,
 } from "./ipc";
 import { PopupMenu } from "./menu";
-import { buildRows, canChange, estimateRowHeight, renderRow, sameRow, type Row } from "./message-row";
+import { buildRows, canChange, canReport, estimateRowHeight, renderRow, sameRow, type Row } from "./message-row";
 import { MessageStore } from "./message-store";
 import type { TypingTracker } from "./typing";
 import { VirtualList } from "./virtual-list";
@@ -46,6 +47,9 @@ export class ChatView {
   private readonly subtitle = byId("chat-subtitle", HTMLElement);
   private readonly typingLine = byId("typing-indicator", HTMLElement);
   private readonly callButtons = byId("chat-call-buttons", HTMLElement);
+  private readonly blockButton = byId("chat-block", HTMLButtonElement);
+  /** Who I blocked, loaded when a direct conversation is first shown. */
+  private blockedIds: Set<string> | null = null;
   private readonly messagesElement = byId("messages", HTMLElement);
   private readonly status = byId("messages-status", HTMLElement);
   private readonly olderSpinner = byId("loading-older", HTMLElement);
@@ -104,6 +108,13 @@ export class ChatView {
         }
       });
     }
+    this.blockButton.addEventListener("click", () => void this.toggleBlock());
+    const reportForm = byId("report-form", HTMLFormElement);
+    reportForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this.sendReport();
+    });
+    byId("report-cancel", HTMLButtonElement).addEventListener("click", () => byId("report-dialog", HTMLDialogElement).close());
     this.messagesElement.addEventListener("click", (event) => this.handleClick(event));
     this.messagesElement.addEventListener("contextmenu", (event) => this.handleContextMenu(event));
     this.messagesElement.addEventListener("keydown", (event) => this.handleEditKey(event));
@@ -431,6 +442,101 @@ export class ChatView {
     setText(this.subtitle, line);
     // Calls are one to one: only a direct conversation has someone to call.
     show(this.callButtons, conversation.kind === "direct" && conversation.peer_id !== null);
+    const peerId = conversation.kind === "direct" ? conversation.peer_id : null;
+    if (peerId === null || peerId === undefined) {
+      show(this.blockButton, false);
+    } else if (this.blockedIds === null) {
+      show(this.blockButton, false);
+      void this.loadBlocked();
+    } else {
+      const blocked = this.blockedIds.has(peerId);
+      setText(this.blockButton, blocked ? "Unblock" : "Block");
+      this.blockButton.title = blocked
+        ? "They can message and call you again"
+        : "They can no longer message or call you";
+      show(this.blockButton, true);
+    }
+  }
+
+  private async loadBlocked(): Promise<void> {
+    try {
+      const users = await accountCommands.blockedUsers();
+      this.blockedIds = new Set(users.map((user) => user.id));
+      this.renderHeader();
+    } catch {
+      // Offline: the button shows once the list can be read.
+    }
+  }
+
+  private async toggleBlock(): Promise<void> {
+    const conversation = this.conversation;
+    const peerId = conversation?.kind === "direct" ? conversation.peer_id : null;
+    if (conversation === null || peerId === null || peerId === undefined || this.blockedIds === null) {
+      return;
+    }
+    const blocked = this.blockedIds.has(peerId);
+    if (!blocked) {
+      const sure = await confirmAction({
+        title: `Block ${conversation.title}?`,
+        text: "They will not be able to message or call you, and will not be told. You can unblock them later.",
+        confirmLabel: "Block",
+        danger: true,
+      });
+      if (!sure) {
+        return;
+      }
+    }
+    try {
+      if (blocked) {
+        await accountCommands.unblockUser(peerId);
+        this.blockedIds.delete(peerId);
+      } else {
+        await accountCommands.blockUser(peerId);
+        this.blockedIds.add(peerId);
+      }
+      this.renderHeader();
+      this.options.notify(blocked ? `${conversation.title} is unblocked.` : `${conversation.title} is blocked.`);
+    } catch (error: unknown) {
+      this.options.notify(errorMessage(error));
+    }
+  }
+
+  /** The message the report dialog is about. */
+  private reporting: { conversationId: string; messageId: string } | null = null;
+
+  private openReport(message: MessageView): void {
+    if (message.id === null) {
+      return;
+    }
+    this.reporting = { conversationId: message.conversation_id, messageId: message.id };
+    const reason = byId("report-reason", HTMLTextAreaElement);
+    reason.value = "";
+    show(byId("report-error", HTMLElement), false);
+    byId("report-dialog", HTMLDialogElement).showModal();
+    reason.focus();
+  }
+
+  private async sendReport(): Promise<void> {
+    const reporting = this.reporting;
+    const reason = byId("report-reason", HTMLTextAreaElement).value.trim();
+    const error = byId("report-error", HTMLElement);
+    if (reporting === null) {
+      return;
+    }
+    if (reason === "") {
+      setText(error, "Say why you report it.");
+      show(error, true);
+      return;
+    }
+    try {
+      await accountCommands.reportMessage(reporting.conversationId, reporting.messageId, reason);
+      byId("report-dialog", HTMLDialogElement).close();
+      this.reporting = null;
+      this.options.notify("Reported to the server's admins.");
+    } catch (failure: unknown) {
+      setText(error, errorMessage(failure));
+      show(error, true);
+    }
   }
 
   private renderTyping(): void {
@@ -472,7 +578,7 @@ export class ChatView {
 
   private handleContextMenu(event: MouseEvent): void {
     const found = this.messageOf(event.target);
-    if (found === null || !canChange(found.message) || this.editing !== null) {
+    if (found === null || !(canChange(found.message) || canReport(found.message)) || this.editing !== null) {
       return;
     }
     event.preventDefault();
@@ -493,12 +599,16 @@ export class ChatView {
           this.startEdit(message.client_id);
         } else if (action === "delete") {
           void this.deleteMessage(message.client_id);
+        } else if (action === "report") {
+          this.openReport(message);
         }
       },
-      [
-        { label: "Edit", action: "edit" },
-        { label: "Delete", action: "delete", danger: true },
-      ],
+      message.mine
+        ? [
+            { label: "Edit", action: "edit" },
+            { label: "Delete", action: "delete", danger: true },
+          ]
+        : [{ label: "Report…", action: "report", danger: true }],
     );
   }
 

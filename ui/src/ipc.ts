@@ -296,10 +296,12 @@ export function errorMessage(error: unknown): string {
 export const commands = {
   appState: () => invoke<AppState>("app_state"),
   chooseServer: (url: string) => invoke<AppState>("choose_server", { url }),
-  signIn: (username: string, password: string) =>
-    invoke<AppState>("sign_in", { username, password }),
-  signUp: (username: string, displayName: string, password: string) =>
-    invoke<AppState>("sign_up", { username, displayName, password }),
+  /** `totpCode`: the second factor, once the server answered `totp_required`. */
+  signIn: (username: string, password: string, totpCode: string | null = null) =>
+    invoke<AppState>("sign_in", { username, password, totpCode }),
+  /** `inviteCode`: an invite code or link, on servers that ask for one. */
+  signUp: (username: string, displayName: string, password: string, inviteCode: string | null = null) =>
+    invoke<AppState>("sign_up", { username, displayName, password, inviteCode }),
   signOut: () => invoke<AppState>("sign_out"),
   connection: () => invoke<Connection>("connection"),
   conversations: () => invoke<ConversationView[]>("conversations"),
@@ -366,6 +368,9 @@ export type UpdateView = {
   notes: string | null;
 };
 
+/** A natter://invite link: the sign-up form gets the code (when nobody is signed in). */
+export type InviteOffer = { code: string; signed_in: boolean };
+
 /** A natter://call link asks whether to call this person (never calls by itself). */
 export type CallOffer = {
   conversation_id: string;
@@ -387,6 +392,7 @@ export type EventPayloads = {
   "natter://presence": PresenceChange;
   "natter://open-conversation": OpenConversation;
   "natter://offer-call": CallOffer;
+  "natter://invite": InviteOffer;
   "natter://update": UpdateView;
   "natter://call": CallView;
   "natter://call-stats": CallStats;

@@ -80,6 +80,13 @@ class App {
         }
       }),
       on("natter://offer-call", (offer) => void workspace.callOffered(offer)),
+      on("natter://invite", (invite) => {
+        if (invite.signed_in) {
+          workspace.say("You opened an invite while signed in. Sign out to create an account with it.");
+        } else {
+          this.auth.offerInvite(invite.code);
+        }
+      }),
       on("natter://update", (update) => this.updateBanner.update(update)),
       on("natter://call", (call) => workspace.callChanged(call)),
       on("natter://call-stats", (stats) => workspace.callStatsChanged(stats)),

@@ -203,7 +203,7 @@ function renderMessage(row: MessageRow): HTMLElement {
     element.appendChild(failed);
   }
 
-  if (canChange(message) && row.editDraft === null) {
+  if ((canChange(message) || canReport(message)) && row.editDraft === null) {
     const actions = h("button", {
       class: "message-actions-button icon-button",
       attrs: {
@@ -221,6 +221,11 @@ function renderMessage(row: MessageRow): HTMLElement {
 }
 
 /** Whether the Edit and Delete actions apply: my own stored message, not deleted, not a call. */
+/** Someone else's message that can be reported to the admins. */
+export function canReport(message: MessageView): boolean {
+  return !message.mine && message.call === null && message.id !== null && message.deleted_at === null;
+}
+
 export function canChange(message: MessageView): boolean {
   return (
     message.mine &&

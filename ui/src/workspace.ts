@@ -3,6 +3,9 @@
 // events to the parts that show them and keeps track of which conversation is open, telling Rust
 // through open_conversation / close_conversation.
 
+import { AccountDialog } from "./account-dialog";
+import { accountCommands } from "./account-ipc";
+import { AdminDialog } from "./admin-dialog";
 import { avatarElement } from "./avatar";
 import { CallHistory } from "./call-history";
 import { CallScreen } from "./call-screen";
@@ -51,6 +54,8 @@ export class Workspace {
   private readonly search: SearchPanel;
   private readonly profileDialog: ProfileDialog;
   private readonly settingsDialog: SettingsDialog;
+  private readonly accountDialog: AccountDialog;
+  private readonly adminDialog = new AdminDialog();
   private readonly newGroupDialog: NewGroupDialog;
   private readonly callScreen: CallScreen;
   private readonly callHistory: CallHistory;
@@ -86,6 +91,7 @@ export class Workspace {
     });
     this.profileDialog = new ProfileDialog((user) => this.meChanged(user));
     this.settingsDialog = new SettingsDialog(onState);
+    this.accountDialog = new AccountDialog({ onState });
     this.newGroupDialog = new NewGroupDialog((conversation) => {
       this.list.upsert(conversation);
       void this.open(conversation.id);
@@ -132,6 +138,7 @@ export class Workspace {
       this.leave();
     }
     this.renderMe();
+    void this.learnRole();
     this.settingsDialog.show(state.settings);
     this.callScreen.settingsChanged(state.settings);
     // A call may be in progress (signed in during one, or events were missed): ask for it.
@@ -158,6 +165,9 @@ export class Workspace {
     this.profileMenu.close(false);
     this.profileDialog.close();
     this.settingsDialog.close();
+    this.accountDialog.close();
+    this.adminDialog.close();
+    show(byId("menu-admin", HTMLElement), false);
     this.newGroupDialog.close();
     const confirm = byId("confirm-dialog", HTMLDialogElement);
     if (confirm.open) {
@@ -383,8 +393,25 @@ export class Workspace {
       this.profileDialog.open(me);
     } else if (action === "menu-settings" && this.state !== null) {
       this.settingsDialog.open(this.state.settings);
+    } else if (action === "menu-account") {
+      void this.accountDialog.open();
+    } else if (action === "menu-admin") {
+      void this.adminDialog.open();
     } else if (action === "sign-out") {
       void this.signOut();
+    }
+  }
+
+  /** Offers the admin section to admins only (the server refuses it to anyone else). */
+  private async learnRole(): Promise<void> {
+    const session = this.session;
+    try {
+      const account = await accountCommands.account();
+      if (session === this.session) {
+        show(byId("menu-admin", HTMLElement), account.is_admin);
+      }
+    } catch {
+      // Offline: the menu item appears at the next state.
     }
   }
 
@@ -412,6 +439,11 @@ export class Workspace {
       avatarElement(name, me?.avatar_url ?? null, me?.id ?? "", "small"),
     );
     this.profileButton.setAttribute("aria-label", `${name}: profile and settings`);
+  }
+
+  /** Shows a passing message (a toast). */
+  say(message: string): void {
+    this.notify(message);
   }
 
   private notify(message: string): void {
