@@ -164,6 +164,8 @@ pub struct Binaries {
 /// natter-server on a free loopback port with a fresh SQLite database.
 pub struct Server {
     pub url: String,
+    binary: PathBuf,
+    data_dir: PathBuf,
     _process: Running,
 }
 
@@ -191,8 +193,31 @@ impl Server {
         })?;
         Ok(Self {
             url: format!("http://127.0.0.1:{port}"),
+            binary: binary.to_path_buf(),
+            data_dir: work.join("server"),
             _process: process,
         })
+    }
+
+    /// Runs `natter-server admin …` on this server's data, as its operator would.
+    pub fn console(&self, args: &[&str]) -> Result<String> {
+        output(
+            Command::new(&self.binary)
+                .arg("--data-dir")
+                .arg(&self.data_dir)
+                .arg("admin")
+                .args(args),
+        )
+    }
+
+    /// A new one-use invite code, made with the console.
+    pub fn invite(&self) -> Result<String> {
+        let printed = self.console(&["create-invite", "--uses", "1"])?;
+        printed
+            .strip_prefix("invite code: ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .with_context(|| format!("`natter-server admin create-invite` printed {printed:?}"))
     }
 }
 
@@ -213,21 +238,36 @@ impl Cli {
         username: &str,
         display_name: &str,
     ) -> Result<Self> {
+        Self::signup_invited(binary, server_url, work, username, display_name, None)
+    }
+
+    /// Signs up with an invite code, on a server that asks for one.
+    pub fn signup_invited(
+        binary: &Path,
+        server_url: &str,
+        work: &Path,
+        username: &str,
+        display_name: &str,
+        invite: Option<&str>,
+    ) -> Result<Self> {
         let data_dir = work.join(format!("cli-{username}"));
-        let printed = output(
-            Command::new(binary)
-                .args(["--server", server_url])
-                .arg("--data-dir")
-                .arg(&data_dir)
-                .args([
-                    "signup",
-                    username,
-                    "--display-name",
-                    display_name,
-                    "--print-token",
-                ])
-                .env("NATTER_PASSWORD", "a long enough password"),
-        )?;
+        let mut command = Command::new(binary);
+        command
+            .args(["--server", server_url])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args([
+                "signup",
+                username,
+                "--display-name",
+                display_name,
+                "--print-token",
+            ])
+            .env("NATTER_PASSWORD", "a long enough password");
+        if let Some(code) = invite {
+            command.args(["--invite", code]);
+        }
+        let printed = output(&mut command)?;
         let answer: Value = serde_json::from_str(printed.trim())
             .with_context(|| format!("`natter signup` printed {printed:?}"))?;
         let token = answer["token"]
@@ -255,6 +295,56 @@ impl Cli {
 
     pub fn run(&self, args: &[&str]) -> Result<String> {
         output(self.command(&self.data_dir).args(args))
+    }
+
+    /// Runs a command that is expected to fail; answers what it said on stderr.
+    pub fn run_refused(&self, args: &[&str]) -> Result<String> {
+        let result = self
+            .command(&self.data_dir)
+            .args(args)
+            .output()
+            .context("natter did not run")?;
+        ensure!(
+            !result.status.success(),
+            "`natter {}` succeeded; it should have been refused",
+            args.join(" ")
+        );
+        Ok(String::from_utf8_lossy(&result.stderr).into_owned())
+    }
+
+    /// The same command-line client, signed in with another token of the same user.
+    pub fn with_token(&self, token: &str, name: &str) -> Self {
+        Self {
+            binary: self.binary.clone(),
+            server_url: self.server_url.clone(),
+            data_dir: self.data_dir.with_extension(name),
+            token: token.to_owned(),
+            log: self.log.clone(),
+        }
+    }
+
+    /// `natter login` as `username`; answers the new session's token.
+    pub fn login_token(
+        binary: &Path,
+        server_url: &str,
+        work: &Path,
+        username: &str,
+        password: &str,
+    ) -> Result<String> {
+        let printed = output(
+            Command::new(binary)
+                .args(["--server", server_url])
+                .arg("--data-dir")
+                .arg(work.join(format!("cli-{username}-login")))
+                .args(["login", username, "--print-token"])
+                .env("NATTER_PASSWORD", password),
+        )?;
+        let answer: Value = serde_json::from_str(printed.trim())
+            .with_context(|| format!("`natter login` printed {printed:?}"))?;
+        answer["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("`natter login --print-token` printed no token")
     }
 
     /// A long-running command (`natter answer`, `natter call`) whose JSON lines can be waited

@@ -1,6 +1,7 @@
 //! Harness for the Natter desktop app under test: the end-to-end test (`natter-e2e`) and the
 //! desktop benchmark (`natter-desktop-bench`) drive the real app through tauri-driver.
 
+pub mod account_story;
 pub mod call_story;
 pub mod harness;
 pub mod measure;

@@ -53,6 +53,10 @@ pub async fn signup(
 ) -> Result<AuthResponse> {
     let username = validate::username(&request.username)?;
     core.auth_limits.check(client_ip, "signup", &username)?;
+    // The fields first: a form shows their errors before asking about the invite.
+    let display_name = validate::display_name(&request.display_name)?;
+    validate::password(&request.password)?;
+    let device_name = validate::device_name(request.device_name.as_deref())?;
     let invite_code = request
         .invite_code
         .as_deref()
@@ -67,9 +71,6 @@ pub async fn signup(
         }
         _ => {}
     }
-    let display_name = validate::display_name(&request.display_name)?;
-    validate::password(&request.password)?;
-    let device_name = validate::device_name(request.device_name.as_deref())?;
     let password_hash = core.passwords.hash(&request.password).await?;
 
     let now = now_ms();

@@ -234,6 +234,21 @@ async fn the_openapi_document_lists_what_the_server_answers() {
     let operations = operations(&document);
     assert!(operations.len() >= 30, "{} operations", operations.len());
     let mut wrong = Vec::new();
+    // Every route is described in docs/protocol.md, under a heading that names it.
+    let protocol = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md"),
+    )
+    .expect("docs/protocol.md is readable");
+    let headings: Vec<&str> = protocol
+        .lines()
+        .filter(|line| line.starts_with("#### "))
+        .collect();
+    for operation in &operations {
+        let named = format!("`{} {}`", operation.method, operation.path);
+        if !headings.iter().any(|heading| heading.contains(&named)) {
+            wrong.push(format!("docs/protocol.md has no heading for {named}"));
+        }
+    }
 
     for operation in &operations {
         let listed = operation.listed();

@@ -6,7 +6,8 @@
 //! D-Bus session with its own HOME, in which this program unlocks a fresh gnome-keyring (the
 //! Secret Service the app keeps its token in) and runs dunst (the notification server).
 //!
-//! The story: first start → server address → sign up → Bob (through `natter`) writes → the
+//! The story: first start → server address → sign up with an invite (the server is
+//! invite-only; a wrong code is refused under the invite field) → Bob (through `natter`) writes → the
 //! conversation appears with an unread badge and Bob's presence dot → with the window unfocused
 //! Bob's hostile message raises a notification (seen on D-Bus) → activating it opens the
 //! conversation, where the message is plain text → a reply reaches Bob → after a restart the app
@@ -14,7 +15,8 @@
 //! running app and "Start Natter when I log in" writes and removes its login item → started
 //! with `--hidden` the app stays in the tray until a second start (`natter_e2e::reach_story`).
 //! In between, calls (`natter_e2e::call_story`): the app calls Bob, then Bob calls the app
-//! hidden in the tray.
+//! hidden in the tray. Then the account story (`natter_e2e::account_story`): Alice's devices
+//! listed and one signed out, her password changed, Carol blocked and her next message refused.
 //! Screenshots of each screen go to the artifacts directory.
 
 use std::fs;
@@ -34,7 +36,7 @@ use natter_e2e::harness::{
 use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, output, poll};
 use natter_e2e::slow_upgrades::SlowUpgrades;
-use natter_e2e::{call_story, reach_story, update_story};
+use natter_e2e::{account_story, call_story, reach_story, update_story};
 
 /// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
 const REALTIME_DELAY: Duration = Duration::from_secs(1);
@@ -133,17 +135,33 @@ async fn run(options: &Options) -> Result<()> {
 
     // The app's speaker: a null sink whose monitor the call story records.
     let pulse = Pulse::start(&artifacts)?;
-    let server = Server::start(&options.binaries.server, work.path(), &artifacts, &[])?;
+    // Invite-only, as a new server is: everyone signs up with an invite from the console.
+    let server = Server::start(
+        &options.binaries.server,
+        work.path(),
+        &artifacts,
+        &["--signup", "invite"],
+    )?;
     // The app reaches the server through this proxy: its realtime connection comes online a
     // second after it starts, while the page asks for the connection state (issue 14).
     let slow = SlowUpgrades::start(&server.url, REALTIME_DELAY)?;
-    let bob = Cli::signup(
+    let bob = Cli::signup_invited(
         &options.binaries.cli,
         &server.url,
         work.path(),
         "bob",
         "Bob Builder",
+        Some(&server.invite()?),
     )?;
+    let carol = Cli::signup_invited(
+        &options.binaries.cli,
+        &server.url,
+        work.path(),
+        "carol",
+        "Carol Singer",
+        Some(&server.invite()?),
+    )?;
+    let alice_invite = server.invite()?;
 
     let driver = TauriDriver::start(
         &options.binaries.tauri_driver,
@@ -156,13 +174,24 @@ async fn run(options: &Options) -> Result<()> {
 
     // First start: server address, then sign up.
     let session = driver.session().await?;
-    let story = first_start(&session, &slow.url, &screens).await;
+    let story = first_start(&session, &slow.url, &screens, Some(&alice_invite)).await;
     let story = match story {
         Ok(()) => chat_story(&session, &bob, &mut monitor, &screens).await,
         Err(error) => Err(error),
     };
     let story = match story {
         Ok(()) => call_story::run(&session, &bob, &pulse, &artifacts, &screens).await,
+        Err(error) => Err(error),
+    };
+    let cast = account_story::Cast {
+        cli: &options.binaries.cli,
+        server_url: &server.url,
+        work: work.path(),
+        bob: &bob,
+        carol: &carol,
+    };
+    let story = match story {
+        Ok(()) => account_story::run(&session, &cast, &screens).await,
         Err(error) => Err(error),
     };
     if let Err(error) = story {
@@ -246,7 +275,7 @@ async fn installed_first_start(
     )?;
     let screens = Screenshots::new(&installed_artifacts);
     let session = driver.session().await?;
-    if let Err(error) = first_start(&session, &server.url, &screens).await {
+    if let Err(error) = first_start(&session, &server.url, &screens, None).await {
         screens.failure(&session).await;
         let _ = session.close().await;
         return Err(error);
@@ -270,8 +299,14 @@ async fn installed_first_start(
     wait_for_exit(app)
 }
 
-/// Server address → sign-up form → the main screen, empty.
-async fn first_start(session: &Client, server_url: &str, screens: &Screenshots) -> Result<()> {
+/// Server address → sign-up form (with `invite` on an invite-only server) → the main screen,
+/// empty.
+async fn first_start(
+    session: &Client,
+    server_url: &str,
+    screens: &Screenshots,
+    invite: Option<&str>,
+) -> Result<()> {
     until_js(
         session,
         "the server address screen",
@@ -332,6 +367,30 @@ async fn first_start(session: &Client, server_url: &str, screens: &Screenshots) 
     );
     screens.take(session, "03-sign-up-refused").await?;
     type_into(session, "signup-password", "correct horse battery").await?;
+    if let Some(code) = invite {
+        // A wrong code is refused under the invite field; then the server's web link of the
+        // right one, as it was passed on, signs up.
+        type_into(session, "signup-invite", "WRNG-C0DE-0000-0000").await?;
+        session.find(Locator::Id("sign-up")).await?.click().await?;
+        let refused = until_js(
+            session,
+            "the refused invite's error under the invite field",
+            "const e = document.getElementById('signup-invite-error');              return e !== null && !e.hidden ? e.textContent : null",
+        )
+        .await?;
+        ensure!(
+            refused
+                .as_str()
+                .is_some_and(|text| text.starts_with("No invite has this code")),
+            "a wrong invite code shows {refused}"
+        );
+        type_into(
+            session,
+            "signup-invite",
+            &format!("{server_url}/invite/{code}"),
+        )
+        .await?;
+    }
     screens.take(session, "03-sign-up").await?;
     session.execute(LATE_CONNECTION_ANSWER, Vec::new()).await?;
     session.find(Locator::Id("sign-up")).await?.click().await?;
