@@ -301,6 +301,10 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
                     let message = message?;
                     print(&message)?;
                     if message.state == MessageState::Failed {
+                        eprintln!(
+                            "natter: the server refused the message: {}",
+                            message.error.as_deref().unwrap_or("no reason given")
+                        );
                         return Ok(ExitCode::FAILURE);
                     }
                 }

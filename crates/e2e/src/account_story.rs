@@ -24,6 +24,13 @@ pub struct Cast<'a> {
 }
 
 pub async fn run(session: &Client, cast: &Cast<'_>, screens: &Screenshots) -> Result<()> {
+    // The call story's last call shows "Call ended" for a moment over everything.
+    until_js(
+        session,
+        "the call screen gone after the last call",
+        "const screen = document.querySelector('[data-testid=call-screen]');          return screen === null || screen.hidden || getComputedStyle(screen).display === 'none'",
+    )
+    .await?;
     devices(session, cast, screens).await?;
     password(session, cast, screens).await?;
     session

@@ -556,13 +556,14 @@ async fn chat_story(
 }
 
 /// After a restart the app opens signed in, on the conversation list, without a password.
+/// Restarted, the app opens signed in with both conversations (Bob's and blocked Carol's).
 async fn restart_story(session: &Client, screens: &Screenshots) -> Result<()> {
     until_js(
         session,
         "the main screen restored from the keyring",
         "return document.body.dataset.ready === 'true' \
          && !document.getElementById('screen-main').hidden \
-         && document.querySelectorAll('#conversation-list li.conversation').length === 1",
+         && document.querySelectorAll('#conversation-list li.conversation').length === 2",
     )
     .await?;
     connection_banner_hidden(session, "the app restarted").await?;
