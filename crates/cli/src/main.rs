@@ -466,8 +466,12 @@ async fn resolve_conversation(client: &Client, text: &str) -> anyhow::Result<Con
 }
 
 impl Cli {
-    /// Deletes the stored token of this server.
+    /// Deletes the stored token of this server (nothing is stored when the token came from
+    /// `--token` or NATTER_TOKEN).
     async fn forget(&self) -> anyhow::Result<()> {
+        if self.options.token.is_some() {
+            return Ok(());
+        }
         let credentials = self.credentials.clone();
         let server = self.server_key();
         tokio::task::spawn_blocking(move || credentials.delete(&server)).await??;

@@ -289,3 +289,98 @@ async fn a_video_call_answered_without_a_camera_tells_the_caller_it_is_off() {
         "Alice was not told Bob's camera is off: {alice_seen:#?}"
     );
 }
+
+/// Issue 20: the account commands, through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_commands_from_the_command_line() {
+    let setup = start_server_with(|config| config.users_can_invite = true).await;
+    let alice = setup.sign_up("alice").await;
+
+    // An invite, and a sign-up with its web link.
+    let invite = setup
+        .run(
+            Some(&alice),
+            &["invite", "--uses", "2", "--note", "for bob"],
+        )
+        .await;
+    let link = invite[0]["link"].as_str().expect("a web link").to_owned();
+    assert!(link.contains("/invite/"), "{invite:?}");
+    assert!(
+        invite[0]["app_link"]
+            .as_str()
+            .is_some_and(|app| app.starts_with("natter://invite?server=")),
+        "{invite:?}"
+    );
+    let signed_up = setup
+        .run(None, &["signup", "bob", "--invite", &link, "--print-token"])
+        .await;
+    let bob = signed_up[0]["token"].as_str().expect("a token").to_owned();
+    let invites = setup.run(Some(&alice), &["invites"]).await;
+    assert_eq!(invites[0]["uses"], 1, "{invites:?}");
+
+    // A second device, listed and signed out.
+    let second = setup.run(None, &["login", "alice", "--print-token"]).await[0]["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let sessions = setup.run(Some(&alice), &["sessions"]).await;
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let other = sessions
+        .iter()
+        .find(|session| session["current"] == false)
+        .expect("the other session");
+    let other_id = other["id"].as_str().expect("an id");
+    setup
+        .run(Some(&alice), &["sessions", "revoke", other_id])
+        .await;
+    setup.run_failing(&second, &["whoami"]).await;
+    assert_eq!(setup.run(Some(&alice), &["sessions"]).await.len(), 1);
+
+    // Blocked, Bob's message is refused with the server's reason.
+    setup.run(Some(&bob), &["dm", "alice"]).await;
+    setup.run(Some(&alice), &["block", "bob"]).await;
+    assert_eq!(
+        setup.run(Some(&alice), &["blocked"]).await[0]["username"],
+        "bob"
+    );
+    let refused = setup
+        .run_failing(&bob, &["send", "@alice", "let me in"])
+        .await;
+    assert!(
+        refused.contains("cannot receive your messages"),
+        "{refused}"
+    );
+    setup.run(Some(&alice), &["unblock", "bob"]).await;
+    setup.run(Some(&bob), &["send", "@alice", "thanks"]).await;
+
+    // Two-factor setup prints the secret and URI (the QR code goes to stderr).
+    let totp = setup.run(Some(&alice), &["2fa", "setup"]).await;
+    assert!(
+        totp[0]["otpauth_uri"]
+            .as_str()
+            .is_some_and(|uri| uri.starts_with("otpauth://totp/")),
+        "{totp:?}"
+    );
+
+    // The export, then the account is gone.
+    let path = setup.data.path().join("alice-export.json");
+    let exported = setup
+        .run(
+            Some(&alice),
+            &["export", path.to_str().expect("a UTF-8 path")],
+        )
+        .await;
+    assert!(
+        exported[0]["bytes"]
+            .as_u64()
+            .is_some_and(|bytes| bytes > 100)
+    );
+    let export: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("the export is written"))
+            .expect("the export is JSON");
+    assert_eq!(export["format"], "natter-export/1");
+    assert_eq!(export["account"]["user"]["username"], "alice");
+    setup.run_failing(&alice, &["delete-account"]).await;
+    setup.run(Some(&alice), &["delete-account", "--yes"]).await;
+    setup.run_failing(&alice, &["whoami"]).await;
+}
