@@ -40,6 +40,7 @@ const COMMANDS: &[&str] = &[
     "admin_update_user",
     "admin_delete_user",
     "admin_reset_password",
+    "admin_reset_two_factor",
     "admin_invites",
     "admin_stats",
     "admin_audit",

@@ -7,7 +7,7 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::{self, NewAccount, deletion, passwords, sessions},
+    accounts::{self, NewAccount, deletion, passwords, second_factor, sessions},
     audit::{self, Actor},
     core::Core,
     error::{Error, Result},
@@ -196,13 +196,47 @@ pub async fn reset_password(
     Ok(code)
 }
 
+/// Turns off the second factor of someone who lost both their phone and their recovery codes
+/// (confirm who they are first, outside Natter). Their sessions stay.
+pub async fn reset_two_factor(core: &Core, actor: Actor, user_id: UserId) -> Result<AdminUser> {
+    let mut tx = core.db.begin_write().await?;
+    let enabled: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT totp_enabled_at FROM users WHERE id = $1 AND deleted_at IS NULL")
+            .bind(user_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (enabled_at,) = enabled.ok_or(Error::NotFound)?;
+    if enabled_at.is_none() {
+        return Err(Error::Conflict(
+            "two-factor sign-in is not on for this account",
+        ));
+    }
+    second_factor::clear(&mut tx, user_id).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "user.reset_two_factor",
+        Some(user_id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    user(core, user_id).await
+}
+
 pub async fn delete_user(core: &Core, actor: Actor, user_id: UserId) -> Result<()> {
     if actor.user_id() == Some(user_id) {
         return Err(Error::Forbidden(
             "delete your own account from your account settings, not as an admin",
         ));
     }
-    deletion::delete(core, user_id, Some(actor)).await
+    deletion::delete(core, user_id, Some(actor)).await?;
+    // The console has no clients to tell: the running servers (or the next to start) take the
+    // account out of its groups, so that the members' apps hear it live.
+    if actor != Actor::Console {
+        deletion::finish_leaving(core).await?;
+    }
+    Ok(())
 }
 
 /// Creates an account from the console (`natter-server admin create-user`), whatever the

@@ -81,6 +81,11 @@ pub enum AdminCommand {
     ResetPassword {
         username: String,
     },
+    /// Turn off the two-factor sign-in of someone who lost their phone and recovery codes
+    /// (make sure who they are first).
+    Reset2fa {
+        username: String,
+    },
     /// Delete an account (its messages stay, as from "Deleted account").
     DeleteUser {
         username: String,
@@ -253,6 +258,11 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
                 "one-time code for {username} (valid 24 hours; earlier codes no longer work): {}",
                 reset.code
             );
+        }
+        AdminCommand::Reset2fa { username } => {
+            let user_id = by_name(username.clone()).await?;
+            admin::reset_two_factor(core, Actor::Console, user_id).await?;
+            println!("{username} signs in with the password alone now");
         }
         AdminCommand::DeleteUser { username, yes } => {
             anyhow::ensure!(

@@ -219,13 +219,15 @@ pub async fn open_direct(
         ));
     }
     let mut connection = core.db.pool.acquire().await?;
-    ensure_users_exist(&mut connection, &BTreeSet::from([other])).await?;
-    // Someone who blocked me (or deleted their account) cannot be written to; the words do
+    // Someone who deleted their account (or blocked me) cannot be written to; the words do
     // not say which.
-    let refused = blocks::has_blocked(&mut connection, other, auth.user_id).await?
-        || is_deleted(&mut connection, other).await?;
+    if is_deleted(&mut connection, other).await? {
+        return Err(Error::Forbidden(blocks::REFUSAL));
+    }
+    ensure_users_exist(&mut connection, &BTreeSet::from([other])).await?;
+    let blocked = blocks::has_blocked(&mut connection, other, auth.user_id).await?;
     drop(connection);
-    if refused {
+    if blocked {
         return Err(Error::Forbidden(blocks::REFUSAL));
     }
     let (conversation_id, created) = find_or_create_direct(core, auth.user_id, other).await?;

@@ -112,7 +112,13 @@ impl Db {
             Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE takes SQLite's write lock at once: a transaction that read first and wrote
+        // later would otherwise fail (SQLITE_BUSY_SNAPSHOT) when another process, such as the
+        // console, wrote in between; the mutex above only orders this process's writers.
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         if self.backend == Backend::Postgres {
             // seq order equals commit order only under READ COMMITTED row locking; an
             // operator's stricter default would turn concurrent sends into serialization errors.

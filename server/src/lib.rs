@@ -101,8 +101,9 @@ async fn start_relay(
 /// console, or another node), to close their connections here.
 const ACCOUNT_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Closes the connections of accounts disabled or deleted anywhere. This process's own changes
-/// close them at once; this catches the console's and other nodes' within a few seconds.
+/// Closes the connections of accounts disabled or deleted anywhere, and takes deleted accounts
+/// out of their groups. This process's own changes do both at once; this catches the
+/// console's, other nodes' and an interrupted deletion's within a few seconds.
 async fn close_ended_accounts(core: Arc<Core>) {
     // Clocks of other writers (another node) may differ a little: look back further than the
     // interval. Kicking a connection twice is harmless; it is gone after the first.
@@ -116,6 +117,9 @@ async fn close_ended_accounts(core: Arc<Core>) {
             Ok(users) if !users.is_empty() => core.hub.kick_users(&users),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not look for disabled accounts"),
+        }
+        if let Err(error) = accounts::deletion::finish_leaving(&core).await {
+            tracing::warn!(%error, "deleted accounts could not leave their groups");
         }
     }
 }

@@ -55,6 +55,14 @@ pub async fn admin_reset_password(
 }
 
 #[tauri::command]
+pub async fn admin_reset_two_factor(
+    desktop: State<'_, Desktop>,
+    user_id: UserId,
+) -> Result<AdminUser> {
+    Ok(api(&desktop).await?.admin_reset_two_factor(user_id).await?)
+}
+
+#[tauri::command]
 pub async fn admin_invites(desktop: State<'_, Desktop>) -> Result<Vec<Invite>> {
     Ok(api(&desktop).await?.admin_invites().await?.invites)
 }

@@ -247,6 +247,7 @@ pub fn run_with(options: Options) -> ExitCode {
             admin_commands::admin_update_user,
             admin_commands::admin_delete_user,
             admin_commands::admin_reset_password,
+            admin_commands::admin_reset_two_factor,
             admin_commands::admin_invites,
             admin_commands::admin_stats,
             admin_commands::admin_audit,

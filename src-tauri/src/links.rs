@@ -6,8 +6,9 @@
 //! - `natter://call/<username>` (voice) or `natter://call/<username>?kind=video` opens it and
 //!   asks whether to call. A link is one click on a web page away, so it never starts a call
 //!   by itself;
-//! - `natter://invite?server=<url>&code=<code>` opens the sign-up form of that server with the
-//!   invite filled in (when nobody is signed in; otherwise the page says to sign out first).
+//! - `natter://invite?server=<url>&code=<code>` opens the sign-up form with the invite filled in
+//!   (when nobody is signed in; otherwise the page says to sign out first), after asking
+//!   whether to use that server when it is not the one chosen.
 //!
 //! On Linux and Windows a link starts the app with the link as its one argument; the
 //! single-instance plugin hands it to the app already running and exits. On macOS the system
@@ -24,12 +25,36 @@ use crate::desktop::{Desktop, IpcError};
 pub const SCHEME: &str = "natter";
 
 /// What a link asks the app to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Link {
     Conversation(ConversationId),
     User(String),
     Call { username: String, kind: CallKind },
     Invite { code: String, server: Option<Url> },
+}
+
+/// An invite's code is a secret until it is used: it is never logged.
+impl std::fmt::Debug for Link {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Link::Conversation(id) => formatter.debug_tuple("Conversation").field(id).finish(),
+            Link::User(name) => formatter.debug_tuple("User").field(name).finish(),
+            Link::Call { username, kind } => formatter
+                .debug_struct("Call")
+                .field("username", username)
+                .field("kind", kind)
+                .finish(),
+            Link::Invite { server, .. } => formatter
+                .debug_struct("Invite")
+                .field("server", &server.as_ref().map(Url::as_str))
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What of a link may be logged: its scheme and what it asks (an invite's code stays out).
+fn loggable(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -137,7 +162,7 @@ pub fn open(app: &AppHandle, urls: Vec<Url>) {
     let link = match parse(&url) {
         Ok(link) => link,
         Err(error) => {
-            tracing::warn!(%url, %error, "link ignored");
+            tracing::warn!(link = loggable(&url), %error, "link ignored");
             return;
         }
     };
@@ -188,9 +213,12 @@ pub async fn follow_pending(app: &AppHandle) {
 }
 
 /// What the page is told of an invite link (event `natter://invite`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct InviteOffer {
     pub code: String,
+    /// The server the invite is for, when the link names one. The page asks before switching
+    /// to it: a link from anywhere must not point the sign-in form at a stranger's server.
+    pub server: Option<String>,
     /// Someone is signed in: the page says to sign out first, rather than dropping it.
     pub signed_in: bool,
 }
@@ -201,23 +229,11 @@ async fn follow_invite(
     server: Option<&Url>,
     signed_in: bool,
 ) -> anyhow::Result<()> {
-    if !signed_in && let Some(server) = server {
-        let desktop = app.state::<Desktop>();
-        let current = desktop.state().await.server_url;
-        if current.as_deref().map(|url| url.trim_end_matches('/'))
-            != Some(server.as_str().trim_end_matches('/'))
-        {
-            let state = desktop
-                .choose_server(app, server.as_str())
-                .await
-                .map_err(|error| anyhow::anyhow!("{}", error.message))?;
-            app.emit("natter://state", &state)?;
-        }
-    }
     app.emit(
         "natter://invite",
         InviteOffer {
             code: code.to_owned(),
+            server: server.map(|server| server.as_str().to_owned()),
             signed_in,
         },
     )?;

@@ -146,6 +146,7 @@ export const adminCommands = {
     }),
   deleteUser: (userId: string) => invoke<null>("admin_delete_user", { userId }),
   resetPassword: (userId: string) => invoke<PasswordResetCode>("admin_reset_password", { userId }),
+  resetTwoFactor: (userId: string) => invoke<AdminUser>("admin_reset_two_factor", { userId }),
   invites: () => invoke<Invite[]>("admin_invites"),
   stats: () => invoke<AdminStats>("admin_stats"),
   audit: (cursor: string | null) => invoke<AuditPage>("admin_audit", { cursor }),

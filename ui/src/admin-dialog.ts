@@ -199,6 +199,23 @@ export class AdminDialog {
         return `Reset code for ${user.username}: ${code.code} (valid until ${fullDateTime(code.expires_at)}). Give it to them privately; they enter it under \u201cForgot password?\u201d.`;
       });
     });
+    const twoFactor = actionButton("Turn off two-factor", "admin-reset-two-factor");
+    twoFactor.hidden = !user.totp_enabled;
+    twoFactor.addEventListener("click", () => {
+      void this.act(async () => {
+        const sure = await confirmAction({
+          title: `Turn off two-factor sign-in for ${user.username}?`,
+          text: "For someone who lost their phone and their recovery codes: make sure it is them first. They then sign in with their password alone.",
+          confirmLabel: "Turn off",
+          danger: true,
+        });
+        if (!sure) {
+          return null;
+        }
+        await adminCommands.resetTwoFactor(user.id);
+        return `${user.username} signs in with the password alone now.`;
+      });
+    });
     const remove = actionButton("Delete", "admin-delete-user", true);
     remove.addEventListener("click", () => {
       void this.act(async () => {
@@ -224,7 +241,7 @@ export class AdminDialog {
         h("span", { class: "account-row-title", text: `${user.display_name} (@${user.username})` }),
         h("span", { class: "hint", text: facts.join(" · ") }),
       ),
-      h("div", { class: "row-actions" }, promote, disable, reset, remove),
+      h("div", { class: "row-actions" }, promote, disable, reset, twoFactor, remove),
     );
   }
 

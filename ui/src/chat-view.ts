@@ -152,6 +152,10 @@ export class ChatView {
    * open conversation is loaded afresh.
    */
   async open(conversation: ConversationView, reveal?: MessageView, reload = false): Promise<void> {
+    if (this.conversation?.id !== conversation.id) {
+      // Blocks may have changed elsewhere (the account dialog): read them again.
+      this.blockedIds = null;
+    }
     if (this.conversation?.id === conversation.id && !reload) {
       this.conversation = conversation;
       this.renderHeader();
@@ -256,6 +260,7 @@ export class ChatView {
   /** Signed out: forget drafts too. */
   reset(): void {
     this.close();
+    this.blockedIds = null;
     this.composer.clearDrafts();
   }
 

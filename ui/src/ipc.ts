@@ -369,7 +369,12 @@ export type UpdateView = {
 };
 
 /** A natter://invite link: the sign-up form gets the code (when nobody is signed in). */
-export type InviteOffer = { code: string; signed_in: boolean };
+export type InviteOffer = {
+  code: string;
+  /** The server the invite is for, when the link names one: ask before switching to it. */
+  server: string | null;
+  signed_in: boolean;
+};
 
 /** A natter://call link asks whether to call this person (never calls by itself). */
 export type CallOffer = {

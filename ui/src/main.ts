@@ -3,12 +3,13 @@
 // The same page also runs the incoming call window (index.html#call), which shows only that.
 
 import { AuthView, ServerView } from "./auth-view";
+import { confirmAction } from "./confirm-dialog";
 import { ConnectionBanner, CredentialWarning, UpdateBanner } from "./banners";
 import { byId, setText, show } from "./dom";
 import { IncomingCallWindow } from "./incoming-window";
 import { icon, type IconName } from "./icons";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, errorMessage, on, type AppState, type UpdateView } from "./ipc";
+import { commands, errorMessage, on, type AppState, type InviteOffer, type UpdateView } from "./ipc";
 import { applyTheme } from "./theme";
 import { Workspace } from "./workspace";
 import "./style.css";
@@ -80,13 +81,7 @@ class App {
         }
       }),
       on("natter://offer-call", (offer) => void workspace.callOffered(offer)),
-      on("natter://invite", (invite) => {
-        if (invite.signed_in) {
-          workspace.say("You opened an invite while signed in. Sign out to create an account with it.");
-        } else {
-          this.auth.offerInvite(invite.code);
-        }
-      }),
+      on("natter://invite", (invite) => void this.inviteOpened(invite)),
       on("natter://update", (update) => this.updateBanner.update(update)),
       on("natter://call", (call) => workspace.callChanged(call)),
       on("natter://call-stats", (stats) => workspace.callStatsChanged(stats)),
@@ -98,6 +93,33 @@ class App {
         console.error("could not subscribe to an event", result.reason);
       }
     }
+  }
+
+  /** A natter://invite link: the sign-up form gets its code, on its server if the person agrees. */
+  private async inviteOpened(invite: InviteOffer): Promise<void> {
+    if (invite.signed_in) {
+      this.workspace.say("You opened an invite while signed in. Sign out to create an account with it.");
+      return;
+    }
+    const current = this.state?.server_url?.replace(/\/+$/, "") ?? null;
+    const wanted = invite.server?.replace(/\/+$/, "") ?? null;
+    if (wanted !== null && wanted !== current) {
+      const sure = await confirmAction({
+        title: "Use the server of this invite?",
+        text: `The invite is for the Natter server at ${wanted}. Create an account there only if you trust who sent you the link.`,
+        confirmLabel: "Use this server",
+      });
+      if (!sure) {
+        return;
+      }
+      try {
+        this.render(await commands.chooseServer(wanted));
+      } catch (error: unknown) {
+        this.workspace.say(`The invite's server cannot be reached: ${errorMessage(error)}`);
+        return;
+      }
+    }
+    this.auth.offerInvite(invite.code);
   }
 
   showOfferedUpdate(update: UpdateView | null): void {

@@ -32,6 +32,8 @@ pub enum ApiError {
         status: StatusCode,
         code: ErrorCode,
         message: String,
+        /// How long the server asked to wait (`Retry-After`, with `rate_limited`).
+        retry_after: Option<Duration>,
     },
     /// No answer: the server is down or unreachable, or the connection broke.
     #[error("cannot reach the server: {0}")]
@@ -58,6 +60,14 @@ impl ApiError {
     /// The session token is no longer valid: the user must sign in again.
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, ApiError::Server { status, .. } if *status == StatusCode::UNAUTHORIZED)
+    }
+
+    /// How long the server asked the client to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// The server's error code, when it answered.
@@ -228,6 +238,12 @@ impl Api {
     ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
         let response = builder.send().await.map_err(ApiError::Unreachable)?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|seconds| seconds.trim().parse::<u64>().ok())
+            .map(|seconds| Duration::from_secs(seconds.min(3600)));
         let bytes = response.bytes().await.map_err(ApiError::Unreachable)?;
         if status.is_success() {
             return Ok((status, bytes));
@@ -237,6 +253,7 @@ impl Api {
                 status,
                 code: body.error.code,
                 message: body.error.message,
+                retry_after,
             },
             // A proxy in front of the server may answer 502/503 with HTML.
             Err(_) => ApiError::Server {
@@ -247,6 +264,7 @@ impl Api {
                     ErrorCode::Internal
                 },
                 message: format!("the server answered {status}"),
+                retry_after,
             },
         })
     }
@@ -485,6 +503,7 @@ mod tests {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code,
             message: message.to_owned(),
+            retry_after: None,
         }
     }
 

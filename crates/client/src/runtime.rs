@@ -992,6 +992,11 @@ impl Runner {
                             client_id: message.client_id,
                             failure: if error.is_unauthorized() {
                                 SendFailure::Unauthorized
+                            } else if let Some(wait) = error.retry_after() {
+                                SendFailure::Throttled {
+                                    reason: error.to_string(),
+                                    wait,
+                                }
                             } else if error.is_retryable() {
                                 SendFailure::Retryable(error.to_string())
                             } else {

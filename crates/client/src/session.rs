@@ -91,8 +91,10 @@ pub struct OutgoingMessage {
 /// Why an outbox send did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendFailure {
-    /// The server was unreachable, overloaded or rate limiting: try again later.
+    /// The server was unreachable or overloaded: try again later.
     Retryable(String),
+    /// The server is rate limiting this user: try again no sooner than `wait` from now.
+    Throttled { reason: String, wait: Duration },
     /// The server refused the message for good (too long, not a member any more, …).
     Rejected(String),
     /// The session token is no longer valid.
@@ -358,13 +360,17 @@ impl Session {
                 self.outputs.push_back(Output::Sent { client_id, message });
             }
             Input::SendFailed { client_id, failure } => match failure {
-                SendFailure::Retryable(_) => {
+                SendFailure::Retryable(_) | SendFailure::Throttled { .. } => {
                     if self.in_flight == Some(client_id) {
                         self.in_flight = None;
-                        let delay = self
+                        let backoff = self
                             .send_backoff
                             .next()
                             .unwrap_or(self.config.send_retry_max);
+                        let delay = match failure {
+                            SendFailure::Throttled { wait, .. } => backoff.max(wait),
+                            _ => backoff,
+                        };
                         self.send_retry_at = Some(now + delay);
                     }
                 }

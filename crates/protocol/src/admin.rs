@@ -170,8 +170,8 @@ pub struct AuditEntry {
     /// The admin's username then, or `console`.
     pub actor_name: String,
     /// `user.create`, `user.promote`, `user.demote`, `user.disable`, `user.enable`,
-    /// `user.password_reset`, `user.delete`, `invite.create`, `invite.revoke`,
-    /// `report.resolve`.
+    /// `user.password_reset`, `user.reset_two_factor`, `user.delete`, `invite.create`,
+    /// `invite.revoke`, `report.resolve`.
     pub action: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub target_user_id: Option<UserId>,

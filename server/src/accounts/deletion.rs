@@ -38,10 +38,13 @@ pub async fn delete_own(
         request.totp_code.as_deref(),
     )
     .await?;
-    delete(core, auth.user_id, None).await
+    delete(core, auth.user_id, None).await?;
+    finish_leaving(core).await
 }
 
-/// Deletes `user_id`'s account; `by_admin` is set (and audited) when an admin does it.
+/// Deletes `user_id`'s account; `by_admin` is set (and audited) when an admin does it. The
+/// account still has to leave its groups: [`finish_leaving`], which the caller runs when this
+/// process serves clients (they then see it live), and every server process runs periodically.
 pub async fn delete(core: &Core, user_id: UserId, by_admin: Option<Actor>) -> Result<()> {
     let now = now_ms();
     let id = user_id.to_string();
@@ -85,27 +88,39 @@ pub async fn delete(core: &Core, user_id: UserId, by_admin: Option<Actor>) -> Re
         )
         .await?;
     }
-    let groups: Vec<(String,)> = sqlx::query_as(
-        "SELECT m.conversation_id FROM members m JOIN conversations c ON c.id = m.conversation_id \
-         WHERE m.user_id = $1 AND m.left_seq IS NULL AND c.kind = 'group'",
-    )
-    .bind(&id)
-    .fetch_all(&mut *tx)
-    .await?;
     tx.commit().await?;
     core.hub.kick_sessions(&ended);
     core.hub.kick_users(&[user_id]);
-    // Each group learns it as the account leaving, with the events and owner hand-over of a
-    // member who leaves.
-    let leaving = AuthSession {
-        user_id,
-        session_id: uuid::Uuid::nil(),
-        is_admin: false,
-    };
-    for (group,) in groups {
-        let group = parse_id(&group)?;
-        if let Err(error) = conversations::remove_member(core, leaving, group, user_id).await {
-            tracing::warn!(%error, %group, "a deleted account could not leave a group");
+    Ok(())
+}
+
+/// Takes deleted accounts out of the groups they are still in: each group learns it as the
+/// account leaving, with the events and owner hand-over of a member who leaves. Run after each
+/// deletion and every few seconds by every server process (`close_ended_accounts`), so a
+/// deletion cut short, or made by the console or another node, still completes, and its
+/// events go out from a process whose clients are connected.
+pub async fn finish_leaving(core: &Core) -> Result<()> {
+    let memberships: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.user_id, m.conversation_id FROM users u \
+         JOIN members m ON m.user_id = u.id AND m.left_seq IS NULL \
+         JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'group' \
+         WHERE u.deleted_at IS NOT NULL LIMIT 100",
+    )
+    .fetch_all(&core.db.pool)
+    .await?;
+    for (user_id, group) in memberships {
+        let (user_id, group) = (parse_id(&user_id)?, parse_id(&group)?);
+        let leaving = AuthSession {
+            user_id,
+            session_id: uuid::Uuid::nil(),
+            is_admin: false,
+        };
+        match conversations::remove_member(core, leaving, group, user_id).await {
+            // Another process took it out first.
+            Ok(()) | Err(Error::NotFound) => {}
+            Err(error) => {
+                tracing::warn!(%error, %group, "a deleted account could not leave a group");
+            }
         }
     }
     Ok(())

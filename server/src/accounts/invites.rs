@@ -27,6 +27,8 @@ pub async fn redeem(connection: &mut sqlx::AnyConnection, code: &str, now: i64) 
     let spent: Option<(String,)> = sqlx::query_as(
         "UPDATE invites SET uses = uses + 1 \
          WHERE code_hash = $1 AND uses < max_uses AND expires_at > $2 AND revoked_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = invites.created_by \
+                           AND (u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL)) \
          RETURNING id",
     )
     .bind(&digest)
@@ -36,8 +38,13 @@ pub async fn redeem(connection: &mut sqlx::AnyConnection, code: &str, now: i64) 
     if let Some((id,)) = spent {
         return Ok(id);
     }
+    // An invite of a disabled or deleted account reads as revoked.
     let state: Option<(i64, Option<i64>, i64, i64)> = sqlx::query_as(
-        "SELECT expires_at, revoked_at, uses, max_uses FROM invites WHERE code_hash = $1",
+        "SELECT i.expires_at, \
+                CASE WHEN u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL \
+                     THEN COALESCE(i.revoked_at, 0) ELSE i.revoked_at END, \
+                i.uses, i.max_uses \
+         FROM invites i LEFT JOIN users u ON u.id = i.created_by WHERE i.code_hash = $1",
     )
     .bind(&digest)
     .fetch_optional(connection)

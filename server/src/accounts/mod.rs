@@ -287,7 +287,8 @@ pub async fn confirm_identity(
             .fetch_optional(&core.db.pool)
             .await?;
     let (username, hash, totp_enabled_at) = row.ok_or(Error::Unauthorized)?;
-    core.auth_limits.check(client_ip, "confirm", &username)?;
+    // The log-in bucket: a stolen token gets no extra guesses at the password.
+    core.auth_limits.check(client_ip, "login", &username)?;
     if !core.passwords.verify(password, Some(hash)).await? {
         return Err(Error::WrongPassword);
     }

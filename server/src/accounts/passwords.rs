@@ -31,7 +31,8 @@ pub async fn change(
             .fetch_optional(&core.db.pool)
             .await?;
     let (username, hash) = row.ok_or(Error::Unauthorized)?;
-    core.auth_limits.check(client_ip, "confirm", &username)?;
+    // The log-in bucket: a stolen token gets no extra guesses at the password.
+    core.auth_limits.check(client_ip, "login", &username)?;
     if !core
         .passwords
         .verify(&request.current_password, Some(hash))
@@ -115,6 +116,22 @@ pub async fn reset(core: &Core, client_ip: IpAddr, request: ResetPasswordRequest
     core.auth_limits.check_address(client_ip)?;
     validate::password(&request.new_password)
         .map_err(|_| Error::validation("new_password must be 8 to 1024 bytes"))?;
+    let refused = || {
+        Error::Forbidden(
+            "this reset code is unknown, already used or expired; ask an admin for a new one",
+        )
+    };
+    // The code first: a made-up code costs no password hash.
+    let known: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM password_resets WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(code_digest(&request.code))
+    .bind(now_ms())
+    .fetch_optional(&core.db.pool)
+    .await?;
+    if known.is_none() {
+        return Err(refused());
+    }
     let new_hash = core.passwords.hash(&request.new_password).await?;
     let now = now_ms();
     let mut tx = core.db.begin_write().await?;
@@ -127,9 +144,7 @@ pub async fn reset(core: &Core, client_ip: IpAddr, request: ResetPasswordRequest
     .fetch_optional(&mut *tx)
     .await?;
     let Some((user_id,)) = spent else {
-        return Err(Error::Forbidden(
-            "this reset code is unknown, already used or expired; ask an admin for a new one",
-        ));
+        return Err(refused());
     };
     let user_id = parse_id(&user_id)?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL")

@@ -39,6 +39,7 @@ pub fn router(core: Arc<Core>) -> Router<Arc<Core>> {
             get(user).patch(update_user).delete(delete_user),
         )
         .route("/users/{user_id}/password-reset", post(reset_password))
+        .route("/users/{user_id}/reset-two-factor", post(reset_two_factor))
         .route("/invites", get(all_invites))
         .route("/stats", get(stats))
         .route("/audit", get(audit_log))
@@ -168,6 +169,22 @@ pub async fn reset_password(
 ) -> ApiResult<(StatusCode, Json<PasswordResetCode>)> {
     let code = admin::reset_password(&core, Actor::from(admin), user_id).await?;
     Ok((StatusCode::CREATED, Json(code)))
+}
+
+/// Turn off the second factor of someone who lost it (phone and recovery codes).
+#[utoipa::path(post, path = "/api/admin/users/{user_id}/reset-two-factor", tag = "admin",
+    security(("bearer" = [])), params(("user_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = AdminUser),
+        (status = 404, description = "not_found: no such account, or not an admin", body = ErrorBody),
+        (status = 409, description = "conflict: two-factor sign-in is not on", body = ErrorBody)))]
+pub async fn reset_two_factor(
+    State(core): State<Arc<Core>>,
+    Admin(admin): Admin,
+    Path(user_id): Path<UserId>,
+) -> ApiResult<Json<AdminUser>> {
+    Ok(Json(
+        admin::reset_two_factor(&core, Actor::from(admin), user_id).await?,
+    ))
 }
 
 /// Every invite, newest first.

@@ -33,6 +33,7 @@ use crate::api::{
         account::block, account::unblock,
         invites::create, invites::mine, invites::revoke, invites::link_page,
         admin::users, admin::user, admin::update_user, admin::delete_user, admin::reset_password,
+        admin::reset_two_factor,
         admin::all_invites, admin::stats, admin::audit_log, admin::report_list,
         admin::resolve_report,
         users::me, users::update_me, users::put_avatar, users::delete_avatar, users::get_user,

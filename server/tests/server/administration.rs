@@ -11,6 +11,13 @@ use serde_json::{Value, json};
 
 use crate::harness::{Backend, Client, Http, TestServer, WAIT};
 
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
 crate::on_both_backends!(
     sign_up_follows_the_servers_mode,
     invites_count_their_uses_and_say_why_they_are_refused,
@@ -24,6 +31,9 @@ crate::on_both_backends!(
     reports_reach_the_admins,
     every_admin_action_is_audited,
     sends_and_calls_are_limited_per_user,
+    an_admin_turns_off_a_lost_second_factor,
+    a_disabled_admins_invites_stop_working,
+    the_console_deleting_a_user_takes_them_out_of_their_groups_live,
 );
 
 fn signup_body(username: &str, invite: Option<&str>) -> Value {
@@ -668,4 +678,95 @@ async fn sends_and_calls_are_limited_per_user(backend: Backend) {
         }
         other => panic!("expected a rate-limited call_error, got {other:?}"),
     }
+}
+
+async fn an_admin_turns_off_a_lost_second_factor(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin("ada").await;
+    let mel = server.user("mel").await;
+    let setup: natter_protocol::TotpSetup = mel.ok(Method::POST, "/api/me/totp/setup", None).await;
+    let secret = totp_rs::Secret::Encoded(setup.secret)
+        .to_bytes()
+        .expect("a base32 secret");
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        None,
+        String::new(),
+    )
+    .expect("a TOTP");
+    let code = app.generate(unix_seconds());
+    let _: Value = mel
+        .ok(
+            Method::POST,
+            "/api/me/totp/confirm",
+            Some(json!({"code": code})),
+        )
+        .await;
+    let login = json!({"username": mel.user.username, "password": "correct horse battery"});
+    let (status, body) = server
+        .http()
+        .call(Method::POST, "/api/auth/login", Some(login.clone()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(error_code(&body), "totp_required");
+
+    // Mel lost the phone and the recovery codes; an admin turns it off.
+    let path = format!("/api/admin/users/{}/reset-two-factor", mel.id());
+    let user: Value = admin.ok(Method::POST, &path, None).await;
+    assert_eq!(user["totp_enabled"], false);
+    let (status, _) = server
+        .http()
+        .call(Method::POST, "/api/auth/login", Some(login))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = admin.call(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "it is off already");
+    let audit: AuditPage = admin.ok(Method::GET, "/api/admin/audit", None).await;
+    assert_eq!(audit.entries[0].action, "user.reset_two_factor");
+    assert_eq!(audit.entries[0].target_user_id, Some(mel.id()));
+    // Not for other users.
+    let (status, _) = mel.call(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn a_disabled_admins_invites_stop_working(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| config.signup = SignupMode::Invite).await;
+    let ada = server.admin("ada").await;
+    let bea = server.admin("bea").await;
+    let from_bea = invite(&bea, json!({"max_uses": 5})).await;
+    let (status, body) = sign_up(&server.http(), "first", Some(&from_bea.code)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    ada.ok::<Value>(
+        Method::PATCH,
+        &format!("/api/admin/users/{}", bea.id()),
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    let (status, body) = sign_up(&server.http(), "second", Some(&from_bea.code)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.to_string().contains("revoked"), "{body}");
+}
+
+async fn the_console_deleting_a_user_takes_them_out_of_their_groups_live(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (tom, sue) = (server.user("tom").await, server.user("sue").await);
+    let group = tom.group("club", &[&sue]).await;
+    let mut socket = sue.connect(&[(group.id, group.last_seq)]).await;
+    server.console(&["delete-user", &tom.user.username, "--yes"]);
+    // The running server sees the deletion and takes Tom out, with the owner's role passing
+    // to Sue, while her app is connected.
+    let left = socket.next_durable().await;
+    assert!(
+        matches!(left.body, natter_protocol::EventBody::MemberRemoved { user_id, .. } if user_id == tom.id()),
+        "{left:?}"
+    );
+    let owner = socket.next_durable().await;
+    assert!(
+        matches!(owner.body, natter_protocol::EventBody::OwnerChanged { owner_id } if owner_id == sue.id()),
+        "{owner:?}"
+    );
 }

@@ -53,6 +53,14 @@ impl Api {
         .await
     }
 
+    pub async fn admin_reset_two_factor(&self, user_id: UserId) -> Result<AdminUser, ApiError> {
+        self.send(self.request(
+            Method::POST,
+            &format!("/api/admin/users/{user_id}/reset-two-factor"),
+        ))
+        .await
+    }
+
     pub async fn admin_invites(&self) -> Result<InviteList, ApiError> {
         self.get("/api/admin/invites").await
     }

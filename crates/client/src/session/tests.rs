@@ -393,6 +393,39 @@ fn a_retryable_failure_resends_the_same_message_later_and_a_rejection_moves_on()
 }
 
 #[test]
+fn a_rate_limited_send_waits_as_long_as_the_server_asked() {
+    let now = Instant::now();
+    let mut session = live_session(&[], now);
+    session.handle_input(Input::Queue(outgoing(1)), now);
+    assert_eq!(posts(&drain(&mut session)), vec![outgoing(1).client_id]);
+    // Longer than the first backoff (500 ms), shorter than the session's silence limit.
+    let wait = Duration::from_secs(3);
+    session.handle_input(
+        Input::SendFailed {
+            client_id: outgoing(1).client_id,
+            failure: SendFailure::Throttled {
+                reason: "rate_limited".into(),
+                wait,
+            },
+        },
+        now,
+    );
+    let retry_at = session.poll_timeout().expect("a retry is scheduled");
+    assert_eq!(
+        retry_at,
+        now + wait,
+        "not before the server's wait, nor later"
+    );
+    session.handle_timeout(now + wait - Duration::from_millis(1));
+    assert!(
+        posts(&drain(&mut session)).is_empty(),
+        "not before the wait"
+    );
+    session.handle_timeout(retry_at);
+    assert_eq!(posts(&drain(&mut session)), vec![outgoing(1).client_id]);
+}
+
+#[test]
 fn my_message_arriving_as_an_event_settles_it_in_the_outbox() {
     let now = Instant::now();
     let mut session = live_session(&[(CHAT, 1)], now);
