@@ -59,20 +59,7 @@ pub async fn users(
     cursor: Option<&str>,
 ) -> Result<AdminUserPage> {
     let limit = validate::page_limit(limit)?;
-    let query = query.unwrap_or("").trim().to_lowercase();
-    let cursor = cursor.unwrap_or("");
-    if query.chars().count() > natter_protocol::limits::SEARCH_QUERY_MAX_CHARS
-        || cursor.len() > 64
-        || query.chars().chain(cursor.chars()).any(char::is_control)
-    {
-        return Err(Error::validation(
-            "query and cursor must be short text without control characters",
-        ));
-    }
-    let escaped = query
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let search = validate::name_search(query, cursor)?;
     let rows: Vec<AdminUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ADMIN_USER_COLUMNS} FROM users u \
          WHERE u.deleted_at IS NULL \
@@ -80,9 +67,9 @@ pub async fn users(
            AND u.username > $3 \
          ORDER BY u.username LIMIT $4"
     )))
-    .bind(format!("{escaped}%"))
-    .bind(format!("%{escaped}%"))
-    .bind(cursor)
+    .bind(search.username_prefix)
+    .bind(search.display_name_part)
+    .bind(search.after)
     .bind(limit + 1)
     .fetch_all(&core.db.pool)
     .await?;

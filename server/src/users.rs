@@ -148,29 +148,16 @@ pub async fn search(
     cursor: Option<&str>,
 ) -> Result<UserPage> {
     let limit = validate::page_limit(limit)?;
-    let query = query.unwrap_or("").trim().to_lowercase();
-    if query.chars().count() > natter_protocol::limits::SEARCH_QUERY_MAX_CHARS {
-        return Err(Error::validation("query is too long"));
-    }
-    let cursor = cursor.unwrap_or("");
-    if query.chars().chain(cursor.chars()).any(char::is_control) || cursor.len() > 64 {
-        return Err(Error::validation(
-            "query and cursor must be short text without control characters",
-        ));
-    }
-    let escaped = query
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let search = validate::name_search(query, cursor)?;
     let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users u \
          WHERE (u.username LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
            AND u.username > $3 AND u.deleted_at IS NULL \
          ORDER BY u.username LIMIT $4"
     )))
-    .bind(format!("{escaped}%"))
-    .bind(format!("%{escaped}%"))
-    .bind(cursor)
+    .bind(search.username_prefix)
+    .bind(search.display_name_part)
+    .bind(search.after)
     .bind(limit + 1)
     .fetch_all(&core.db.pool)
     .await?;

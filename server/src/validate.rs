@@ -107,6 +107,37 @@ pub fn page_limit(raw: Option<u32>) -> Result<i64> {
     }
 }
 
+/// A search of accounts by name, as the directory and the admins' user list do it: the
+/// `LIKE` patterns for "username starts with" and "display name contains" (the query lower-cased,
+/// its wildcards escaped for `ESCAPE '\'`), and the username to continue after.
+pub struct NameSearch {
+    pub username_prefix: String,
+    pub display_name_part: String,
+    pub after: String,
+}
+
+pub fn name_search(query: Option<&str>, cursor: Option<&str>) -> Result<NameSearch> {
+    let query = query.unwrap_or("").trim().to_lowercase();
+    if query.chars().count() > SEARCH_QUERY_MAX_CHARS {
+        return Err(Error::validation("query is too long"));
+    }
+    let cursor = cursor.unwrap_or("");
+    if query.chars().chain(cursor.chars()).any(char::is_control) || cursor.len() > 64 {
+        return Err(Error::validation(
+            "query and cursor must be short text without control characters",
+        ));
+    }
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Ok(NameSearch {
+        username_prefix: format!("{escaped}%"),
+        display_name_part: format!("%{escaped}%"),
+        after: cursor.to_owned(),
+    })
+}
+
 /// Splits a search query into plain words (letters and digits), so that no user input ever
 /// reaches a full-text query parser as syntax.
 pub fn search_terms(raw: &str) -> Result<Vec<String>> {

@@ -202,7 +202,7 @@ pub async fn follow_pending(app: &AppHandle) {
     };
     let followed = match (&link, &client) {
         (Some(Link::Invite { code, server }), _) => {
-            follow_invite(app, code, server.as_ref(), client.is_some()).await
+            offer_invite(app, code, server.as_ref(), client.is_some())
         }
         (Some(link), Some(client)) => follow(app, client, link).await,
         _ => Ok(()),
@@ -223,7 +223,7 @@ pub struct InviteOffer {
     pub signed_in: bool,
 }
 
-async fn follow_invite(
+fn offer_invite(
     app: &AppHandle,
     code: &str,
     server: Option<&Url>,

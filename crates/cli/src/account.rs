@@ -6,13 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
-use natter_client::Api;
 use natter_protocol::{
     ChangePasswordRequest, ConfirmWithPassword, CreateInviteRequest, MessageId,
-    ResetPasswordRequest, SessionId, User,
+    ResetPasswordRequest, SessionId,
 };
 
-use crate::{Cli, print, read_password, read_secret};
+use crate::{Cli, print, read_password, read_secret, user_named};
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -109,17 +108,6 @@ pub enum TwoFactorCommand {
         #[arg(long)]
         code: String,
     },
-}
-
-/// A user by exact username, through the directory.
-async fn user_named(api: &Api, username: &str) -> anyhow::Result<User> {
-    let username = username.trim_start_matches('@').to_lowercase();
-    api.search_users(&username, 10)
-        .await?
-        .users
-        .into_iter()
-        .find(|user| user.username == username)
-        .ok_or_else(|| anyhow!("no user named {username:?}"))
 }
 
 pub async fn run(cli: &Cli, command: &AccountCommand) -> anyhow::Result<()> {

@@ -447,10 +447,15 @@ fn event_conversation(event: &ClientEvent) -> Option<ConversationId> {
 }
 
 async fn find_user(client: &Client, username: &str) -> anyhow::Result<User> {
+    user_named(client.api(), username).await
+}
+
+/// A user by exact username (`@` allowed), through the directory.
+pub(crate) async fn user_named(api: &Api, username: &str) -> anyhow::Result<User> {
     let username = username.trim_start_matches('@').to_lowercase();
-    client
-        .search_users(&username)
+    api.search_users(&username, 20)
         .await?
+        .users
         .into_iter()
         .find(|user| user.username == username)
         .ok_or_else(|| anyhow!("no user named {username:?}"))

@@ -30,14 +30,7 @@ pub async fn delete_own(
     client_ip: IpAddr,
     request: ConfirmWithPassword,
 ) -> Result<()> {
-    accounts::confirm_identity(
-        core,
-        auth,
-        client_ip,
-        &request.password,
-        request.totp_code.as_deref(),
-    )
-    .await?;
+    accounts::confirm_identity(core, auth, client_ip, &request).await?;
     delete(core, auth.user_id, None).await?;
     finish_leaving(core).await
 }

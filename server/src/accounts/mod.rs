@@ -12,8 +12,8 @@ pub mod sessions;
 use std::net::IpAddr;
 
 use natter_protocol::{
-    AccountInfo, AuthResponse, LoginRequest, SessionId, SessionInfo, SignupMode, SignupRequest,
-    UserId,
+    AccountInfo, AuthResponse, ConfirmWithPassword, LoginRequest, SessionId, SessionInfo,
+    SignupMode, SignupRequest, UserId,
 };
 
 use crate::{
@@ -95,6 +95,16 @@ pub async fn signup(
     .await?;
     let (token, session) = insert_session(&mut tx, user_id, &device_name, now).await?;
     tx.commit().await?;
+    signed_in(core, user_id, token, session).await
+}
+
+/// The answer to a sign-up or log-in that made `session`.
+async fn signed_in(
+    core: &Core,
+    user_id: UserId,
+    token: String,
+    session: SessionInfo,
+) -> Result<AuthResponse> {
     let user = users::get(core, user_id, user_id).await?;
     Ok(AuthResponse {
         token,
@@ -172,12 +182,7 @@ pub async fn login(core: &Core, request: LoginRequest, client_ip: IpAddr) -> Res
     }
     let (token, session) = insert_session(&mut tx, user_id, &device_name, now).await?;
     tx.commit().await?;
-    let user = users::get(core, user_id, user_id).await?;
-    Ok(AuthResponse {
-        token,
-        session,
-        user,
-    })
+    signed_in(core, user_id, token, session).await
 }
 
 pub(crate) async fn insert_session(
@@ -278,8 +283,7 @@ pub async fn confirm_identity(
     core: &Core,
     auth: AuthSession,
     client_ip: IpAddr,
-    password: &str,
-    totp_code: Option<&str>,
+    confirmation: &ConfirmWithPassword,
 ) -> Result<()> {
     let row: Option<(String, String, Option<i64>)> =
         sqlx::query_as("SELECT username, password_hash, totp_enabled_at FROM users WHERE id = $1")
@@ -289,11 +293,18 @@ pub async fn confirm_identity(
     let (username, hash, totp_enabled_at) = row.ok_or(Error::Unauthorized)?;
     // The log-in bucket: a stolen token gets no extra guesses at the password.
     core.auth_limits.check(client_ip, "login", &username)?;
-    if !core.passwords.verify(password, Some(hash)).await? {
+    if !core
+        .passwords
+        .verify(&confirmation.password, Some(hash))
+        .await?
+    {
         return Err(Error::WrongPassword);
     }
     if totp_enabled_at.is_some() {
-        let code = totp_code.ok_or(Error::TotpRequired)?;
+        let code = confirmation
+            .totp_code
+            .as_deref()
+            .ok_or(Error::TotpRequired)?;
         let mut tx = core.db.begin_write().await?;
         second_factor::verify(&mut tx, auth.user_id, code, now_ms()).await?;
         tx.commit().await?;

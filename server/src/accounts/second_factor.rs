@@ -203,14 +203,7 @@ pub async fn disable(
     client_ip: IpAddr,
     request: ConfirmWithPassword,
 ) -> Result<()> {
-    accounts::confirm_identity(
-        core,
-        auth,
-        client_ip,
-        &request.password,
-        request.totp_code.as_deref(),
-    )
-    .await?;
+    accounts::confirm_identity(core, auth, client_ip, &request).await?;
     let mut tx = core.db.begin_write().await?;
     clear(&mut tx, auth.user_id).await?;
     tx.commit().await?;

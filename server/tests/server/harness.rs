@@ -185,6 +185,11 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "log-in failed: {body}");
+        self.client_for(body)
+    }
+
+    /// The signed-in client of a sign-up's or log-in's answer.
+    fn client_for(&self, body: Value) -> Client {
         let auth: AuthResponse = serde_json::from_value(body).expect("an auth response");
         Client {
             http: Http {
@@ -229,17 +234,7 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "sign-up failed: {body}");
-        let auth: AuthResponse = serde_json::from_value(body).expect("an auth response");
-        Client {
-            http: Http {
-                client: reqwest::Client::new(),
-                base: self.url.clone(),
-                token: Some(auth.token.clone()),
-            },
-            server_url: self.url.clone(),
-            token: auth.token,
-            user: auth.user,
-        }
+        self.client_for(body)
     }
 }
 
