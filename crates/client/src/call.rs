@@ -200,6 +200,22 @@ impl CallMachine {
                 callee,
                 kind,
             } => {
+                // Calling the person whose call rings here is answering it: the server merges
+                // invites that cross the same way, but this one had arrived first.
+                if let Some(call) = &self.call
+                    && call.phase == Phase::Incoming
+                    && call.peer_id == callee
+                {
+                    if self.accepting {
+                        return Ok(());
+                    }
+                    return self.handle(
+                        Input::Accept {
+                            camera_on: kind == CallKind::Video,
+                        },
+                        now,
+                    );
+                }
                 if self.busy() {
                     return Err(CallError::Busy);
                 }

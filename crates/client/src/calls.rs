@@ -290,7 +290,8 @@ impl Runner {
                         let result = self
                             .machine
                             .handle(Input::Place { call_id, callee, kind }, Instant::now())
-                            .map(|()| call_id);
+                            // Placing may have answered the callee's own call instead.
+                            .map(|()| self.machine.view().map_or(call_id, |call| call.call_id));
                         let _ = reply.send(result);
                     }
                     Some(Intent::Input { input, reply }) => {

@@ -304,6 +304,51 @@ fn glare_turns_my_invite_into_answering_their_call() {
 }
 
 #[test]
+fn calling_the_person_whose_call_rings_here_answers_it() {
+    let now = Instant::now();
+    let mut machine = CallMachine::default();
+    frame(
+        &mut machine,
+        ServerFrame::CallIncoming {
+            call: info(THEIRS, BOB, ME),
+        },
+        now,
+    );
+    machine
+        .handle(
+            Input::Place {
+                call_id: CALL,
+                callee: BOB,
+                kind: CallKind::Voice,
+            },
+            now,
+        )
+        .expect("placing answers");
+    let outputs = machine.drain();
+    assert_eq!(
+        sent(&outputs),
+        [ClientFrame::CallAccept { call_id: THEIRS }],
+        "no second invite"
+    );
+    let view = last_view(&outputs);
+    assert_eq!((view.call_id, view.phase), (THEIRS, Phase::Incoming));
+    // Placed by voice: the camera stays off in their video call.
+    assert!(!view.camera_on);
+    // Anyone else still finds me busy.
+    assert_eq!(
+        machine.handle(
+            Input::Place {
+                call_id: CALL,
+                callee: Uuid::from_u128(3),
+                kind: CallKind::Voice
+            },
+            now
+        ),
+        Err(CallError::Busy)
+    );
+}
+
+#[test]
 fn silence_from_the_server_or_the_media_gives_up_in_time() {
     let now = Instant::now();
     let mut machine = CallMachine::default();
