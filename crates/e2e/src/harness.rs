@@ -453,6 +453,17 @@ pub fn wait_for_exit(app: &Path) -> Result<()> {
     })
 }
 
+/// `step` (WebDriver commands), failing after [`UI_TIMEOUT`] instead of hanging: WebKitWebDriver
+/// may leave a command unanswered, e.g. when the app goes away under it.
+pub async fn within<T>(step: &str, future: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(UI_TIMEOUT, future).await.map_err(|_| {
+        anyhow::anyhow!(
+            "{step}: WebKitWebDriver did not answer within {} s",
+            UI_TIMEOUT.as_secs()
+        )
+    })
+}
+
 /// Screenshots of the app's window, named by step.
 pub struct Screenshots {
     pub directory: PathBuf,
@@ -470,8 +481,7 @@ impl Screenshots {
         // WebKitWebDriver's screenshot then waits for the page's next presentation, which a
         // still page never makes (it waited for minutes on the main screen): a dot in the
         // corner changes shade every frame for a few seconds, so there is always a next one.
-        session
-            .execute_async(
+        let painting = session.execute_async(
                 "const done = arguments[arguments.length - 1]; \
                  let dot = document.getElementById('e2e-repaint'); \
                  if (!dot) { \
@@ -490,19 +500,15 @@ impl Screenshots {
                  }; \
                  requestAnimationFrame(() => requestAnimationFrame(() => { tick(); done(true); }));",
                 Vec::new(),
-            )
-            .await
-            .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
-        // Should WebKitWebDriver still leave a screenshot unanswered, the test fails instead of
-        // hanging.
-        let png = tokio::time::timeout(UI_TIMEOUT, session.screenshot())
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "screenshot {name}: WebKitWebDriver did not answer within {} s",
-                    UI_TIMEOUT.as_secs()
-                )
-            })?
+            );
+        within(
+            &format!("the page painting before screenshot {name}"),
+            painting,
+        )
+        .await?
+        .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
+        let png = within(&format!("screenshot {name}"), session.screenshot())
+            .await?
             .with_context(|| format!("screenshot {name} failed"))?;
         let path = self.directory.join(format!("e2e-{name}.png"));
         fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))

@@ -289,7 +289,15 @@ async fn installed_first_start(
         return wait_for_exit(app);
     };
     let release = update_story::Release::in_folder(folder)?;
+    let started = std::time::Instant::now();
     let updated = update_story::run(&session, app, &release, &screens).await;
+    if let Err(error) = &updated {
+        // Said before anything else can hang, with when.
+        eprintln!(
+            "desktop e2e: the update failed after {:.1} s: {error:#}",
+            started.elapsed().as_secs_f64()
+        );
+    }
     if updated.is_err() {
         screens.failure(&session).await;
     }
