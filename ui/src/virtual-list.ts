@@ -11,6 +11,10 @@
 // viewport) the scroll position is moved so that this row stays exactly where it was on screen.
 // The browser's own scroll anchoring is switched off in CSS (overflow-anchor: none), as it would
 // fight this.
+//
+// The arithmetic (offsets, which rows are visible, anchors) is in virtual-list-layout.ts.
+
+import { EPSILON_PX, isNearBottom, RowLayout } from "./virtual-list-layout";
 
 export type VirtualListOptions<T> = {
   /** The scrolling element. The list owns its content; put nothing else in it. */
@@ -38,8 +42,6 @@ export type VirtualListOptions<T> = {
 type Row<T> = { element: HTMLElement; item: T };
 type Anchor = { key: string; delta: number };
 
-/** Differences below this are measurement noise (sub-pixel snapping), not a new height. */
-const EPSILON_PX = 0.5;
 /** Rendering can move rows and change what is visible; a few passes settle it. */
 const MAX_PASSES = 4;
 
@@ -57,10 +59,8 @@ export class VirtualList<T> {
   private readonly heights = new Map<string, number>();
   /** Estimates by key, computed once: estimating every row on every change would be O(n) work. */
   private readonly estimates = new Map<string, number>();
-  /** sizes[i]: height of row i, measured or estimated. */
-  private sizes = new Float64Array(0);
-  /** offsets[i] is the top of row i in the content; offsets[n] is the end of the last row. */
-  private offsets = new Float64Array(1);
+  /** Heights and offsets of the rows, one per key. */
+  private readonly geometry: RowLayout;
   private readonly rows = new Map<string, Row<T>>();
   private pinned = true;
   private lastViewportHeight = 0;
@@ -74,6 +74,7 @@ export class VirtualList<T> {
   constructor(options: VirtualListOptions<T>) {
     this.options = options;
     this.viewport = options.viewport;
+    this.geometry = new RowLayout(options.paddingTopPx ?? 0);
     this.viewport.classList.add("vlist-viewport");
     this.content = document.createElement("div");
     this.content.className = "vlist-content";
@@ -100,10 +101,11 @@ export class VirtualList<T> {
         }
       }
     }
-    this.sizes = new Float64Array(items.length);
+    const sizes = new Float64Array(items.length);
     for (let i = 0; i < items.length; i += 1) {
-      this.sizes[i] = this.sizeOf(this.keys[i], items[i]);
+      sizes[i] = this.sizeOf(this.keys[i], items[i]);
     }
+    this.geometry.setSizes(sizes);
     this.layout();
     this.restore(anchor);
     this.update();
@@ -119,7 +121,7 @@ export class VirtualList<T> {
     this.items = [];
     this.keys = [];
     this.indexOf = new Map();
-    this.sizes = new Float64Array(0);
+    this.geometry.setSizes(new Float64Array(0));
     this.setPinned(true);
     this.layout();
     this.viewport.scrollTop = 0;
@@ -146,15 +148,11 @@ export class VirtualList<T> {
     if (index === undefined) {
       return;
     }
-    const top = this.offset(index);
-    const height = this.offset(index + 1) - top;
-    this.viewport.scrollTop = top - (this.viewport.clientHeight - height) / 2;
+    this.viewport.scrollTop = this.geometry.centredScrollTop(index, this.viewport.clientHeight);
     this.updatePinned();
     this.update();
     // The estimate may have been off; once measured, centre again on the real position.
-    const measuredTop = this.offset(index);
-    const measuredHeight = this.offset(index + 1) - measuredTop;
-    this.viewport.scrollTop = measuredTop - (this.viewport.clientHeight - measuredHeight) / 2;
+    this.viewport.scrollTop = this.geometry.centredScrollTop(index, this.viewport.clientHeight);
     this.updatePinned();
     this.update();
   }
@@ -168,12 +166,8 @@ export class VirtualList<T> {
 
   // -------------------------------------------------------------------------------------------
 
-  private offset(index: number): number {
-    return this.offsets[index] ?? 0;
-  }
-
   private totalHeight(): number {
-    return this.offset(this.keys.length) + (this.options.paddingBottomPx ?? 0);
+    return this.geometry.offset(this.geometry.count) + (this.options.paddingBottomPx ?? 0);
   }
 
   private sizeOf(key: string | undefined, item: T | undefined): number {
@@ -192,46 +186,17 @@ export class VirtualList<T> {
     return estimate;
   }
 
-  /**
-   * Recomputes the offsets (from row `from` on) and the content's height. A loop of additions
-   * over typed arrays: microseconds even for 10^5 rows.
-   */
+  /** Recomputes the offsets (from row `from` on) and the content's height. */
   private layout(from = 0): void {
-    const count = this.keys.length;
-    if (this.offsets.length !== count + 1) {
-      this.offsets = new Float64Array(count + 1);
-      from = 0;
-    }
-    const offsets = this.offsets;
-    const sizes = this.sizes;
-    offsets[0] = this.options.paddingTopPx ?? 0;
-    for (let i = Math.max(0, from); i < count; i += 1) {
-      offsets[i + 1] = (offsets[i] ?? 0) + (sizes[i] ?? 0);
-    }
+    this.geometry.layout(from);
     this.content.style.height = `${this.totalHeight()}px`;
   }
 
-  /** Index of the row at content position `y` (clamped to the rows that exist). */
-  private indexAt(y: number): number {
-    let low = 0;
-    let high = this.keys.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (this.offset(middle) <= y) {
-        low = middle;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return low;
-  }
-
-  private distanceFromBottom(): number {
-    return this.viewport.scrollHeight - this.viewport.scrollTop - this.viewport.clientHeight;
-  }
-
   private updatePinned(): void {
-    this.setPinned(this.distanceFromBottom() <= (this.options.pinThresholdPx ?? 24));
+    const viewport = this.viewport;
+    this.setPinned(
+      isNearBottom(viewport.scrollHeight, viewport.scrollTop, viewport.clientHeight, this.options.pinThresholdPx ?? 24),
+    );
   }
 
   private setPinned(pinned: boolean): void {
@@ -242,13 +207,9 @@ export class VirtualList<T> {
   }
 
   private captureAnchor(): Anchor | null {
-    if (this.keys.length === 0) {
-      return null;
-    }
-    const top = this.viewport.scrollTop;
-    const index = this.indexAt(top);
-    const key = this.keys[index];
-    return key === undefined ? null : { key, delta: top - this.offset(index) };
+    const anchor = this.geometry.anchorAt(this.viewport.scrollTop);
+    const key = anchor === null ? undefined : this.keys[anchor.index];
+    return anchor === null || key === undefined ? null : { key, delta: anchor.delta };
   }
 
   /** After a layout change: stay at the bottom, or keep the anchor row where it was. */
@@ -262,7 +223,7 @@ export class VirtualList<T> {
     }
     const index = this.indexOf.get(anchor.key);
     if (index !== undefined) {
-      const target = this.offset(index) + anchor.delta;
+      const target = this.geometry.scrollTopFor({ index, delta: anchor.delta });
       if (Math.abs(this.viewport.scrollTop - target) >= 1) {
         this.viewport.scrollTop = target;
       }
@@ -289,12 +250,11 @@ export class VirtualList<T> {
 
   /** One pass; returns whether measured heights changed the layout. */
   private renderPass(): boolean {
-    const count = this.keys.length;
-    const overscan = this.options.overscanPx ?? 600;
-    const top = this.viewport.scrollTop;
-    const first = count === 0 ? 0 : this.indexAt(Math.max(0, top - overscan));
-    const last =
-      count === 0 ? -1 : this.indexAt(top + this.viewport.clientHeight + overscan);
+    const { first, last } = this.geometry.visibleRange(
+      this.viewport.scrollTop,
+      this.viewport.clientHeight,
+      this.options.overscanPx ?? 600,
+    );
 
     const focused = document.activeElement;
     for (const [key, row] of this.rows) {
@@ -355,14 +315,9 @@ export class VirtualList<T> {
   private recordHeight(key: string, height: number): number {
     this.heights.set(key, height);
     const index = this.indexOf.get(key);
-    if (index === undefined) {
+    if (index === undefined || !this.geometry.resize(index, height)) {
       return -1;
     }
-    const previous = this.sizes[index] ?? 0;
-    if (Math.abs(previous - height) < EPSILON_PX) {
-      return -1;
-    }
-    this.sizes[index] = height;
     return index;
   }
 
@@ -373,7 +328,7 @@ export class VirtualList<T> {
       .sort((a, b) => a.index - b.index);
     let previous: Element | null = null;
     for (const { row, index } of ordered) {
-      const transform = `translateY(${this.offset(index)}px)`;
+      const transform = `translateY(${this.geometry.offset(index)}px)`;
       if (row.element.style.transform !== transform) {
         row.element.style.transform = transform;
       }
