@@ -11,7 +11,8 @@ export class ConnectionBanner {
   private readonly element = byId("connection-banner", HTMLElement);
   private readonly text = byId("connection-banner-text", HTMLElement);
   private state: Connection["state"] = "online";
-  private timer: ReturnType<typeof setInterval> | ReturnType<typeof setTimeout> | undefined;
+  /** The "Back online" timeout or the countdown's interval (both are the same kind of id). */
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private enabled = false;
   /** Whether there was a connection to come back to: no "Back online" for the first connect. */
   private everConnected = false;

@@ -272,7 +272,7 @@ export class ConversationList {
     if (row === null) {
       return;
     }
-    let next: Element | null = null;
+    let next: Element | null;
     switch (event.key) {
       case "ArrowDown":
         next = row.nextElementSibling;

