@@ -480,7 +480,9 @@ impl Screenshots {
         // The DOM may be ahead of the pixels: let the page paint twice before the picture.
         // WebKitWebDriver's screenshot then waits for the page's next presentation, which a
         // still page never makes (it waited for minutes on the main screen): a dot in the
-        // corner changes shade every frame for a few seconds, so there is always a next one.
+        // corner changes shade every frame until the screenshot is back, so there is always a
+        // next one (a fixed few seconds were not enough under load: the screenshot came after
+        // the dot had stopped and waited for good).
         let painting = session.execute_async(
                 "const done = arguments[arguments.length - 1]; \
                  let dot = document.getElementById('e2e-repaint'); \
@@ -491,15 +493,16 @@ impl Screenshots {
                      + 'pointer-events:none;z-index:2147483647'; \
                    document.body.appendChild(dot); \
                  } \
-                 const until = performance.now() + 3000; \
+                 const until = performance.now() + arguments[0]; \
                  let dark = false; \
                  const tick = () => { \
                    dark = !dark; \
                    dot.style.background = dark ? 'rgba(0,0,0,0.03)' : 'rgba(0,0,0,0.02)'; \
+                   if (!dot.isConnected) return; \
                    if (performance.now() < until) requestAnimationFrame(tick); else dot.remove(); \
                  }; \
                  requestAnimationFrame(() => requestAnimationFrame(() => { tick(); done(true); }));",
-                Vec::new(),
+                vec![serde_json::json!(2 * UI_TIMEOUT.as_millis())],
             );
         within(
             &format!("the page painting before screenshot {name}"),
@@ -507,9 +510,17 @@ impl Screenshots {
         )
         .await?
         .with_context(|| format!("waiting for the page to paint before {name} failed"))?;
-        let png = within(&format!("screenshot {name}"), session.screenshot())
-            .await?
-            .with_context(|| format!("screenshot {name} failed"))?;
+        let png = within(&format!("screenshot {name}"), session.screenshot()).await;
+        // The page goes still again (best effort: the screenshot's outcome is what counts).
+        let _ = within(
+            "stopping the repaint",
+            session.execute(
+                "document.getElementById('e2e-repaint')?.remove()",
+                Vec::new(),
+            ),
+        )
+        .await;
+        let png = png?.with_context(|| format!("screenshot {name} failed"))?;
         let path = self.directory.join(format!("e2e-{name}.png"));
         fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))
     }
