@@ -2,7 +2,7 @@
 //! client core and [`CallDesk`]. Each is listed in `build.rs` and granted in `capabilities/`
 //! (the incoming-call window gets only what it needs).
 
-use natter_client::calls::DeviceChoice;
+use natter_client::call_shell::DeviceChoice;
 use natter_media::devices::DeviceList;
 use natter_protocol::{CallKind, UserId};
 use serde::{Deserialize, Serialize};
@@ -138,7 +138,7 @@ pub async fn use_device(
     if let Ok(client) = desktop.client().await
         && client
             .call()
-            .is_some_and(|call| call.phase != natter_client::call::Phase::Ended)
+            .is_some_and(|call| call.phase != natter_client::call_machine::Phase::Ended)
     {
         let id = match (kind, id.as_deref()) {
             // Cameras have no system default: "the system's choice" is the one a call would
@@ -176,7 +176,7 @@ pub struct CallHistoryEntry {
     peer_avatar_url: Option<String>,
     conversation_id: Option<natter_protocol::ConversationId>,
     kind: CallKind,
-    direction: natter_client::call::Direction,
+    direction: natter_client::call_machine::Direction,
     missed: bool,
     end_reason: natter_protocol::CallEndReason,
     started_at: i64,
@@ -195,7 +195,7 @@ pub async fn call_history(
     desktop: State<'_, Desktop>,
     before: Option<i64>,
 ) -> Result<CallHistoryPage> {
-    use natter_client::call::Direction;
+    use natter_client::call_machine::Direction;
 
     let client = desktop.client().await?;
     let me = client.me().id;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use natter_client::{
     Client,
-    call::{CallView, Direction, Ending, Phase},
-    calls::CallStatsView,
+    call_machine::{CallView, Direction, Ending, Phase},
+    call_shell::CallStatsView,
     view::talk_time,
 };
 use natter_media::{

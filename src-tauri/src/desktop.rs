@@ -411,7 +411,7 @@ impl Desktop {
         let options = ClientOptions {
             data_dir: self.data_dir.clone(),
             session: SessionConfig::default(),
-            calls: natter_client::calls::CallSettings {
+            calls: natter_client::call_shell::CallSettings {
                 devices: crate::media::call_devices(
                     self.picks.clone(),
                     &self.streams,
@@ -464,7 +464,7 @@ impl Desktop {
             && !revoked
             && client
                 .call()
-                .is_some_and(|call| call.phase != natter_client::call::Phase::Ended)
+                .is_some_and(|call| call.phase != natter_client::call_machine::Phase::Ended)
             && let Err(error) = client.hang_up().await
         {
             tracing::debug!(%error, "the call was not hung up before signing out");

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use natter_client::calls::DeviceFactory;
+use natter_client::call_shell::DeviceFactory;
 use natter_media::{
     devices::{self, AudioSink, Camera, Microphone, VideoSink},
     engine::{Devices, VideoSettings},

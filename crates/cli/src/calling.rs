@@ -11,8 +11,8 @@ use std::{
 use clap::Args;
 use natter_client::{
     Client, ClientEvent,
-    call::{Direction, Ending, Phase},
-    calls::{CallSettings, DeviceFactory},
+    call_machine::{Direction, Ending, Phase},
+    call_shell::{CallSettings, DeviceFactory},
 };
 use natter_media::{
     AudioFrame, SAMPLE_RATE, VideoFrame,

@@ -540,7 +540,7 @@ impl Cli {
 
     async fn client_with(
         &self,
-        calls: natter_client::calls::CallSettings,
+        calls: natter_client::call_shell::CallSettings,
     ) -> anyhow::Result<Client> {
         let api = self.signed_in_api().await?;
         let me = api.me().await.context("who am I")?;

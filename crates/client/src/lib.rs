@@ -6,25 +6,28 @@
 //!   cursors, outbox order and retries);
 //! - [`sync`]: how an event changes the cached picture of a conversation (pure);
 //! - [`cache`]: the account's local SQLite cache and outbox;
-//! - [`runtime`]: [`Client`], the task that runs the session over real sockets;
+//! - [`session_shell`]: the task that runs the session over real sockets;
+//! - [`client`]: [`Client`], the handle the apps hold (its facade over both tasks);
 //! - [`view`]: conversations and messages shaped for display;
 //! - [`credentials`]: the session token in the OS credential store;
-//! - [`call`]: one device's call as a state machine without I/O;
-//! - [`calls`]: the task that runs it with the media engine (`natter-media`).
+//! - [`call_machine`]: one device's call as a state machine without I/O;
+//! - [`call_shell`]: the task that runs it with the media engine (`natter-media`).
 
+mod account_state;
 pub mod api;
 pub mod cache;
-pub mod call;
-pub mod calls;
+pub mod call_machine;
+pub mod call_shell;
+pub mod client;
 pub mod credentials;
 pub mod invites;
-pub mod runtime;
 pub mod session;
+pub mod session_shell;
 pub mod sync;
 pub mod tls;
 pub mod view;
 
 pub use api::{Api, ApiError};
+pub use client::{Client, ClientError, ClientEvent, ClientOptions};
 pub use credentials::{CredentialError, CredentialStore, StoredSession};
-pub use runtime::{Client, ClientError, ClientEvent, ClientOptions};
 pub use session::{ConnectionStatus, SessionConfig};

@@ -20,7 +20,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
     api::Api,
-    call::{CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output, Phase},
+    call_machine::{
+        CallError, CallMachine, CallView, Input, MediaProgress, MediaRole, Output, Phase,
+    },
     session::ConnectionStatus,
 };
 
@@ -226,7 +228,7 @@ pub(crate) fn spawn(
     let (intents, intents_rx) = mpsc::unbounded_channel();
     let (frames, frames_rx) = mpsc::unbounded_channel();
     let (view_tx, view) = watch::channel(None);
-    let runner = Runner {
+    let runner = CallShell {
         api,
         settings,
         machine: CallMachine::default(),
@@ -255,7 +257,7 @@ struct ActiveMedia {
     camera_on: bool,
 }
 
-struct Runner {
+struct CallShell {
     api: Api,
     settings: CallSettings,
     machine: CallMachine,
@@ -266,7 +268,7 @@ struct Runner {
     view: watch::Sender<Option<CallView>>,
 }
 
-impl Runner {
+impl CallShell {
     async fn run(
         mut self,
         mut intents: mpsc::UnboundedReceiver<Intent>,
