@@ -4,7 +4,7 @@
 use natter_protocol::{AuditEntry, AuditPage, UserId};
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     core::Core,
     error::{Error, Result},
     util::{new_id, now_ms, parse_id},

@@ -7,7 +7,7 @@ use natter_protocol::{BlockList, UserId};
 use sqlx::AssertSqlSafe;
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     core::Core,
     error::{Error, Result},
     users::{USER_COLUMNS, UserRow},

@@ -10,7 +10,7 @@ use natter_protocol::{
 use sqlx::AssertSqlSafe;
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     blocks,
     core::Core,
     error::{Error, Result, is_unique_violation},

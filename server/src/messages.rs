@@ -9,7 +9,7 @@ use natter_protocol::{
 use sqlx::AssertSqlSafe;
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     blocks,
     core::Core,
     db::Backend,

@@ -7,8 +7,8 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::AuthSession,
     audit::{self, Actor},
+    auth::AuthSession,
     core::Core,
     error::{Error, Result, is_unique_violation},
     util::{new_id, now_ms, parse_id},

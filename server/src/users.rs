@@ -5,7 +5,7 @@ use natter_protocol::{Presence, UpdateProfileRequest, User, UserId, UserPage};
 use sqlx::AssertSqlSafe;
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     avatar, conversations,
     core::Core,
     error::{Error, Result},

@@ -12,8 +12,9 @@ use std::net::IpAddr;
 use natter_protocol::{ConfirmWithPassword, UserId};
 
 use crate::{
-    accounts::{self, AuthSession, second_factor, sessions},
+    accounts::{self, second_factor, sessions},
     audit::{self, Actor},
+    auth::AuthSession,
     conversations,
     core::Core,
     error::{Error, Result},

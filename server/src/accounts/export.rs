@@ -5,7 +5,8 @@ use natter_protocol::{AccountExport, Message, limits::PAGE_MAX};
 use sqlx::AssertSqlSafe;
 
 use crate::{
-    accounts::{self, AuthSession, sessions},
+    accounts::{self, sessions},
+    auth::AuthSession,
     blocks,
     calls::history,
     conversations,

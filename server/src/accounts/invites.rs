@@ -8,8 +8,8 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::AuthSession,
     audit::{self, Actor},
+    auth::AuthSession,
     core::Core,
     credentials::{code_digest, new_code},
     error::{Error, Result},

@@ -17,6 +17,7 @@ use natter_protocol::{
 };
 
 use crate::{
+    auth::AuthSession,
     core::Core,
     credentials::{new_session_token, token_digest},
     error::{Error, Result, is_unique_violation},
@@ -24,15 +25,6 @@ use crate::{
     util::{new_id, now_ms, parse_id},
     validate,
 };
-
-/// Who is making a request, as derived from their session token. Never from the request body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthSession {
-    pub user_id: UserId,
-    pub session_id: SessionId,
-    /// Whether the user was an admin when the token was checked.
-    pub is_admin: bool,
-}
 
 /// How often a session's `last_used_at` is written back, at most.
 const TOUCH_INTERVAL_MS: i64 = 60_000;

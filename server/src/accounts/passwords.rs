@@ -9,8 +9,9 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::{AuthSession, sessions},
+    accounts::sessions,
     audit::{self, Actor},
+    auth::AuthSession,
     core::Core,
     credentials::{code_digest, new_code},
     error::{Error, Result},

@@ -11,7 +11,8 @@ use rand::RngCore;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::{
-    accounts::{self, AuthSession},
+    accounts,
+    auth::AuthSession,
     core::Core,
     credentials::{code_digest, new_code},
     error::{Error, Result},

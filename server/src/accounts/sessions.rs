@@ -3,7 +3,7 @@
 use natter_protocol::{SessionId, SessionInfo, SessionList, UserId};
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     core::Core,
     error::{Error, Result},
     util::parse_id,

@@ -14,11 +14,12 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::{self, AuthSession, deletion, export, passwords, second_factor},
+    accounts::{self, deletion, export, passwords, second_factor},
     api::{
         error::ApiResult,
         extract::{ClientIp, Json, Path},
     },
+    auth::AuthSession,
     blocks,
     core::Core,
     util::now_ms,

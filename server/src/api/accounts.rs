@@ -11,11 +11,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    accounts::{self, AuthSession, passwords, sessions},
+    accounts::{self, passwords, sessions},
     api::{
         error::ApiResult,
         extract::{ClientIp, Json, Path, Query},
     },
+    auth::AuthSession,
     core::Core,
 };
 

@@ -20,13 +20,14 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    accounts::{AuthSession, invites},
+    accounts::invites,
     admin,
     api::{
         error::{ApiError, ApiResult},
         extract::{Json, Path, Query, bearer_token},
     },
     audit::{self, Actor},
+    auth::AuthSession,
     core::Core,
     reports,
 };

@@ -9,11 +9,11 @@ use natter_protocol::{CallHistory, ErrorBody, IceServers};
 use serde::Deserialize;
 
 use crate::{
-    accounts::AuthSession,
     api::{
         error::ApiResult,
         extract::{Json, Query},
     },
+    auth::AuthSession,
     calls::{history, turn},
     core::Core,
     util::now_ms,

@@ -9,11 +9,11 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::AuthSession,
     api::{
         error::ApiResult,
         extract::{Json, Path},
     },
+    auth::AuthSession,
     conversations,
     core::Core,
 };

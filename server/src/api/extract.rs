@@ -14,7 +14,7 @@ use axum::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    accounts::AuthSession, api::error::ApiError, core::Core, error::Error, strict_json::JsonObject,
+    api::error::ApiError, auth::AuthSession, core::Core, error::Error, strict_json::JsonObject,
 };
 
 /// A JSON request body, which must be an object (see [`JsonObject`]).

@@ -13,11 +13,12 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::{AuthSession, invites},
+    accounts::invites,
     api::{
         error::{ApiError, ApiResult},
         extract::{Json, Path},
     },
+    auth::AuthSession,
     core::Core,
 };
 

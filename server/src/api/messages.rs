@@ -11,11 +11,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    accounts::AuthSession,
     api::{
         error::ApiResult,
         extract::{Json, Path, Query},
     },
+    auth::AuthSession,
     core::Core,
     messages, reports,
 };

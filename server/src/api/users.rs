@@ -13,11 +13,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    accounts::AuthSession,
     api::{
         error::{ApiError, ApiResult},
         extract::{Json, Path, Query},
     },
+    auth::AuthSession,
     avatar::THUMBNAIL_CONTENT_TYPE,
     core::Core,
     users,

@@ -6,7 +6,7 @@ use natter_protocol::{CallHistory, CallKind, CallRecord};
 use sqlx::AssertSqlSafe;
 
 use crate::{
-    accounts::AuthSession,
+    auth::AuthSession,
     calls::referee,
     conversations,
     core::Core,

@@ -13,7 +13,8 @@ use natter_protocol::{ClientFrame, ConversationId, ErrorCode, Seq, ServerFrame, 
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 
 use crate::{
-    accounts::{self, AuthSession},
+    accounts,
+    auth::AuthSession,
     calls::{referee::Device, signaling},
     core::Core,
     events, messages,
