@@ -543,32 +543,3 @@ pub async fn rename(
     events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
     get(core, auth, conversation_id).await
 }
-
-/// Whether two users are both in some conversation right now (so each sees the other's presence).
-pub async fn share_a_conversation(core: &Core, user: UserId, other: UserId) -> Result<bool> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM members mine \
-         JOIN members other ON other.conversation_id = mine.conversation_id \
-         WHERE mine.user_id = $1 AND other.user_id = $2 \
-           AND mine.left_seq IS NULL AND other.left_seq IS NULL LIMIT 1",
-    )
-    .bind(user.to_string())
-    .bind(other.to_string())
-    .fetch_optional(&core.db.pool)
-    .await?;
-    Ok(row.is_some())
-}
-
-/// Everyone who shares a conversation with the user: who sees their presence.
-pub async fn contacts(core: &Core, user_id: UserId) -> Result<Vec<UserId>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT other.user_id FROM members mine \
-         JOIN members other ON other.conversation_id = mine.conversation_id \
-         WHERE mine.user_id = $1 AND mine.left_seq IS NULL AND other.left_seq IS NULL \
-           AND other.user_id <> $1",
-    )
-    .bind(user_id.to_string())
-    .fetch_all(&core.db.pool)
-    .await?;
-    rows.iter().map(|(id,)| parse_id(id)).collect()
-}

@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod calls;
 pub mod config;
 pub mod console;
+pub mod contacts;
 pub mod conversations;
 pub mod core;
 pub mod credentials;

@@ -6,7 +6,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::{
     auth::AuthSession,
-    avatar, conversations,
+    avatar, contacts,
     core::Core,
     error::{Error, Result},
     util::parse_id,
@@ -52,7 +52,7 @@ impl UserRow {
 /// conversation.
 pub async fn get(core: &Core, viewer: UserId, user_id: UserId) -> Result<User> {
     let presence_visible =
-        viewer == user_id || conversations::share_a_conversation(core, viewer, user_id).await?;
+        viewer == user_id || contacts::share_a_conversation(&core.db, viewer, user_id).await?;
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
     )))
@@ -162,12 +162,11 @@ pub async fn search(
     .fetch_all(&core.db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
-    let mut may_see_presence: std::collections::HashSet<String> =
-        conversations::contacts(core, viewer)
-            .await?
-            .iter()
-            .map(UserId::to_string)
-            .collect();
+    let mut may_see_presence: std::collections::HashSet<String> = contacts::list(&core.db, viewer)
+        .await?
+        .iter()
+        .map(UserId::to_string)
+        .collect();
     may_see_presence.insert(viewer.to_string());
     let users = rows
         .into_iter()

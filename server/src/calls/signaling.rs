@@ -19,7 +19,7 @@ use crate::{
             Device, Intent, Notice, Output, Recipient, Referee, RefereeConfig, RefereeError,
         },
     },
-    conversations,
+    contacts,
     core::Core,
     messages,
     metrics::CallLabels,
@@ -132,7 +132,7 @@ pub async fn handle_frame(core: &Core, from: Device, frame: ClientFrame) -> Opti
     {
         // Only people who share a conversation can call each other; anyone else gets the
         // same answer as for a user who does not exist.
-        match conversations::share_a_conversation(core, from.user, callee).await {
+        match contacts::share_a_conversation(&core.db, from.user, callee).await {
             Ok(true) => {}
             Ok(false) => return refuse(ErrorCode::NotFound, "no such user"),
             Err(error) => {

@@ -2,7 +2,7 @@
 
 use natter_protocol::{ServerFrame, UserId};
 
-use crate::{conversations, core::Core, realtime::hub::Outbound, util::now_ms};
+use crate::{contacts, core::Core, realtime::hub::Outbound, util::now_ms};
 
 /// Records and announces a change of presence. Announces the state at the time of sending,
 /// so two quick changes in a row cannot leave contacts with a stale one.
@@ -21,7 +21,7 @@ pub async fn announce(core: &Core, user_id: UserId, went_offline: bool) {
             tracing::warn!(%error, "could not store last-seen time");
         }
     }
-    let contacts = match conversations::contacts(core, user_id).await {
+    let contacts = match contacts::list(&core.db, user_id).await {
         Ok(contacts) => contacts,
         Err(error) => {
             tracing::warn!(%error, "could not load contacts to announce presence");

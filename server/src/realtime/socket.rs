@@ -158,7 +158,7 @@ impl Session {
         let memberships = events::memberships(&self.core, self.auth.user_id)
             .await
             .map_err(|_| End::Close(1011, "database unavailable"))?;
-        let contacts = crate::conversations::contacts(&self.core, self.auth.user_id)
+        let contacts = crate::contacts::list(&self.core.db, self.auth.user_id)
             .await
             .map_err(|_| End::Close(1011, "database unavailable"))?;
         self.send_frame(&ServerFrame::Ready {
