@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, State};
 
 use crate::{
-    calls::{CallDesk, CallScreenView},
+    call_view::CallScreenView,
+    calls::CallDesk,
     desktop::{AppStateView, Desktop, IpcError},
     media,
 };

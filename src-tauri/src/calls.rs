@@ -1,29 +1,29 @@
-//! Calls in the desktop app: what the page is shown of the call (`natter://call`), and what makes
-//! an incoming call impossible to miss: the ringtone (played natively), the always-on-top call
-//! window, the tray icon, the notification and the main window's attention request. All of it
-//! follows the call's phase, so it stops everywhere the moment the call is answered (here or on
-//! another device), cancelled or timed out.
+//! Calls in the desktop app, the shell around [`CallAlerts`]: it shows the page the call
+//! (`natter://call`, shaped in `call_view.rs`) and performs what the alert machine decides to
+//! make an incoming call impossible to miss: the ringtone (played natively), the always-on-top
+//! call window, the tray icon, the notification (whose buttons come back here as intents) and
+//! the main window's attention request. It also runs the settings' device test.
 
 use std::sync::Arc;
 
 use natter_client::{
     Client,
-    call_machine::{CallView, Direction, Ending, Phase},
-    call_shell::CallStatsView,
-    view::talk_time,
+    call_machine::{CallView, Phase},
 };
 use natter_media::{
     devices::Capture,
     ring::{self, Tune},
 };
-use natter_protocol::{CallEndReason, CallId, ConversationId};
-use serde::Serialize;
+use natter_protocol::{CallId, ConversationId};
 use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::Mutex;
 
 use crate::{
+    call_alerts::{Answer, CallAlerts, Effect},
+    call_view::{CallScreenView, ended_text},
     frames::Streams,
     media::{self, SharedPicks},
+    notifications::{self, Shown},
 };
 
 /// How long ringing may wait for the server to say who calls (when no conversation does).
@@ -31,50 +31,6 @@ const PEER_LOOKUP: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// Label of the small incoming-call window.
 pub const CALL_WINDOW: &str = "call";
-
-/// The call as the page shows it (docs/desktop-ipc.md, `CallView`).
-#[derive(Debug, Clone, Serialize)]
-pub struct CallScreenView {
-    /// The call as the client core sees it.
-    #[serde(flatten)]
-    pub call: CallView,
-    pub peer_name: String,
-    pub peer_avatar_url: Option<String>,
-    pub conversation_id: Option<ConversationId>,
-    /// When media first connected (ms since the Unix epoch): the call timer counts from here.
-    pub connected_at: Option<i64>,
-    pub ended_text: Option<String>,
-}
-
-/// The media figures with a verdict for the quality indicator.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallStatsScreenView {
-    #[serde(flatten)]
-    pub stats: CallStatsView,
-    pub quality: Quality,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Quality {
-    Good,
-    Fair,
-    Poor,
-}
-
-/// Good below 150 ms round trip and 2 % loss (a conversation flows); poor beyond 400 ms or
-/// 8 % (people talk over each other, video freezes); fair between.
-pub fn quality(stats: &CallStatsView) -> Quality {
-    let rtt = stats.rtt_ms.unwrap_or(0.0);
-    let loss = stats.loss_fraction;
-    if rtt > 400.0 || loss > 0.08 {
-        Quality::Poor
-    } else if rtt > 150.0 || loss > 0.02 {
-        Quality::Fair
-    } else {
-        Quality::Good
-    }
-}
 
 /// Who is on the other end, as shown.
 #[derive(Debug, Clone)]
@@ -84,58 +40,15 @@ struct Peer {
     conversation_id: Option<ConversationId>,
 }
 
-/// What the user is told when the call is over, from this device's side.
-pub fn ended_text(ending: Option<&Ending>, direction: Direction, talk_ms: Option<i64>) -> String {
-    let outgoing = direction == Direction::Outgoing;
-    match ending {
-        Some(Ending::Ended { reason }) => match reason {
-            CallEndReason::Completed => match talk_ms {
-                Some(ms) => format!("Call ended · {}", talk_time(ms)),
-                None => "Call ended".to_owned(),
-            },
-            CallEndReason::Missed if outgoing => "No answer".to_owned(),
-            CallEndReason::Missed => "Missed call".to_owned(),
-            CallEndReason::Declined if outgoing => "Declined".to_owned(),
-            CallEndReason::Declined => "Call declined".to_owned(),
-            CallEndReason::Busy => "Busy".to_owned(),
-            CallEndReason::Cancelled if outgoing => "Call cancelled".to_owned(),
-            CallEndReason::Cancelled => "Missed call".to_owned(),
-            CallEndReason::Failed => "Call failed".to_owned(),
-        },
-        Some(Ending::AnsweredElsewhere) => "Answered on another device".to_owned(),
-        Some(Ending::Refused { message }) => message.clone(),
-        Some(Ending::TimedOut) => "The call could not connect".to_owned(),
-        Some(Ending::ServerLost) => "Connection to the server lost".to_owned(),
-        None => "Call ended".to_owned(),
-    }
-}
-
-/// An incoming call this device never picked up (and no other of mine did).
-fn missed_here(call: &CallView) -> bool {
-    call.direction == Direction::Incoming
-        && matches!(&call.ending, Some(Ending::Ended { reason }) if reason.missed_by_callee())
-}
-
-/// Which sound the call's phase wants.
-fn tune_for(call: &CallView) -> Option<Tune> {
-    match call.phase {
-        Phase::Incoming => Some(Tune::Ringtone),
-        Phase::Outgoing if call.ringing => Some(Tune::Ringback),
-        _ => None,
-    }
-}
-
 #[derive(Default)]
 struct DeskState {
+    /// The client that reported the call, to answer it from the notification.
+    client: Option<Client>,
     /// The peer of the current call, looked up once.
     peer: Option<(CallId, Peer)>,
-    connected_at: Option<(CallId, i64)>,
-    /// The sound playing and the call it is for.
-    sound: Option<(CallId, Tune, Capture)>,
-    /// The call whose ringing alerts (window, tray, notification, attention) are up.
-    alerted: Option<CallId>,
-    /// The incoming-call notification, to turn into "missed" or take away.
-    notification: Option<crate::notifications::Shown>,
+    alerts: CallAlerts<Shown>,
+    /// The sound playing.
+    sound: Option<Capture>,
     /// The call in progress as last shown.
     current: Option<CallScreenView>,
     /// The settings' device test.
@@ -236,19 +149,14 @@ impl CallDesk {
     }
 
     /// The call changed: show it, and ring or stop ringing.
-    pub async fn changed(&self, app: &AppHandle, client: &Client, call: CallView) {
+    pub async fn changed(&self, app: &AppHandle, client: &Client, call: CallView, notify: bool) {
         let peer = self.peer(client, &call).await;
-        let view = {
+        let (view, effects) = {
             let mut state = self.state.lock().await;
-            if call.phase == Phase::Connected
-                && state.connected_at.is_none_or(|(id, _)| id != call.call_id)
-            {
-                state.connected_at = Some((call.call_id, now_ms()));
-            }
-            let connected_at = state
-                .connected_at
-                .filter(|(id, _)| *id == call.call_id)
-                .map(|(_, at)| at);
+            state.client = Some(client.clone());
+            let now = now_ms();
+            let effects = state.alerts.call_changed(&call, notify, now);
+            let connected_at = state.alerts.connected_at(call.call_id);
             let ended = call.phase == Phase::Ended;
             let view = CallScreenView {
                 call: call.clone(),
@@ -260,49 +168,83 @@ impl CallDesk {
                     ended_text(
                         call.ending.as_ref(),
                         call.direction,
-                        connected_at.map(|at| now_ms() - at),
+                        connected_at.map(|at| now - at),
                     )
                 }),
             };
             state.current = (!ended).then(|| view.clone());
-            view
+            (view, effects)
         };
-        // The window and the tray first: the ringtone waits for a sound card to open.
-        self.alert(app, &call, &view).await;
-        self.play(&call).await;
-        if call.phase == Phase::Connecting {
-            // The call needs the camera and microphone the settings' test may hold.
-            self.stop_device_test().await;
-        }
-        if call.phase == Phase::Ended {
-            self.streams.remote.clear();
-            self.streams.local.clear();
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.set_fullscreen(false);
-            }
-        }
+        // Runs on the event forwarder, one change at a time, so no other change comes while
+        // the speaker opens.
+        self.perform(app, effects, &view).await;
         if let Err(error) = app.emit("natter://call", &view) {
             tracing::warn!(%error, "call not shown");
         }
     }
 
-    /// Starts or stops the ringtone or the ringback as the phase wants. Runs on the event
-    /// forwarder, one change at a time, so no other change can come while the speaker opens.
-    async fn play(&self, call: &CallView) {
-        let wanted = tune_for(call);
-        let stopped = {
-            let mut state = self.state.lock().await;
-            let playing = state.sound.as_ref().map(|(id, tune, _)| (*id, *tune));
-            if playing == wanted.map(|tune| (call.call_id, tune)) {
-                return;
+    /// Does what the alert machine decided, in its order.
+    async fn perform(&self, app: &AppHandle, effects: Vec<Effect<Shown>>, view: &CallScreenView) {
+        for effect in effects {
+            match effect {
+                Effect::Sound(tune) => self.play(tune).await,
+                Effect::RaiseAlerts => {
+                    open_call_window(app);
+                    crate::tray::set_ringing(app, Some(&view.peer_name));
+                    if let Some(window) = app.get_webview_window("main") {
+                        let _ =
+                            window.request_user_attention(Some(tauri::UserAttentionType::Critical));
+                    }
+                }
+                Effect::ShowIncomingNotification { call_id } => {
+                    // On its own: a slow notification server must hold up neither the
+                    // ringtone, the page (`current_call`), nor the event that stops the ringing.
+                    let (desk, app, view) = (self.clone(), app.clone(), view.clone());
+                    tauri::async_runtime::spawn(async move {
+                        let answers = {
+                            let (desk, app) = (desk.clone(), app.clone());
+                            move |answer| desk.answer_from_notification(&app, call_id, answer)
+                        };
+                        let shown =
+                            notifications::incoming_call(&app, &view, Box::new(answers)).await;
+                        let effects = desk
+                            .state
+                            .lock()
+                            .await
+                            .alerts
+                            .notification_shown(call_id, shown);
+                        // Only notifications to take away can follow.
+                        for effect in effects {
+                            if let Effect::EndNotification { shown, missed } = effect {
+                                notifications::ringing_over(&app, shown, missed.then_some(&view));
+                            }
+                        }
+                    });
+                }
+                Effect::TakeDownAlerts => take_down_alerts(app),
+                Effect::EndNotification { shown, missed } => {
+                    notifications::ringing_over(app, shown, missed.then_some(view));
+                }
+                Effect::StopDeviceTest => self.stop_device_test().await,
+                Effect::CallOver => {
+                    self.streams.remote.clear();
+                    self.streams.local.clear();
+                    if let Some(window) = app.get_webview_window("main") {
+                        let _ = window.set_fullscreen(false);
+                    }
+                }
             }
-            state.sound.take()
-        };
+        }
+    }
+
+    /// Starts the tune (or none), stopping what played.
+    async fn play(&self, tune: Option<Tune>) {
+        let stopped = self.state.lock().await.sound.take();
         // Stopping joins the sound thread.
         if let Some(stopped) = stopped {
             let _ = tauri::async_runtime::spawn_blocking(move || drop(stopped)).await;
         }
-        let Some(tune) = wanted else { return };
+        let Some(tune) = tune else { return };
         let picks = self.picks.read().map(|p| p.clone()).unwrap_or_default();
         // Opening a sound card blocks.
         let started = tauri::async_runtime::spawn_blocking(move || {
@@ -310,70 +252,59 @@ impl CallDesk {
         })
         .await;
         match started {
-            Ok(Ok(capture)) => self.state.lock().await.sound = Some((call.call_id, tune, capture)),
+            Ok(Ok(capture)) => self.state.lock().await.sound = Some(capture),
             Ok(Err(error)) => tracing::warn!(%error, "the ringtone does not play"),
             Err(error) => tracing::warn!(%error, "the ringtone does not play"),
         }
     }
 
-    /// Raises the incoming-call alerts when ringing starts here, takes them down when it stops.
-    async fn alert(&self, app: &AppHandle, call: &CallView, view: &CallScreenView) {
-        let ringing_here = call.phase == Phase::Incoming;
-        let notify = app
-            .state::<crate::desktop::Desktop>()
-            .settings()
-            .await
-            .notifications;
-        let mut state = self.state.lock().await;
-        if ringing_here && state.alerted != Some(call.call_id) {
-            state.alerted = Some(call.call_id);
-            drop(state);
-            open_call_window(app);
-            crate::tray::set_ringing(app, Some(&view.peer_name));
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.request_user_attention(Some(tauri::UserAttentionType::Critical));
+    /// A button of the incoming call's notification: an intent, carried out only if that call
+    /// still rings here.
+    fn answer_from_notification(&self, app: &AppHandle, call_id: CallId, answer: Answer) {
+        let (desk, app) = (self.clone(), app.clone());
+        tauri::async_runtime::spawn(async move {
+            let (answer, client) = {
+                let state = desk.state.lock().await;
+                (state.alerts.answer(call_id, answer), state.client.clone())
+            };
+            let (Some(answer), Some(client)) = (answer, client) else {
+                tracing::info!("the notification's call no longer rings: nothing to answer");
+                return;
+            };
+            let answered = match answer {
+                Answer::Accept { video } => {
+                    desk.stop_device_test().await;
+                    let accepted = client.accept_call(video).await;
+                    crate::tray::show_main_window(&app);
+                    accepted
+                }
+                Answer::Decline => client.decline_call().await,
+            };
+            if let Err(error) = answered {
+                tracing::warn!(?answer, %error, "the call was not answered");
             }
-            if notify {
-                // On its own: a slow notification server must hold up neither the ringtone,
-                // the page (`current_call`), nor the event that stops the ringing.
-                let (desk, app, view, call_id) =
-                    (self.clone(), app.clone(), view.clone(), call.call_id);
-                tauri::async_runtime::spawn(async move {
-                    let shown = crate::notifications::incoming_call(&app, &view).await;
-                    let mut state = desk.state.lock().await;
-                    if state.alerted == Some(call_id) {
-                        // The same call may ring again (the server lost and back) before an
-                        // earlier notification of it was shown: only the newest stays.
-                        let earlier = std::mem::replace(&mut state.notification, shown);
-                        crate::notifications::ringing_over(&app, earlier, None);
-                    } else {
-                        crate::notifications::ringing_over(&app, shown, None);
-                    }
-                });
-            }
-        } else if !ringing_here && state.alerted.is_some() {
-            state.alerted = None;
-            let shown = state.notification.take();
-            drop(state);
-            take_down_alerts(app);
-            let missed = missed_here(call);
-            crate::notifications::ringing_over(app, shown, (missed && notify).then_some(view));
-        } else if call.phase == Phase::Ended && missed_here(call) && notify {
-            // Missed without ever ringing here (it rang out while this device was connecting).
-            crate::notifications::ringing_over(app, None, Some(view));
-        }
+        });
     }
 
     /// Forgets the call (signed out: the client is gone and will say nothing more): stops the
     /// sounds and the device test, takes the ringing alerts down, clears the pictures.
     pub async fn reset(&self, app: &AppHandle) {
-        let state = std::mem::take(&mut *self.state.lock().await);
-        if state.alerted.is_some() {
-            take_down_alerts(app);
-            crate::notifications::ringing_over(app, state.notification, None);
+        let (effects, sound, test, speaker_test) = {
+            let mut state = self.state.lock().await;
+            let effects = state.alerts.reset();
+            let state = std::mem::take(&mut *state);
+            (effects, state.sound, state.test, state.speaker_test)
+        };
+        for effect in effects {
+            match effect {
+                Effect::TakeDownAlerts => take_down_alerts(app),
+                Effect::EndNotification { shown, .. } => {
+                    notifications::ringing_over(app, shown, None);
+                }
+                _ => {}
+            }
         }
         // Stopping sounds and devices joins their threads.
-        let (sound, test, speaker_test) = (state.sound, state.test, state.speaker_test);
         let _ =
             tauri::async_runtime::spawn_blocking(move || drop((sound, test, speaker_test))).await;
         self.streams.remote.clear();
@@ -507,64 +438,5 @@ fn close_call_window(app: &AppHandle) {
         && let Err(error) = window.destroy()
     {
         tracing::warn!(%error, "the call window did not close");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stats(rtt_ms: Option<f64>, loss_fraction: f64) -> CallStatsView {
-        CallStatsView {
-            call_id: CallId::nil(),
-            rtt_ms,
-            loss_fraction,
-            packets_lost: 0,
-            sent_bitrate_bps: 0,
-            received_bitrate_bps: 0,
-            target_bitrate_bps: 0,
-            video_bitrate_bps: 0,
-            frames_sent: 0,
-            frames_decoded: 0,
-            decoded_frame_rate: 0.0,
-            remote_width: None,
-            remote_height: None,
-            keyframes_requested: 0,
-            ice_restarts: 0,
-            local_candidate_type: None,
-        }
-    }
-
-    #[test]
-    fn quality_follows_round_trip_and_loss() {
-        assert_eq!(quality(&stats(Some(20.0), 0.0)), Quality::Good);
-        assert_eq!(quality(&stats(None, 0.0)), Quality::Good);
-        assert_eq!(quality(&stats(Some(200.0), 0.0)), Quality::Fair);
-        assert_eq!(quality(&stats(Some(20.0), 0.05)), Quality::Fair);
-        assert_eq!(quality(&stats(Some(500.0), 0.0)), Quality::Poor);
-        assert_eq!(quality(&stats(Some(20.0), 0.1)), Quality::Poor);
-    }
-
-    #[test]
-    fn endings_read_from_my_side() {
-        let ended = |reason| Some(Ending::Ended { reason });
-        let out = Direction::Outgoing;
-        let inc = Direction::Incoming;
-        assert_eq!(
-            ended_text(ended(CallEndReason::Completed).as_ref(), out, Some(182_000)),
-            "Call ended · 3:02"
-        );
-        assert_eq!(
-            ended_text(ended(CallEndReason::Missed).as_ref(), out, None),
-            "No answer"
-        );
-        assert_eq!(
-            ended_text(ended(CallEndReason::Cancelled).as_ref(), inc, None),
-            "Missed call"
-        );
-        assert_eq!(
-            ended_text(Some(&Ending::AnsweredElsewhere), inc, None),
-            "Answered on another device"
-        );
     }
 }

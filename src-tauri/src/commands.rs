@@ -107,7 +107,7 @@ pub async fn open_conversation(
     if let Err(error) = client.mark_read(conversation_id).await {
         tracing::debug!(%error, "not marked read");
     }
-    crate::tray::refresh(&app).await;
+    crate::desktop::refresh_unread(&app).await;
     Ok(page)
 }
 

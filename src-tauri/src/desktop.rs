@@ -1,7 +1,10 @@
 //! The app's state between the webview and the client core: which server, who is signed in,
 //! the settings, and the running [`Client`]. Commands (`commands.rs`) are thin calls into this.
+//! What the app's other parts do when a client starts or stops (forward its events, follow a
+//! waiting link, forget the call) comes in as [`AccountHooks`], so this state depends on none
+//! of them.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{future::Future, path::PathBuf, pin::Pin, sync::Arc};
 
 use natter_client::{
     Api, Client, ClientOptions, CredentialError, CredentialStore, SessionConfig, StoredSession,
@@ -17,9 +20,8 @@ use crate::{
     media::{Picks, SharedPicks},
 };
 
-/// The app's identity (tauri.conf.json `identifier`): the credential store's service name, and
-/// on Windows the toasts' AppUserModelID.
-pub const APP_IDENTIFIER: &str = "org.natter.desktop";
+pub use crate::identity::APP_IDENTIFIER;
+
 /// The credential store entry name of the desktop app.
 const CREDENTIAL_SERVICE: &str = APP_IDENTIFIER;
 
@@ -182,6 +184,20 @@ pub struct Desktop {
     picks: SharedPicks,
     streams: Arc<Streams>,
     connection: Arc<ConnectionFeed>,
+    hooks: &'static AccountHooks,
+}
+
+/// A hook's work, awaited in place.
+pub type HookFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// What the rest of the app does around the account's client (set by `lib.rs`).
+pub struct AccountHooks {
+    /// A client started: the task that forwards its events to the page.
+    pub forward_events: fn(AppHandle, Desktop, &Client) -> tauri::async_runtime::JoinHandle<()>,
+    /// The signed-in state is shown (a link that came while nobody was signed in is followed).
+    pub signed_in: for<'a> fn(&'a AppHandle) -> HookFuture<'a>,
+    /// The client stopped and will say nothing more (the call it had is forgotten).
+    pub signed_out: for<'a> fn(&'a AppHandle) -> HookFuture<'a>,
 }
 
 fn server_key(url: &str) -> String {
@@ -190,7 +206,12 @@ fn server_key(url: &str) -> String {
 
 impl Desktop {
     /// Loads the saved settings; `server_url` from the command line wins over the saved one.
-    pub fn load(data_dir: PathBuf, server_url: Option<&Url>, streams: Arc<Streams>) -> Desktop {
+    pub fn load(
+        data_dir: PathBuf,
+        server_url: Option<&Url>,
+        streams: Arc<Streams>,
+        hooks: &'static AccountHooks,
+    ) -> Desktop {
         let mut saved: Saved = std::fs::read(data_dir.join("settings.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -204,6 +225,7 @@ impl Desktop {
             picks,
             streams,
             connection: Arc::default(),
+            hooks,
             credentials: CredentialStore::new(CREDENTIAL_SERVICE),
             inner: Arc::new(Mutex::new(Inner {
                 saved,
@@ -426,11 +448,7 @@ impl Desktop {
             Client::start(api, me, options).await?
         };
         let me = client.me();
-        let forwarder = tauri::async_runtime::spawn(crate::events::forward(
-            app.clone(),
-            self.clone(),
-            client.subscribe(),
-        ));
+        let forwarder = (self.hooks.forward_events)(app.clone(), self.clone(), &client);
         let state = {
             let mut inner = self.inner.lock().await;
             inner.me = Some(me);
@@ -439,9 +457,8 @@ impl Desktop {
             Desktop::state_of(&inner)
         };
         let _ = app.emit("natter://state", &state);
-        crate::tray::refresh(app).await;
-        // A natter:// link that came while nobody was signed in.
-        crate::links::follow_pending(app).await;
+        refresh_unread(app).await;
+        (self.hooks.signed_in)(app).await;
         Ok(())
     }
 
@@ -459,7 +476,6 @@ impl Desktop {
             )
         };
         // The call (if any) ends with the client, which says nothing more about it.
-        let desk = app.state::<crate::calls::CallDesk>().inner().clone();
         if let Some(client) = &client
             && !revoked
             && client
@@ -476,7 +492,7 @@ impl Desktop {
                 tracing::warn!(%error, "the server was not told about the sign-out");
             }
         }
-        desk.reset(app).await;
+        (self.hooks.signed_out)(app).await;
         if let Some(server) = server {
             let credentials = self.credentials.clone();
             let deleted = tauri::async_runtime::spawn_blocking(move || {
@@ -489,7 +505,7 @@ impl Desktop {
         }
         let state = self.state().await;
         let _ = app.emit("natter://state", &state);
-        crate::tray::refresh(app).await;
+        refresh_unread(app).await;
         // Last: a sign-out the server forced runs on the forwarder itself, and an aborted task
         // stops at its next await.
         if let Some(forwarder) = forwarder {
@@ -542,4 +558,19 @@ pub fn data_dir(app: &AppHandle) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| app.path().app_data_dir().ok())
         .unwrap_or_else(|| PathBuf::from("natter-desktop-data"))
+}
+
+/// Counts the unread messages (missed calls count) of the signed-in account, none when signed
+/// out, and shows the count on the tray, the title and the badge.
+pub async fn refresh_unread(app: &AppHandle) {
+    let desktop = app.state::<Desktop>().inner().clone();
+    let unread: i64 = match desktop.client().await {
+        Ok(client) => client
+            .conversations()
+            .await
+            .map(|list| list.iter().map(|c| c.unread_count).sum())
+            .unwrap_or(0),
+        Err(_) => 0,
+    };
+    crate::tray::show_unread(app, unread);
 }

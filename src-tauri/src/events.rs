@@ -8,7 +8,8 @@ use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast;
 
 use crate::{
-    calls::{CallDesk, CallStatsScreenView, quality},
+    call_view::{CallStatsScreenView, quality},
+    calls::CallDesk,
     desktop::Desktop,
 };
 
@@ -32,7 +33,8 @@ pub async fn forward(
                     && let Some(call) = client.call()
                 {
                     let desk = app.state::<CallDesk>().inner().clone();
-                    desk.changed(&app, &client, call).await;
+                    desk.changed(&app, &client, call, desktop.settings().await.notifications)
+                        .await;
                 }
                 continue;
             }
@@ -47,7 +49,7 @@ pub async fn forward(
                 desktop.connection_changed(*status, *retry_in_ms),
             ),
             ClientEvent::Conversation { conversation } => {
-                crate::tray::refresh(&app).await;
+                crate::desktop::refresh_unread(&app).await;
                 app.emit("natter://conversation", conversation)
             }
             ClientEvent::ConversationRemoved { conversation_id } => app.emit(
@@ -89,7 +91,13 @@ pub async fn forward(
             ClientEvent::Call { call } => {
                 let desk = app.state::<CallDesk>().inner().clone();
                 if let Ok(client) = desktop.client().await {
-                    desk.changed(&app, &client, call.clone()).await;
+                    desk.changed(
+                        &app,
+                        &client,
+                        call.clone(),
+                        desktop.settings().await.notifications,
+                    )
+                    .await;
                 }
                 Ok(())
             }

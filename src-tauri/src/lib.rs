@@ -9,13 +9,16 @@
 mod account_commands;
 mod admin_commands;
 mod autostart;
+mod call_alerts;
 mod call_commands;
+mod call_view;
 mod calls;
 mod commands;
 mod connection;
 mod desktop;
 mod events;
 mod frames;
+mod identity;
 mod links;
 mod media;
 mod notifications;
@@ -169,12 +172,13 @@ pub fn run_with(options: Options) -> ExitCode {
                 desktop::data_dir(&handle),
                 options.server_url.as_ref(),
                 streams.clone(),
+                &ACCOUNT_HOOKS,
             );
             app.manage(calls::CallDesk::new(streams, desktop.picks()));
             app.manage(desktop.clone());
             app.manage(links::PendingLink::default());
             app.manage(updates::Found::default());
-            let in_tray = match tray::install(&handle) {
+            let in_tray = match tray::install(&handle, on_tray_action) {
                 Ok(()) => true,
                 Err(error) => {
                     tracing::warn!(%error, "no tray icon");
@@ -369,6 +373,40 @@ const STOP_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// quitting by any route (the tray's Quit, Cmd-Q and the Dock's Quit on macOS, logging out)
 /// stops the client first, as the tray's Quit does, so the realtime session ends cleanly and
 /// the outbox is on disk.
+/// The app's parts that follow the account's client, wired here so that `desktop.rs` (the
+/// state they all read) depends on none of them.
+static ACCOUNT_HOOKS: desktop::AccountHooks = desktop::AccountHooks {
+    forward_events: |app, desktop, client| {
+        tauri::async_runtime::spawn(events::forward(app, desktop, client.subscribe()))
+    },
+    // A natter:// link that came while nobody was signed in.
+    signed_in: |app| Box::pin(links::follow_pending(app)),
+    signed_out: |app| {
+        Box::pin(async move {
+            let desk = app.state::<calls::CallDesk>().inner().clone();
+            desk.reset(app).await;
+        })
+    },
+};
+
+/// The tray menu's items that need the account.
+fn on_tray_action(app: &tauri::AppHandle, action: tray::TrayAction) {
+    let app = app.clone();
+    let desktop = app.state::<desktop::Desktop>().inner().clone();
+    tauri::async_runtime::spawn(async move {
+        match action {
+            tray::TrayAction::SignOut => {
+                desktop.sign_out(&app, false).await;
+                tray::show_main_window(&app);
+            }
+            tray::TrayAction::Quit => {
+                desktop.stop().await;
+                app.exit(0);
+            }
+        }
+    });
+}
+
 fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
     match event {
         #[cfg(target_os = "macos")]

@@ -14,10 +14,10 @@
 //! nothing: buttons act only on the call they announced, while it is still the current one.
 
 use natter_client::view::MessageView;
-use natter_protocol::{CallId, CallKind, ConversationId};
-use tauri::{AppHandle, Manager};
+use natter_protocol::{CallKind, ConversationId};
+use tauri::AppHandle;
 
-use crate::calls::{CallDesk, CallScreenView};
+use crate::{call_alerts::Answer, call_view::CallScreenView};
 
 /// Longest message preview shown in a notification, in characters.
 const PREVIEW_CHARS: usize = 120;
@@ -76,7 +76,7 @@ fn notification(title: &str, body: &str) -> notify_rust::Notification {
     let mut notification = notify_rust::Notification::new();
     notification.appname("Natter").summary(title).body(body);
     #[cfg(windows)]
-    notification.app_id(crate::desktop::APP_IDENTIFIER);
+    notification.app_id(crate::identity::APP_IDENTIFIER);
     notification
 }
 
@@ -154,35 +154,9 @@ fn show_text(
     }
 }
 
-/// A button of an incoming call's notification.
-#[derive(Debug, Clone, Copy)]
-enum Answer {
-    Accept { video: bool },
-    Decline,
-}
-
-/// Answers the call `call_id` from its notification, if it is still the current call: a
-/// notification left on screen must not answer a later one.
-fn answer_call(app: &AppHandle, call_id: CallId, answer: Answer) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let current = app.state::<CallDesk>().current().await;
-        if current.is_none_or(|current| current.call.call_id != call_id) {
-            tracing::info!(
-                ?answer,
-                "the notification's call is over: nothing to answer"
-            );
-            return;
-        }
-        let answered = match answer {
-            Answer::Accept { video } => crate::call_commands::accept(&app, video).await,
-            Answer::Decline => crate::call_commands::decline(&app).await,
-        };
-        if let Err(error) = answered {
-            tracing::warn!(?answer, message = %error.message, "the call was not answered");
-        }
-    });
-}
+/// Where an incoming call's buttons go: intents for the call desk, which answers only a call
+/// that still rings.
+pub type Answers = Box<dyn Fn(Answer) + Send + 'static>;
 
 /// An incoming call's notification, while it is shown.
 pub struct Shown {
@@ -201,11 +175,14 @@ fn missed_text(call: &CallScreenView) -> (String, String) {
 
 /// Shows the incoming call, with Accept and Decline where the platform has actions.
 #[cfg(any(windows, all(unix, not(target_os = "macos"))))]
-pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
+pub async fn incoming_call(
+    app: &AppHandle,
+    call: &CallScreenView,
+    answers: Answers,
+) -> Option<Shown> {
     let title = format!("Incoming {}", call_kind(call.call.kind));
     let body = format!("{} is calling", call.peer_name);
     let video = call.call.kind == CallKind::Video;
-    let call_id = call.call.call_id;
     let app = app.clone();
     let (shown, shown_rx) = tokio::sync::oneshot::channel();
     waiting_thread(move || {
@@ -241,8 +218,8 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
                 _ => "",
             };
             match action {
-                "accept" => answer_call(&app, call_id, Answer::Accept { video }),
-                "decline" => answer_call(&app, call_id, Answer::Decline),
+                "accept" => answers(Answer::Accept { video }),
+                "decline" => answers(Answer::Decline),
                 "default" => crate::tray::show_main_window(&app),
                 _ => {}
             }
@@ -255,13 +232,16 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
 }
 
 #[cfg(target_os = "macos")]
-pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Shown> {
+pub async fn incoming_call(
+    app: &AppHandle,
+    call: &CallScreenView,
+    answers: Answers,
+) -> Option<Shown> {
     use mac_notification_sys::{MainButton, Notification, NotificationResponse};
 
     let title = format!("Incoming {}", call_kind(call.call.kind));
     let body = format!("{} is calling", call.peer_name);
     let video = call.call.kind == CallKind::Video;
-    let call_id = call.call.call_id;
     let app = app.clone();
     // The notification is an alert (NSUserNotificationAlertStyle in Info.plist), so its
     // buttons stay until pressed; sending it waits for that, hence its own thread.
@@ -269,7 +249,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
         .name("call-notification".into())
         .spawn(move || {
             // Under the app's own name; tauri-plugin-notification may have set it already.
-            let _ = mac_notification_sys::set_application(crate::desktop::APP_IDENTIFIER);
+            let _ = mac_notification_sys::set_application(crate::identity::APP_IDENTIFIER);
             let response = Notification::new()
                 .title(&title)
                 .message(&body)
@@ -278,10 +258,10 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
                 .send();
             match response {
                 Ok(NotificationResponse::ActionButton(_)) => {
-                    answer_call(&app, call_id, Answer::Accept { video });
+                    answers(Answer::Accept { video });
                 }
                 Ok(NotificationResponse::CloseButton(_)) => {
-                    answer_call(&app, call_id, Answer::Decline);
+                    answers(Answer::Decline);
                 }
                 Ok(NotificationResponse::Click) => crate::tray::show_main_window(&app),
                 Ok(_) => {}
@@ -291,7 +271,7 @@ pub async fn incoming_call(app: &AppHandle, call: &CallScreenView) -> Option<Sho
     if let Err(error) = spawned {
         tracing::warn!(%error, "incoming call notification not shown");
     }
-    // macOS cannot withdraw it when ringing stops (see `answer_call`).
+    // macOS cannot withdraw it when ringing stops (a late press answers nothing).
     None
 }
 

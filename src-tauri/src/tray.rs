@@ -1,15 +1,16 @@
 //! The tray icon: a menu (Open, Sign out, Quit), a tooltip with the unread count (missed calls
-//! count as unread), and a ringing icon and tooltip while a call rings.
+//! count as unread), and a ringing icon and tooltip while a call rings; the window's title and
+//! badge follow the unread count too. It only shows what it is told: the menu's actions that
+//! need the account are the caller's (`install`'s `on_action`), the count is given
+//! (`desktop::refresh_unread`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use tauri::{
     AppHandle, Manager,
     menu::{Menu, MenuItem},
     tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent},
 };
-
-use crate::desktop::Desktop;
 
 const TRAY_ID: &str = "natter";
 
@@ -24,6 +25,15 @@ const UNREAD_OVERLAY: tauri::image::Image<'static> =
 
 /// A call rings: the tooltip says so, and unread counts do not replace it meanwhile.
 static RINGING: AtomicBool = AtomicBool::new(false);
+/// The unread count last shown, shown again when the ringing stops.
+static UNREAD: AtomicI64 = AtomicI64::new(0);
+
+/// A menu item that needs more than the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayAction {
+    SignOut,
+    Quit,
+}
 
 /// Shows that a call from `caller` rings (icon and tooltip), or (`None`) that none does.
 pub fn set_ringing(app: &AppHandle, caller: Option<&str>) {
@@ -38,13 +48,15 @@ pub fn set_ringing(app: &AppHandle, caller: Option<&str>) {
         }
         None => {
             let _ = tray.set_icon(app.default_window_icon().cloned());
-            let app = app.clone();
-            tauri::async_runtime::spawn(async move { refresh(&app).await });
+            show_unread(app, UNREAD.load(Ordering::SeqCst));
         }
     }
 }
 
-pub fn install(app: &AppHandle) -> tauri::Result<()> {
+pub fn install(
+    app: &AppHandle,
+    on_action: impl Fn(&AppHandle, TrayAction) + Send + Sync + 'static,
+) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Natter", true, None::<&str>)?;
     let sign_out = MenuItem::with_id(app, "sign_out", "Sign out", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
@@ -53,23 +65,10 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
         .tooltip("Natter")
         .menu(&menu)
         .show_menu_on_left_click(false)
-        .on_menu_event(|app, event| match event.id.as_ref() {
+        .on_menu_event(move |app, event| match event.id.as_ref() {
             "open" => show_main_window(app),
-            "sign_out" => {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    let desktop = app.state::<Desktop>().inner().clone();
-                    desktop.sign_out(&app, false).await;
-                    show_main_window(&app);
-                });
-            }
-            "quit" => {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    app.state::<Desktop>().inner().clone().stop().await;
-                    app.exit(0);
-                });
-            }
+            "sign_out" => on_action(app, TrayAction::SignOut),
+            "quit" => on_action(app, TrayAction::Quit),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
@@ -97,17 +96,9 @@ pub fn show_main_window(app: &AppHandle) {
     }
 }
 
-/// Updates the tooltip (and window title) with the total unread count.
-pub async fn refresh(app: &AppHandle) {
-    let desktop = app.state::<Desktop>().inner().clone();
-    let unread: i64 = match desktop.client().await {
-        Ok(client) => client
-            .conversations()
-            .await
-            .map(|list| list.iter().map(|c| c.unread_count).sum())
-            .unwrap_or(0),
-        Err(_) => 0,
-    };
+/// Shows the total unread count in the tooltip, the window title and the badge.
+pub fn show_unread(app: &AppHandle, unread: i64) {
+    UNREAD.store(unread, Ordering::SeqCst);
     let text = match unread {
         0 => "Natter".to_owned(),
         1 => "Natter — 1 unread message".to_owned(),
