@@ -209,6 +209,11 @@ fn parse_signup_mode(text: &str) -> Result<SignupMode, String> {
 /// Connections one address may hold when the operator says nothing and no proxy is in front.
 const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
+/// Seconds from a flag as milliseconds, between 50 ms and a day.
+fn clamped_millis(seconds: f64) -> i64 {
+    (seconds.clamp(0.05, 86_400.0) * 1000.0) as i64
+}
+
 /// A secret from the command line or environment: usable, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -245,25 +250,25 @@ impl Config {
         }
     }
 
-    pub fn referee(&self) -> crate::calls::referee::RefereeConfig {
-        let millis = |seconds: f64| (seconds.clamp(0.05, 86_400.0) * 1000.0) as i64;
-        crate::calls::referee::RefereeConfig {
-            ring_timeout_ms: millis(self.call_ring_seconds),
-            offline_grace_ms: millis(self.call_offline_grace_seconds),
-        }
+    /// How long a call rings before it ends as missed, in milliseconds (for the referee).
+    pub fn call_ring_timeout_ms(&self) -> i64 {
+        clamped_millis(self.call_ring_seconds)
     }
 
-    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
-        crate::serve::ConnectionLimits {
-            header_timeout: self.client_timeout(),
-            per_address: self
-                .max_connections_per_ip
-                .unwrap_or(if self.trust_forwarded_for {
-                    0
-                } else {
-                    DEFAULT_MAX_CONNECTIONS_PER_IP
-                }),
-        }
+    /// How long a device in a call may be offline before the call ends, in milliseconds.
+    pub fn call_offline_grace_ms(&self) -> i64 {
+        clamped_millis(self.call_offline_grace_seconds)
+    }
+
+    /// Open connections allowed from one client address (0: no cap): the flag, or the default
+    /// that fits whether a proxy is in front.
+    pub fn effective_max_connections_per_ip(&self) -> usize {
+        self.max_connections_per_ip
+            .unwrap_or(if self.trust_forwarded_for {
+                0
+            } else {
+                DEFAULT_MAX_CONNECTIONS_PER_IP
+            })
     }
 
     pub fn client_timeout(&self) -> Duration {

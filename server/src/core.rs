@@ -12,7 +12,7 @@ use natter_protocol::{ConversationId, UserId, limits::TYPING_MIN_INTERVAL_MS};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    calls::signaling::Switchboard,
+    calls::{referee::RefereeConfig, signaling::Switchboard},
     config::Config,
     credentials::PasswordHashing,
     db::Db,
@@ -46,7 +46,10 @@ impl Core {
         let metrics = Arc::new(Metrics::new());
         Arc::new(Core {
             hub: Hub::new(config.ws_queue_frames, metrics.clone()),
-            calls: Switchboard::new(config.referee()),
+            calls: Switchboard::new(RefereeConfig {
+                ring_timeout_ms: config.call_ring_timeout_ms(),
+                offline_grace_ms: config.call_offline_grace_ms(),
+            }),
             auth_limits: AuthRateLimits::new(
                 config.auth_attempts_per_ip_per_minute,
                 config.login_attempts_per_account_per_minute,

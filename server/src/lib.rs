@@ -199,7 +199,10 @@ impl Server {
         serve::serve(
             self.listener,
             app,
-            core.config.connection_limits(),
+            serve::ConnectionLimits {
+                header_timeout: core.config.client_timeout(),
+                per_address: core.config.effective_max_connections_per_ip(),
+            },
             core.shutdown.clone(),
         )
         .await;
