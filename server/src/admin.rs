@@ -11,6 +11,7 @@ use crate::{
     audit::{self, Actor},
     core::Core,
     error::{Error, Result},
+    live::Live,
     util::{now_ms, parse_id},
     validate,
 };

@@ -9,14 +9,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use natter_protocol::{ConversationId, Event, EventBody, Seq, ServerFrame, UserId};
 
 use crate::{
     core::Core,
     db::WriteTx,
     error::{Error, Result},
-    realtime::hub::{LiveEvent, Outbound},
+    live::{FrameText, Live, LiveEvent, Outbound},
     util::parse_id,
 };
 
@@ -52,7 +51,7 @@ pub async fn store(connection: &mut sqlx::AnyConnection, event: Event) -> Result
     .await?;
     Ok(StoredEvent {
         event,
-        frame: Utf8Bytes::from(frame),
+        frame: FrameText::from(frame),
     })
 }
 
@@ -88,7 +87,7 @@ pub async fn append(
 /// An event that is committed (or about to be) with its serialised frame.
 pub struct StoredEvent {
     pub event: Event,
-    pub frame: Utf8Bytes,
+    pub frame: FrameText,
 }
 
 /// Commits the transaction that stored `events`, then hands them to the hub for `recipients`:
@@ -151,7 +150,7 @@ pub async fn frames_for_member(
     after: Seq,
     up_to: Seq,
     limit: i64,
-) -> Result<Vec<(Seq, Utf8Bytes)>> {
+) -> Result<Vec<(Seq, FrameText)>> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT e.seq, e.payload FROM events e \
          JOIN members m ON m.conversation_id = e.conversation_id AND m.user_id = $2 \
@@ -168,7 +167,7 @@ pub async fn frames_for_member(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(seq, payload)| (seq, Utf8Bytes::from(payload)))
+        .map(|(seq, payload)| (seq, FrameText::from(payload)))
         .collect())
 }
 

@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod live;
 pub mod messages;
 pub mod metrics;
 pub mod rate_limit;
@@ -37,7 +38,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Config;
-use crate::{core::Core, db::Db};
+use crate::{core::Core, db::Db, live::Live};
 
 /// How long shutdown waits for WebSocket sessions to send their close frames.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -15,7 +15,7 @@ use crate::{
     db::Backend,
     error::{Error, Result, is_unique_violation},
     events,
-    realtime::hub::Outbound,
+    live::{Live, Outbound},
     util::{new_id, now_ms, parse_id},
     validate,
 };

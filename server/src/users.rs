@@ -9,6 +9,7 @@ use crate::{
     avatar, contacts,
     core::Core,
     error::{Error, Result},
+    live::Live,
     util::parse_id,
     validate,
 };

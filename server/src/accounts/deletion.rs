@@ -18,6 +18,7 @@ use crate::{
     conversations,
     core::Core,
     error::{Error, Result},
+    live::Live,
     util::{now_ms, parse_id},
 };
 

@@ -15,6 +15,7 @@ use crate::{
     core::Core,
     credentials::{code_digest, new_code},
     error::{Error, Result},
+    live::Live,
     util::{now_ms, parse_id},
     validate,
 };

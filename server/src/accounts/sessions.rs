@@ -6,6 +6,7 @@ use crate::{
     auth::AuthSession,
     core::Core,
     error::{Error, Result},
+    live::Live,
     util::parse_id,
 };
 

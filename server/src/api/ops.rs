@@ -9,7 +9,7 @@ use axum::{
 };
 use natter_protocol::ServerStats;
 
-use crate::{api::extract::Json, core::Core};
+use crate::{api::extract::Json, core::Core, live::Live};
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations",

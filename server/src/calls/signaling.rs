@@ -21,9 +21,9 @@ use crate::{
     },
     contacts,
     core::Core,
+    live::{Live, Outbound},
     messages,
     metrics::CallLabels,
-    realtime::hub::Outbound,
     util::now_ms,
 };
 
@@ -229,13 +229,14 @@ async fn perform(core: &Core, mut outputs: Vec<Output>) {
                 };
                 let frame = Outbound::Vital(json.into());
                 match to {
-                    Recipient::User { user, except } => {
-                        core.hub
-                            .send_to_sessions_of(user, |session| Some(session) != except, frame)
-                    }
+                    Recipient::User { user, except } => core.hub.send_to_sessions_of(
+                        user,
+                        &|session| Some(session) != except,
+                        frame,
+                    ),
                     Recipient::Device(device) => core.hub.send_to_sessions_of(
                         device.user,
-                        |session| session == device.session,
+                        &|session| session == device.session,
                         frame,
                     ),
                 }

@@ -2,7 +2,9 @@
 //!
 //! Each connection has a bounded queue. Publishing never waits: a connection whose queue is
 //! full is kicked (closed as too slow) so that one laggard can never hold up everyone else; the
-//! client resumes from its cursors when it reconnects, so nothing durable is lost.
+//! client resumes from its cursors when it reconnects, so nothing durable is lost. A live-only
+//! frame is dropped instead. The hub is what `live::Live` stands for: domain code publishes
+//! through that interface and never sees a queue or a registration.
 
 use std::{
     collections::HashMap,
@@ -12,32 +14,14 @@ use std::{
     },
 };
 
-use axum::extract::ws::Utf8Bytes;
-use natter_protocol::{ConversationId, Seq, SessionId, UserId};
+use natter_protocol::{SessionId, UserId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
-
-/// A durable event, serialised once and shared by every recipient.
-#[derive(Debug)]
-pub struct LiveEvent {
-    pub conversation_id: ConversationId,
-    pub seq: Seq,
-    pub json: Utf8Bytes,
-}
-
-/// What the hub queues for a connection.
-#[derive(Debug, Clone)]
-pub enum Outbound {
-    /// A durable event: the connection checks its cursor before sending it.
-    Event(Arc<LiveEvent>),
-    /// A live-only frame (typing, presence), sent as is; dropped when the queue is full.
-    Frame(Utf8Bytes),
-    /// A live frame that must not be dropped (call signaling): a full queue kicks the
-    /// connection instead.
-    Vital(Utf8Bytes),
-}
+use crate::{
+    live::{Live, Outbound},
+    metrics::Metrics,
+};
 
 /// Why the hub told a connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,36 +146,6 @@ impl Hub {
         false
     }
 
-    /// Queues a frame for every connection of these users, without waiting. A connection
-    /// whose queue is full is kicked.
-    pub fn send_to_users<'a>(
-        &self,
-        user_ids: impl IntoIterator<Item = &'a UserId>,
-        frame: Outbound,
-    ) {
-        let connections = self.lock();
-        for user_id in user_ids {
-            for entry in connections.get(user_id).into_iter().flatten() {
-                self.queue(entry, frame.clone());
-            }
-        }
-    }
-
-    /// Queues a frame for the user's connections whose session `matches`.
-    pub fn send_to_sessions_of(
-        &self,
-        user_id: UserId,
-        matches: impl Fn(SessionId) -> bool,
-        frame: Outbound,
-    ) {
-        let connections = self.lock();
-        for entry in connections.get(&user_id).into_iter().flatten() {
-            if matches(entry.session_id) {
-                self.queue(entry, frame.clone());
-            }
-        }
-    }
-
     fn queue(&self, entry: &Entry, frame: Outbound) {
         if entry.kick.token.is_cancelled() {
             return;
@@ -218,9 +172,33 @@ impl Hub {
             .get(&user_id)
             .is_some_and(|entries| entries.iter().any(|entry| entry.session_id == session_id))
     }
+}
 
-    /// Closes the connections of revoked sessions.
-    pub fn kick_sessions(&self, session_ids: &[SessionId]) {
+impl Live for Hub {
+    fn send_to_users(&self, user_ids: &[UserId], frame: Outbound) {
+        let connections = self.lock();
+        for user_id in user_ids {
+            for entry in connections.get(user_id).into_iter().flatten() {
+                self.queue(entry, frame.clone());
+            }
+        }
+    }
+
+    fn send_to_sessions_of(
+        &self,
+        user_id: UserId,
+        matches: &dyn Fn(SessionId) -> bool,
+        frame: Outbound,
+    ) {
+        let connections = self.lock();
+        for entry in connections.get(&user_id).into_iter().flatten() {
+            if matches(entry.session_id) {
+                self.queue(entry, frame.clone());
+            }
+        }
+    }
+
+    fn kick_sessions(&self, session_ids: &[SessionId]) {
         let connections = self.lock();
         for entry in connections.values().flatten() {
             if session_ids.contains(&entry.session_id) {
@@ -229,8 +207,7 @@ impl Hub {
         }
     }
 
-    /// Closes every connection of these users (disabled or deleted accounts).
-    pub fn kick_users(&self, user_ids: &[UserId]) {
+    fn kick_users(&self, user_ids: &[UserId]) {
         let connections = self.lock();
         for user_id in user_ids {
             for entry in connections.get(user_id).into_iter().flatten() {
@@ -239,12 +216,11 @@ impl Hub {
         }
     }
 
-    pub fn is_online(&self, user_id: &UserId) -> bool {
+    fn is_online(&self, user_id: &UserId) -> bool {
         self.lock().contains_key(user_id)
     }
 
-    /// The subset of `user_ids` that is online.
-    pub fn online_among(&self, user_ids: &[UserId]) -> Vec<UserId> {
+    fn online_among(&self, user_ids: &[UserId]) -> Vec<UserId> {
         let connections = self.lock();
         user_ids
             .iter()
@@ -253,8 +229,7 @@ impl Hub {
             .collect()
     }
 
-    /// (users online, open connections)
-    pub fn counts(&self) -> (usize, usize) {
+    fn counts(&self) -> (usize, usize) {
         let connections = self.lock();
         (connections.len(), connections.values().map(Vec::len).sum())
     }
@@ -263,12 +238,15 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use natter_protocol::{ConversationId, Seq};
+
+    use crate::live::{FrameText, LiveEvent};
 
     fn event(seq: Seq) -> Outbound {
         Outbound::Event(Arc::new(LiveEvent {
             conversation_id: ConversationId::nil(),
             seq,
-            json: Utf8Bytes::from_static("{}"),
+            json: FrameText::from_static("{}"),
         }))
     }
 
@@ -293,7 +271,7 @@ mod tests {
         let slow = hub.register(slow_user, SessionId::now_v7());
         let mut fast = hub.register(fast_user, SessionId::now_v7());
         for seq in 1..=3 {
-            hub.send_to_users([&slow_user, &fast_user], event(seq));
+            hub.send_to_users(&[slow_user, fast_user], event(seq));
             // The fast connection drains its queue as it goes.
             assert!(fast.receiver.recv().await.is_some());
         }
@@ -307,7 +285,7 @@ mod tests {
         let user = UserId::now_v7();
         let registration = hub.register(user, SessionId::now_v7());
         for _ in 0..3 {
-            hub.send_to_users([&user], Outbound::Frame(Utf8Bytes::from_static("{}")));
+            hub.send_to_users(&[user], Outbound::Frame(FrameText::from_static("{}")));
         }
         assert!(!registration.kick.token.is_cancelled());
     }

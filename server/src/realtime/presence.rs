@@ -2,7 +2,12 @@
 
 use natter_protocol::{ServerFrame, UserId};
 
-use crate::{contacts, core::Core, realtime::hub::Outbound, util::now_ms};
+use crate::{
+    contacts,
+    core::Core,
+    live::{Live, Outbound},
+    util::now_ms,
+};
 
 /// Records and announces a change of presence. Announces the state at the time of sending,
 /// so two quick changes in a row cannot leave contacts with a stale one.

@@ -17,9 +17,11 @@ use crate::{
     auth::AuthSession,
     calls::{referee::Device, signaling},
     core::Core,
-    events, messages,
+    events,
+    live::{FrameText, Live, LiveEvent, Outbound},
+    messages,
     realtime::{
-        hub::{KickReason, LiveEvent, Outbound},
+        hub::{Kick, KickReason},
         presence,
     },
     strict_json,
@@ -136,7 +138,10 @@ impl Session {
         }
     }
 
-    async fn send(&mut self, text: Utf8Bytes) -> Result<(), End> {
+    async fn send(&mut self, text: FrameText) -> Result<(), End> {
+        // Made from a `String` or a `&'static str`, so the check cannot fail; it copies nothing.
+        let text = Utf8Bytes::try_from(text.into_bytes())
+            .map_err(|_| End::Close(1011, "could not encode a frame"))?;
         match timeout(WRITE_TIMEOUT, self.sink.send(Message::Text(text))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::ClientGone),
@@ -287,7 +292,7 @@ impl Session {
         &mut self,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
         mut outbound: tokio::sync::mpsc::Receiver<Outbound>,
-        kick: &crate::realtime::hub::Kick,
+        kick: &Kick,
     ) -> End {
         let interval = self.core.config.heartbeat_interval();
         let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
