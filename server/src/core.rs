@@ -16,9 +16,9 @@ use crate::{
     config::Config,
     credentials::PasswordHashing,
     db::Db,
+    hub::Hub,
     metrics::Metrics,
     rate_limit::{AuthRateLimits, UserRateLimits},
-    realtime::hub::Hub,
 };
 
 pub struct Core {

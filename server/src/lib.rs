@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod hub;
 pub mod live;
 pub mod messages;
 pub mod metrics;

@@ -2,7 +2,7 @@
 //! them frames to fan out (an event after its commit, a live-only frame, a vital one), close
 //! the connections of revoked sessions and ended accounts, and ask who is online.
 //!
-//! Domain modules take a `&dyn Live`; the hub (`realtime::hub::Hub`) implements it, and only
+//! Domain modules take a `&dyn Live`; the hub (`hub::Hub`) implements it, and only
 //! the shells know the hub. Nothing here is HTTP or WebSocket: a frame is JSON text
 //! ([`FrameText`]) that the socket layer sends as a WebSocket text message.
 
@@ -54,7 +54,7 @@ pub enum Outbound {
 }
 
 /// The live connections as domain code sees them. None of these waits: publishing never
-/// blocks on a slow connection (see `realtime::hub`).
+/// blocks on a slow connection (see `hub`).
 pub trait Live: Send + Sync {
     /// Queues a frame for every connection of these users.
     fn send_to_users(&self, user_ids: &[UserId], frame: Outbound);

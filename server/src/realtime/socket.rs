@@ -18,12 +18,10 @@ use crate::{
     calls::{referee::Device, signaling},
     core::Core,
     events,
+    hub::{Kick, KickReason},
     live::{FrameText, Live, LiveEvent, Outbound},
     messages,
-    realtime::{
-        hub::{Kick, KickReason},
-        presence,
-    },
+    realtime::presence,
     strict_json,
 };
 
