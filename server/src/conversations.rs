@@ -345,7 +345,7 @@ async fn create(
     for member in members {
         insert_member(&mut tx, conversation_id, *member, created.event.seq, now).await?;
     }
-    events::commit_and_publish(core, tx, vec![created], members).await?;
+    events::commit_and_publish(&core.hub, tx, vec![created], members).await?;
     Ok(conversation_id)
 }
 
@@ -422,7 +422,7 @@ pub async fn add_members(
         insert_member(&mut tx, conversation_id, *user_id, seq, now).await?;
     }
     let recipients: Vec<UserId> = current.into_iter().chain(added).collect();
-    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
     get(core, auth, conversation_id).await
 }
 
@@ -511,9 +511,9 @@ pub async fn remove_member(
     tx.commit().await?;
     // The removed user gets the removal (their last event) but not what follows it.
     let after_removal = published.split_off(1);
-    events::publish(core, published, &recipients);
+    events::publish(&core.hub, published, &recipients);
     let remaining: Vec<UserId> = recipients.into_iter().filter(|id| *id != user_id).collect();
-    events::publish(core, after_removal, &remaining);
+    events::publish(&core.hub, after_removal, &remaining);
     Ok(())
 }
 
@@ -540,6 +540,6 @@ pub async fn rename(
     };
     let stored = events::store(&mut tx, event).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
     get(core, auth, conversation_id).await
 }

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use natter_protocol::{ConversationId, Event, EventBody, Seq, ServerFrame, UserId};
 
 use crate::{
-    core::Core,
-    db::WriteTx,
+    db::{Db, WriteTx},
     error::{Error, Result},
     live::{FrameText, Live, LiveEvent, Outbound},
     util::parse_id,
@@ -90,28 +89,28 @@ pub struct StoredEvent {
     pub frame: FrameText,
 }
 
-/// Commits the transaction that stored `events`, then hands them to the hub for `recipients`:
+/// Commits the transaction that stored `events`, then hands them to `live` for `recipients`:
 /// never before the commit, so no client hears of a change that could still roll back.
 pub async fn commit_and_publish(
-    core: &Core,
+    live: &dyn Live,
     tx: WriteTx,
     events: Vec<StoredEvent>,
     recipients: &[UserId],
 ) -> Result<()> {
     tx.commit().await?;
-    publish(core, events, recipients);
+    publish(live, events, recipients);
     Ok(())
 }
 
-/// Hands committed events to the hub for everyone in `recipients`. Call after commit only.
-pub fn publish(core: &Core, events: Vec<StoredEvent>, recipients: &[UserId]) {
+/// Hands committed events to `live` for everyone in `recipients`. Call after commit only.
+pub fn publish(live: &dyn Live, events: Vec<StoredEvent>, recipients: &[UserId]) {
     for stored in events {
-        let live = Arc::new(LiveEvent {
+        let event = Arc::new(LiveEvent {
             conversation_id: stored.event.conversation_id,
             seq: stored.event.seq,
             json: stored.frame,
         });
-        core.hub.send_to_users(recipients, Outbound::Event(live));
+        live.send_to_users(recipients, Outbound::Event(event));
     }
 }
 
@@ -144,7 +143,7 @@ pub async fn members_who_see(
 /// The stored frames of events `after < seq <= up_to` that `user_id` may see: those from when
 /// they (last) joined until they left. At most `limit`, in order.
 pub async fn frames_for_member(
-    core: &Core,
+    db: &Db,
     conversation_id: ConversationId,
     user_id: UserId,
     after: Seq,
@@ -163,7 +162,7 @@ pub async fn frames_for_member(
     .bind(after)
     .bind(up_to)
     .bind(limit)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     Ok(rows
         .into_iter()
@@ -188,23 +187,23 @@ impl Membership {
 }
 
 /// Every conversation the user is or was in.
-pub async fn memberships(core: &Core, user_id: UserId) -> Result<Vec<Membership>> {
-    membership_rows(core, user_id, None).await
+pub async fn memberships(db: &Db, user_id: UserId) -> Result<Vec<Membership>> {
+    membership_rows(db, user_id, None).await
 }
 
 pub async fn membership(
-    core: &Core,
+    db: &Db,
     user_id: UserId,
     conversation_id: ConversationId,
 ) -> Result<Option<Membership>> {
-    Ok(membership_rows(core, user_id, Some(conversation_id))
+    Ok(membership_rows(db, user_id, Some(conversation_id))
         .await?
         .into_iter()
         .next())
 }
 
 async fn membership_rows(
-    core: &Core,
+    db: &Db,
     user_id: UserId,
     conversation_id: Option<ConversationId>,
 ) -> Result<Vec<Membership>> {
@@ -215,7 +214,7 @@ async fn membership_rows(
     )
     .bind(user_id.to_string())
     .bind(conversation_id.map(|id| id.to_string()).unwrap_or_default())
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     rows.into_iter()
         .map(|(conversation_id, joined_seq, left_seq, last_seq)| {

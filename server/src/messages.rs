@@ -160,7 +160,7 @@ pub async fn send(
     };
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
     let stored = stored_creation(&mut tx, &message).await?;
-    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
     core.metrics.messages_sent.inc();
     Ok((message, true))
 }
@@ -270,7 +270,7 @@ pub async fn post_call_record(
     .await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
     let stored = stored_creation(&mut tx, &message).await?;
-    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
     Ok(message)
 }
 
@@ -393,7 +393,7 @@ async fn change(
         events::visible_from(&stored.event),
     )
     .await?;
-    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
     Ok(message)
 }
 
@@ -484,7 +484,7 @@ pub async fn mark_read(
     let stored = events::store(&mut tx, event).await?;
     let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    events::commit_and_publish(core, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
     Ok(ReadState {
         conversation_id,
         read_seq,

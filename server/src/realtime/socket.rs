@@ -158,7 +158,7 @@ impl Session {
         &mut self,
         client_cursors: std::collections::BTreeMap<ConversationId, Seq>,
     ) -> Result<(), End> {
-        let memberships = events::memberships(&self.core, self.auth.user_id)
+        let memberships = events::memberships(&self.core.db, self.auth.user_id)
             .await
             .map_err(|_| End::Close(1011, "database unavailable"))?;
         let contacts = crate::contacts::list(&self.core.db, self.auth.user_id)
@@ -225,7 +225,7 @@ impl Session {
                 .await;
         }
         let frames = events::frames_for_member(
-            &self.core,
+            &self.core.db,
             conversation_id,
             self.auth.user_id,
             cursor,
@@ -254,7 +254,7 @@ impl Session {
             None => {
                 // A conversation new to this connection: start from when we joined it.
                 let membership =
-                    events::membership(&self.core, self.auth.user_id, live.conversation_id)
+                    events::membership(&self.core.db, self.auth.user_id, live.conversation_id)
                         .await
                         .map_err(|_| End::Close(1011, "database unavailable"))?;
                 // Not a member, or one who left before this connection ever heard of the
