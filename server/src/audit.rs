@@ -5,7 +5,7 @@ use natter_protocol::{AuditEntry, AuditPage, UserId};
 
 use crate::{
     auth::AuthSession,
-    core::Core,
+    db::Db,
     error::{Error, Result},
     util::{new_id, now_ms, parse_id},
     validate,
@@ -80,7 +80,7 @@ type AuditRow = (
 );
 
 /// The log, newest first, `limit` at a time before `cursor` (an entry id).
-pub async fn page(core: &Core, limit: Option<u32>, cursor: Option<&str>) -> Result<AuditPage> {
+pub async fn page(db: &Db, limit: Option<u32>, cursor: Option<&str>) -> Result<AuditPage> {
     let limit = validate::page_limit(limit)?;
     let cursor = match cursor {
         Some(cursor) => parse_id(cursor)
@@ -95,7 +95,7 @@ pub async fn page(core: &Core, limit: Option<u32>, cursor: Option<&str>) -> Resu
     )
     .bind(cursor)
     .bind(limit + 1)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
     let entries = rows

@@ -8,8 +8,9 @@ use sqlx::AssertSqlSafe;
 
 use crate::{
     auth::AuthSession,
-    core::Core,
+    db::Db,
     error::{Error, Result},
+    live::Live,
     users::{USER_COLUMNS, UserRow},
     util::now_ms,
 };
@@ -18,35 +19,33 @@ use crate::{
 /// deleted account gets, so the refusal does not say "you were blocked".
 pub const REFUSAL: &str = "this person cannot receive your messages";
 
-pub async fn block(core: &Core, auth: AuthSession, user_id: UserId) -> Result<()> {
+pub async fn block(db: &Db, auth: AuthSession, user_id: UserId) -> Result<()> {
     if user_id == auth.user_id {
         return Err(Error::validation("user_id must be someone else"));
     }
     let exists: Option<(i64,)> =
         sqlx::query_as("SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL")
             .bind(user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     if exists.is_none() {
         return Err(Error::NotFound);
     }
-    core.db
-        .execute_write(
-            sqlx::query(
-                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+    db.execute_write(
+        sqlx::query(
+            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
-            )
-            .bind(auth.user_id.to_string())
-            .bind(user_id.to_string())
-            .bind(now_ms()),
         )
-        .await?;
+        .bind(auth.user_id.to_string())
+        .bind(user_id.to_string())
+        .bind(now_ms()),
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn unblock(core: &Core, auth: AuthSession, user_id: UserId) -> Result<()> {
-    let removed = core
-        .db
+pub async fn unblock(db: &Db, auth: AuthSession, user_id: UserId) -> Result<()> {
+    let removed = db
         .execute_write(
             sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
                 .bind(auth.user_id.to_string())
@@ -59,18 +58,18 @@ pub async fn unblock(core: &Core, auth: AuthSession, user_id: UserId) -> Result<
     Ok(())
 }
 
-pub async fn list(core: &Core, auth: AuthSession) -> Result<BlockList> {
+pub async fn list(db: &Db, live: &dyn Live, auth: AuthSession) -> Result<BlockList> {
     let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM blocks b JOIN users u ON u.id = b.blocked_id \
          WHERE b.blocker_id = $1 ORDER BY b.created_at DESC"
     )))
     .bind(auth.user_id.to_string())
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     Ok(BlockList {
         users: rows
             .into_iter()
-            .map(|row| row.into_user(core, false))
+            .map(|row| row.into_user(live, false))
             .collect::<Result<_>>()?,
     })
 }

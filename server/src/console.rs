@@ -305,7 +305,7 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Audit { limit } => {
-            let page = audit::page(core, Some(limit.clamp(1, 200)), None).await?;
+            let page = audit::page(&core.db, Some(limit.clamp(1, 200)), None).await?;
             for entry in page.entries {
                 println!(
                     "{} {:<12} {:<20} {} {}",

@@ -100,7 +100,7 @@ async fn load(
     let mut members: HashMap<String, Vec<User>> = HashMap::new();
     let mut read_positions: HashMap<String, Vec<ReadPosition>> = HashMap::new();
     for row in member_rows {
-        let user = row.user.into_user(core, true)?;
+        let user = row.user.into_user(&core.hub, true)?;
         read_positions
             .entry(row.member_of.clone())
             .or_default()

@@ -9,13 +9,13 @@ use natter_protocol::{
 use crate::{
     audit::{self, Actor},
     auth::AuthSession,
-    core::Core,
+    db::Db,
     error::{Error, Result, is_unique_violation},
     util::{new_id, now_ms, parse_id},
 };
 
 pub async fn report(
-    core: &Core,
+    db: &Db,
     auth: AuthSession,
     conversation_id: ConversationId,
     message_id: MessageId,
@@ -28,7 +28,7 @@ pub async fn report(
             "reason must be 1 to {REPORT_REASON_MAX_CHARS} characters"
         )));
     }
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     // Only a message the reporter can see: the same not-found as for anything else of a
     // conversation they are not in.
     let message: Option<(String, String, Option<i64>)> = sqlx::query_as(
@@ -89,7 +89,7 @@ type ReportRow = (
 );
 
 /// Reports, newest first: the open ones, or all (at most 500).
-pub async fn list(core: &Core, open_only: bool) -> Result<ReportList> {
+pub async fn list(db: &Db, open_only: bool) -> Result<ReportList> {
     let rows: Vec<ReportRow> = sqlx::query_as(
         "SELECT r.id, r.reporter_id, reporter.username, r.conversation_id, r.message_id, \
                 r.sender_id, sender.username, r.message_body, r.reason, r.created_at, \
@@ -99,7 +99,7 @@ pub async fn list(core: &Core, open_only: bool) -> Result<ReportList> {
          WHERE ($1 = 0 OR r.resolved_at IS NULL) ORDER BY r.created_at DESC, r.id DESC LIMIT 500",
     )
     .bind(i64::from(open_only))
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let reports = rows
         .into_iter()
@@ -122,8 +122,8 @@ pub async fn list(core: &Core, open_only: bool) -> Result<ReportList> {
     Ok(ReportList { reports })
 }
 
-pub async fn resolve(core: &Core, admin: AuthSession, report_id: ReportId) -> Result<()> {
-    let mut tx = core.db.begin_write().await?;
+pub async fn resolve(db: &Db, admin: AuthSession, report_id: ReportId) -> Result<()> {
+    let mut tx = db.begin_write().await?;
     let resolved: Option<(String,)> = sqlx::query_as(
         "UPDATE reports SET resolved_at = $1, resolved_by = $2 \
          WHERE id = $3 AND resolved_at IS NULL RETURNING sender_id",

@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 use crate::{
     auth::AuthSession,
     avatar, contacts,
-    core::Core,
+    db::Db,
     error::{Error, Result},
     live::Live,
     util::parse_id,
@@ -29,11 +29,11 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    /// The user as the API shows them, with live presence from the hub when the viewer may
+    /// The user as the API shows them, with their presence (from `live`) when the viewer may
     /// see it.
-    pub fn into_user(self, core: &Core, presence_visible: bool) -> Result<User> {
+    pub fn into_user(self, live: &dyn Live, presence_visible: bool) -> Result<User> {
         let id = parse_id(&self.id)?;
-        let online = core.hub.is_online(&id);
+        let online = live.is_online(&id);
         Ok(User {
             avatar_url: (self.avatar_version > 0)
                 .then(|| format!("/api/users/{id}/avatar?v={}", self.avatar_version)),
@@ -51,21 +51,22 @@ impl UserRow {
 
 /// A user as `viewer` sees them: with presence only if it is themself or they share a
 /// conversation.
-pub async fn get(core: &Core, viewer: UserId, user_id: UserId) -> Result<User> {
+pub async fn get(db: &Db, live: &dyn Live, viewer: UserId, user_id: UserId) -> Result<User> {
     let presence_visible =
-        viewer == user_id || contacts::share_a_conversation(&core.db, viewer, user_id).await?;
+        viewer == user_id || contacts::share_a_conversation(db, viewer, user_id).await?;
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
     )))
     .bind(user_id.to_string())
-    .fetch_optional(&core.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     row.ok_or(Error::NotFound)?
-        .into_user(core, presence_visible)
+        .into_user(live, presence_visible)
 }
 
 pub async fn update_profile(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     request: UpdateProfileRequest,
 ) -> Result<User> {
@@ -79,22 +80,22 @@ pub async fn update_profile(
         .as_deref()
         .map(validate::status_text)
         .transpose()?;
-    core.db
-        .execute_write(
-            sqlx::query(
-                "UPDATE users SET display_name = COALESCE($1, display_name), \
+    db.execute_write(
+        sqlx::query(
+            "UPDATE users SET display_name = COALESCE($1, display_name), \
                  status_text = COALESCE($2, status_text) WHERE id = $3",
-            )
-            .bind(display_name)
-            .bind(status_text)
-            .bind(auth.user_id.to_string()),
         )
-        .await?;
-    get(core, auth.user_id, auth.user_id).await
+        .bind(display_name)
+        .bind(status_text)
+        .bind(auth.user_id.to_string()),
+    )
+    .await?;
+    get(db, live, auth.user_id, auth.user_id).await
 }
 
 pub async fn set_avatar(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     content_type: &str,
     bytes: Vec<u8>,
@@ -104,34 +105,31 @@ pub async fn set_avatar(
         tokio::task::spawn_blocking(move || avatar::make_thumbnail(&content_type, &bytes))
             .await
             .map_err(anyhow::Error::from)??;
-    core.db
-        .execute_write(
-            sqlx::query(
-                "UPDATE users SET avatar = $1, avatar_version = avatar_version + 1 WHERE id = $2",
-            )
-            .bind(thumbnail)
-            .bind(auth.user_id.to_string()),
+    db.execute_write(
+        sqlx::query(
+            "UPDATE users SET avatar = $1, avatar_version = avatar_version + 1 WHERE id = $2",
         )
-        .await?;
-    get(core, auth.user_id, auth.user_id).await
+        .bind(thumbnail)
+        .bind(auth.user_id.to_string()),
+    )
+    .await?;
+    get(db, live, auth.user_id, auth.user_id).await
 }
 
-pub async fn delete_avatar(core: &Core, auth: AuthSession) -> Result<User> {
-    core.db
-        .execute_write(
-            sqlx::query("UPDATE users SET avatar = NULL WHERE id = $1")
-                .bind(auth.user_id.to_string()),
-        )
-        .await?;
-    get(core, auth.user_id, auth.user_id).await
+pub async fn delete_avatar(db: &Db, live: &dyn Live, auth: AuthSession) -> Result<User> {
+    db.execute_write(
+        sqlx::query("UPDATE users SET avatar = NULL WHERE id = $1").bind(auth.user_id.to_string()),
+    )
+    .await?;
+    get(db, live, auth.user_id, auth.user_id).await
 }
 
 /// The avatar thumbnail (JPEG) and its version, for caching.
-pub async fn avatar(core: &Core, user_id: UserId) -> Result<(Vec<u8>, i64)> {
+pub async fn avatar(db: &Db, user_id: UserId) -> Result<(Vec<u8>, i64)> {
     let row: Option<(Option<Vec<u8>>, i64)> =
         sqlx::query_as("SELECT avatar, avatar_version FROM users WHERE id = $1")
             .bind(user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     match row {
         Some((Some(bytes), version)) => Ok((bytes, version)),
@@ -142,7 +140,8 @@ pub async fn avatar(core: &Core, user_id: UserId) -> Result<(Vec<u8>, i64)> {
 /// Directory search: usernames starting with, or display names containing, the query
 /// (case-insensitive), ordered by username, `limit` at a time after `cursor`.
 pub async fn search(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     viewer: UserId,
     query: Option<&str>,
     limit: Option<u32>,
@@ -160,10 +159,10 @@ pub async fn search(
     .bind(search.display_name_part)
     .bind(search.after)
     .bind(limit + 1)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
-    let mut may_see_presence: std::collections::HashSet<String> = contacts::list(&core.db, viewer)
+    let mut may_see_presence: std::collections::HashSet<String> = contacts::list(db, viewer)
         .await?
         .iter()
         .map(UserId::to_string)
@@ -174,7 +173,7 @@ pub async fn search(
         .take(limit as usize)
         .map(|row| {
             let visible = may_see_presence.contains(&row.id);
-            row.into_user(core, visible)
+            row.into_user(live, visible)
         })
         .collect::<Result<Vec<_>>>()?;
     let next_cursor = has_more

@@ -47,7 +47,7 @@ pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
         account: accounts::account_info(core, auth).await?,
         sessions: sessions::list_sessions(core, auth).await?.sessions,
-        blocked: blocks::list(core, auth).await?.users,
+        blocked: blocks::list(&core.db, &core.hub, auth).await?.users,
         conversations: conversations::list(core, auth).await?.conversations,
         messages,
         calls,

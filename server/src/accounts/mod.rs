@@ -97,7 +97,7 @@ async fn signed_in(
     token: String,
     session: SessionInfo,
 ) -> Result<AuthResponse> {
-    let user = users::get(core, user_id, user_id).await?;
+    let user = users::get(&core.db, &core.hub, user_id, user_id).await?;
     Ok(AuthResponse {
         token,
         session,
@@ -260,7 +260,7 @@ pub async fn account_info(core: &Core, auth: AuthSession) -> Result<AccountInfo>
     let (is_admin, totp_enabled_at, created_at) = row.ok_or(Error::NotFound)?;
     let is_admin = is_admin != 0;
     Ok(AccountInfo {
-        user: users::get(core, auth.user_id, auth.user_id).await?,
+        user: users::get(&core.db, &core.hub, auth.user_id, auth.user_id).await?,
         is_admin,
         totp_enabled: totp_enabled_at.is_some(),
         can_invite: is_admin || core.config.users_can_invite,

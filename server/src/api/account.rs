@@ -132,7 +132,7 @@ pub async fn blocked(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<Json<BlockList>> {
-    Ok(Json(blocks::list(&core, auth).await?))
+    Ok(Json(blocks::list(&core.db, &core.hub, auth).await?))
 }
 
 /// Block someone: they cannot start a conversation with me, write to our direct
@@ -147,7 +147,7 @@ pub async fn block(
     auth: AuthSession,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<StatusCode> {
-    blocks::block(&core, auth, user_id).await?;
+    blocks::block(&core.db, auth, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,6 +161,6 @@ pub async fn unblock(
     auth: AuthSession,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<StatusCode> {
-    blocks::unblock(&core, auth, user_id).await?;
+    blocks::unblock(&core.db, auth, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -226,7 +226,7 @@ pub async fn audit_log(
     Query(params): Query<AuditParams>,
 ) -> ApiResult<Json<AuditPage>> {
     Ok(Json(
-        audit::page(&core, params.limit, params.cursor.as_deref()).await?,
+        audit::page(&core.db, params.limit, params.cursor.as_deref()).await?,
     ))
 }
 
@@ -254,7 +254,7 @@ pub async fn report_list(
             return Err(crate::error::Error::validation("state must be open or all").into());
         }
     };
-    Ok(Json(reports::list(&core, open_only).await?))
+    Ok(Json(reports::list(&core.db, open_only).await?))
 }
 
 /// Mark a report handled.
@@ -267,6 +267,6 @@ pub async fn resolve_report(
     Admin(admin): Admin,
     Path(report_id): Path<ReportId>,
 ) -> ApiResult<StatusCode> {
-    reports::resolve(&core, admin, report_id).await?;
+    reports::resolve(&core.db, admin, report_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

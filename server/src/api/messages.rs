@@ -36,7 +36,7 @@ pub async fn report(
     Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
     Json(request): Json<ReportRequest>,
 ) -> ApiResult<StatusCode> {
-    reports::report(&core, auth, conversation_id, message_id, request).await?;
+    reports::report(&core.db, auth, conversation_id, message_id, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -27,7 +27,9 @@ use crate::{
 #[utoipa::path(get, path = "/api/me", tag = "profiles", security(("bearer" = [])),
     responses((status = 200, body = User)))]
 pub async fn me(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<Json<User>> {
-    Ok(Json(users::get(&core, auth.user_id, auth.user_id).await?))
+    Ok(Json(
+        users::get(&core.db, &core.hub, auth.user_id, auth.user_id).await?,
+    ))
 }
 
 /// Change my display name or status text.
@@ -40,7 +42,9 @@ pub async fn update_me(
     auth: AuthSession,
     Json(request): Json<UpdateProfileRequest>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::update_profile(&core, auth, request).await?))
+    Ok(Json(
+        users::update_profile(&core.db, &core.hub, auth, request).await?,
+    ))
 }
 
 /// Upload my avatar: the raw picture as the body, `Content-Type` image/png, image/jpeg or
@@ -64,7 +68,7 @@ pub async fn put_avatar(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
     Ok(Json(
-        users::set_avatar(&core, auth, content_type, body.to_vec()).await?,
+        users::set_avatar(&core.db, &core.hub, auth, content_type, body.to_vec()).await?,
     ))
 }
 
@@ -75,7 +79,7 @@ pub async fn delete_avatar(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::delete_avatar(&core, auth).await?))
+    Ok(Json(users::delete_avatar(&core.db, &core.hub, auth).await?))
 }
 
 /// A user's profile.
@@ -87,7 +91,9 @@ pub async fn get_user(
     auth: AuthSession,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::get(&core, auth.user_id, user_id).await?))
+    Ok(Json(
+        users::get(&core.db, &core.hub, auth.user_id, user_id).await?,
+    ))
 }
 
 /// A user's avatar thumbnail (JPEG). The URL in `User.avatar_url` changes with the picture,
@@ -105,7 +111,7 @@ pub async fn get_avatar(
     Path(user_id): Path<UserId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (bytes, version) = users::avatar(&core, user_id).await?;
+    let (bytes, version) = users::avatar(&core.db, user_id).await?;
     let etag = format!("\"{user_id}-{version}\"");
     let cached = headers
         .get(header::IF_NONE_MATCH)
@@ -158,7 +164,8 @@ pub async fn directory(
 ) -> ApiResult<Json<UserPage>> {
     Ok(Json(
         users::search(
-            &core,
+            &core.db,
+            &core.hub,
             auth.user_id,
             params.query.as_deref(),
             params.limit,
