@@ -12,9 +12,10 @@ use sqlx::AssertSqlSafe;
 use crate::{
     auth::AuthSession,
     blocks,
-    core::Core,
+    db::Db,
     error::{Error, Result, is_unique_violation},
     events,
+    live::Live,
     messages::{COUNTS_AS_UNREAD, MESSAGE_COLUMNS, MessageRow},
     users::{USER_COLUMNS, UserRow},
     util::{new_id, now_ms, parse_id},
@@ -52,7 +53,8 @@ struct LastMessageRow {
 /// Lists my conversations, or only `only` when given: newest activity first, with members,
 /// last message and unread count. Three queries whatever the number of conversations.
 async fn load(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     user_id: UserId,
     only: Option<ConversationId>,
 ) -> Result<Vec<Conversation>> {
@@ -69,7 +71,7 @@ async fn load(
     )))
     .bind(&user)
     .bind(&only)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -84,7 +86,7 @@ async fn load(
     )))
     .bind(&user)
     .bind(&only)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let last_rows: Vec<LastMessageRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT c.id AS last_of, {MESSAGE_COLUMNS} FROM members m \
@@ -94,13 +96,13 @@ async fn load(
     )))
     .bind(&user)
     .bind(&only)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
 
     let mut members: HashMap<String, Vec<User>> = HashMap::new();
     let mut read_positions: HashMap<String, Vec<ReadPosition>> = HashMap::new();
     for row in member_rows {
-        let user = row.user.into_user(&core.hub, true)?;
+        let user = row.user.into_user(live, true)?;
         read_positions
             .entry(row.member_of.clone())
             .or_default()
@@ -137,19 +139,20 @@ async fn load(
         .collect()
 }
 
-pub async fn list(core: &Core, auth: AuthSession) -> Result<ConversationList> {
+pub async fn list(db: &Db, live: &dyn Live, auth: AuthSession) -> Result<ConversationList> {
     Ok(ConversationList {
-        conversations: load(core, auth.user_id, None).await?,
+        conversations: load(db, live, auth.user_id, None).await?,
     })
 }
 
 /// One conversation I am in; `NotFound` otherwise, whether or not it exists.
 pub async fn get(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
 ) -> Result<Conversation> {
-    load(core, auth.user_id, Some(conversation_id))
+    load(db, live, auth.user_id, Some(conversation_id))
         .await?
         .into_iter()
         .next()
@@ -209,7 +212,8 @@ async fn insert_member(
 /// Returns the direct conversation with `other`, creating it if needed; the flag says whether
 /// it was created.
 pub async fn open_direct(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     other: UserId,
 ) -> Result<(Conversation, bool)> {
@@ -218,7 +222,7 @@ pub async fn open_direct(
             "a direct conversation needs another user",
         ));
     }
-    let mut connection = core.db.pool.acquire().await?;
+    let mut connection = db.pool.acquire().await?;
     // Someone who deleted their account (or blocked me) cannot be written to; the words do
     // not say which.
     if is_deleted(&mut connection, other).await? {
@@ -230,14 +234,15 @@ pub async fn open_direct(
     if blocked {
         return Err(Error::Forbidden(blocks::REFUSAL));
     }
-    let (conversation_id, created) = find_or_create_direct(core, auth.user_id, other).await?;
-    Ok((get(core, auth, conversation_id).await?, created))
+    let (conversation_id, created) = find_or_create_direct(db, live, auth.user_id, other).await?;
+    Ok((get(db, live, auth, conversation_id).await?, created))
 }
 
 /// The direct conversation of two existing users, created by `user` if there is none yet; the
 /// flag says whether it was created.
 pub async fn find_or_create_direct(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     user: UserId,
     other: UserId,
 ) -> Result<(ConversationId, bool)> {
@@ -251,7 +256,7 @@ pub async fn find_or_create_direct(
         let row: Option<(String,)> =
             sqlx::query_as("SELECT id FROM conversations WHERE direct_key = $1")
                 .bind(&direct_key)
-                .fetch_optional(&core.db.pool)
+                .fetch_optional(&db.pool)
                 .await?;
         row.map(|(id,)| parse_id(&id)).transpose()
     };
@@ -259,7 +264,8 @@ pub async fn find_or_create_direct(
         return Ok((id, false));
     }
     match create(
-        core,
+        db,
+        live,
         user,
         ConversationKind::Direct,
         None,
@@ -278,7 +284,8 @@ pub async fn find_or_create_direct(
 }
 
 pub async fn create_group(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     name: &str,
     member_ids: &[UserId],
@@ -291,10 +298,11 @@ pub async fn create_group(
             "a group has at most {GROUP_MAX_MEMBERS} members"
         )));
     }
-    ensure_users_exist(&mut *core.db.pool.acquire().await?, &others).await?;
+    ensure_users_exist(&mut *db.pool.acquire().await?, &others).await?;
     let members: Vec<UserId> = std::iter::once(auth.user_id).chain(others).collect();
     let conversation_id = create(
-        core,
+        db,
+        live,
         auth.user_id,
         ConversationKind::Group,
         Some(name),
@@ -302,11 +310,12 @@ pub async fn create_group(
         &members,
     )
     .await?;
-    get(core, auth, conversation_id).await
+    get(db, live, auth, conversation_id).await
 }
 
 async fn create(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     creator: UserId,
     kind: ConversationKind,
     name: Option<String>,
@@ -315,7 +324,7 @@ async fn create(
 ) -> Result<ConversationId> {
     let conversation_id = new_id();
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO conversations (id, kind, name, owner_id, direct_key, created_at, last_activity_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -345,7 +354,7 @@ async fn create(
     for member in members {
         insert_member(&mut tx, conversation_id, *member, created.event.seq, now).await?;
     }
-    events::commit_and_publish(&core.hub, tx, vec![created], members).await?;
+    events::commit_and_publish(live, tx, vec![created], members).await?;
     Ok(conversation_id)
 }
 
@@ -377,7 +386,8 @@ async fn owned_group(
 }
 
 pub async fn add_members(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     user_ids: &[UserId],
@@ -389,7 +399,7 @@ pub async fn add_members(
         )));
     }
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     // Taking the seq first locks the conversation against concurrent membership changes.
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     owned_group(&mut tx, auth, conversation_id).await?;
@@ -401,7 +411,7 @@ pub async fn add_members(
         .collect();
     if added.is_empty() {
         drop(tx);
-        return get(core, auth, conversation_id).await;
+        return get(db, live, auth, conversation_id).await;
     }
     if current.len() + added.len() > GROUP_MAX_MEMBERS {
         return Err(Error::validation(format!(
@@ -422,20 +432,21 @@ pub async fn add_members(
         insert_member(&mut tx, conversation_id, *user_id, seq, now).await?;
     }
     let recipients: Vec<UserId> = current.into_iter().chain(added).collect();
-    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
-    get(core, auth, conversation_id).await
+    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
+    get(db, live, auth, conversation_id).await
 }
 
 /// Removes `user_id` from a group: the owner removing someone, or anyone leaving (removing
 /// themselves). When the owner leaves, the longest-standing member becomes owner.
 pub async fn remove_member(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     user_id: UserId,
 ) -> Result<()> {
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     if user_id == auth.user_id {
         let kind: Option<(String,)> = sqlx::query_as(
@@ -511,20 +522,21 @@ pub async fn remove_member(
     tx.commit().await?;
     // The removed user gets the removal (their last event) but not what follows it.
     let after_removal = published.split_off(1);
-    events::publish(&core.hub, published, &recipients);
+    events::publish(live, published, &recipients);
     let remaining: Vec<UserId> = recipients.into_iter().filter(|id| *id != user_id).collect();
-    events::publish(&core.hub, after_removal, &remaining);
+    events::publish(live, after_removal, &remaining);
     Ok(())
 }
 
 pub async fn rename(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     name: &str,
 ) -> Result<Conversation> {
     let name = validate::group_name(name)?;
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     owned_group(&mut tx, auth, conversation_id).await?;
     sqlx::query("UPDATE conversations SET name = $1 WHERE id = $2")
@@ -540,6 +552,6 @@ pub async fn rename(
     };
     let stored = events::store(&mut tx, event).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
-    get(core, auth, conversation_id).await
+    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
+    get(db, live, auth, conversation_id).await
 }

@@ -110,7 +110,7 @@ pub async fn finish_leaving(core: &Core) -> Result<()> {
             session_id: uuid::Uuid::nil(),
             is_admin: false,
         };
-        match conversations::remove_member(core, leaving, group, user_id).await {
+        match conversations::remove_member(&core.db, &core.hub, leaving, group, user_id).await {
             // Another process took it out first.
             Ok(()) | Err(Error::NotFound) => {}
             Err(error) => {

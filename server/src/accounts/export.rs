@@ -48,7 +48,9 @@ pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
         account: accounts::account_info(core, auth).await?,
         sessions: sessions::list_sessions(core, auth).await?.sessions,
         blocked: blocks::list(&core.db, &core.hub, auth).await?.users,
-        conversations: conversations::list(core, auth).await?.conversations,
+        conversations: conversations::list(&core.db, &core.hub, auth)
+            .await?
+            .conversations,
         messages,
         calls,
     })

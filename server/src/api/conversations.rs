@@ -25,7 +25,7 @@ pub async fn list(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<Json<ConversationList>> {
-    Ok(Json(conversations::list(&core, auth).await?))
+    Ok(Json(conversations::list(&core.db, &core.hub, auth).await?))
 }
 
 /// Start a direct conversation (or get the existing one: 200) or create a group (201).
@@ -41,10 +41,10 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Conversation>)> {
     let (conversation, created) = match request {
         CreateConversationRequest::Direct { user_id } => {
-            conversations::open_direct(&core, auth, user_id).await?
+            conversations::open_direct(&core.db, &core.hub, auth, user_id).await?
         }
         CreateConversationRequest::Group { name, member_ids } => (
-            conversations::create_group(&core, auth, &name, &member_ids).await?,
+            conversations::create_group(&core.db, &core.hub, auth, &name, &member_ids).await?,
             true,
         ),
     };
@@ -66,7 +66,7 @@ pub async fn get(
     Path(conversation_id): Path<ConversationId>,
 ) -> ApiResult<Json<Conversation>> {
     Ok(Json(
-        conversations::get(&core, auth, conversation_id).await?,
+        conversations::get(&core.db, &core.hub, auth, conversation_id).await?,
     ))
 }
 
@@ -84,7 +84,7 @@ pub async fn rename(
     Json(request): Json<RenameConversationRequest>,
 ) -> ApiResult<Json<Conversation>> {
     Ok(Json(
-        conversations::rename(&core, auth, conversation_id, &request.name).await?,
+        conversations::rename(&core.db, &core.hub, auth, conversation_id, &request.name).await?,
     ))
 }
 
@@ -102,7 +102,14 @@ pub async fn add_members(
     Json(request): Json<AddMembersRequest>,
 ) -> ApiResult<Json<Conversation>> {
     Ok(Json(
-        conversations::add_members(&core, auth, conversation_id, &request.user_ids).await?,
+        conversations::add_members(
+            &core.db,
+            &core.hub,
+            auth,
+            conversation_id,
+            &request.user_ids,
+        )
+        .await?,
     ))
 }
 
@@ -119,6 +126,6 @@ pub async fn remove_member(
     auth: AuthSession,
     Path((conversation_id, user_id)): Path<(ConversationId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    conversations::remove_member(&core, auth, conversation_id, user_id).await?;
+    conversations::remove_member(&core.db, &core.hub, auth, conversation_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -60,7 +60,8 @@ impl CallRow {
 pub async fn record(core: &Core, finished: referee::CallRecord) -> Result<CallRecord> {
     let info = finished.call;
     let (conversation_id, _) =
-        conversations::find_or_create_direct(core, info.caller_id, info.callee_id).await?;
+        conversations::find_or_create_direct(&core.db, &core.hub, info.caller_id, info.callee_id)
+            .await?;
     let record = CallRecord {
         call_id: info.call_id,
         caller_id: info.caller_id,
