@@ -1,13 +1,6 @@
 //! The state every request and connection shares: configuration, database, hub, limits.
 
-use std::sync::Arc;
-
-use std::{
-    num::NonZeroU32,
-    time::{Duration, Instant},
-};
-
-use natter_protocol::{ConversationId, UserId, limits::TYPING_MIN_INTERVAL_MS};
+use std::{sync::Arc, time::Instant};
 
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -29,10 +22,8 @@ pub struct Core {
     pub calls: Switchboard,
     pub metrics: Arc<Metrics>,
     pub auth_limits: AuthRateLimits,
-    /// Messages sent and calls placed per user.
+    /// Messages sent, calls placed and typing notices per user.
     pub user_limits: UserRateLimits,
-    /// Typing notices per (user, conversation): more than one a second is dropped.
-    pub typing_limits: governor::DefaultKeyedRateLimiter<(UserId, ConversationId)>,
     pub passwords: PasswordHashing,
     /// Cancelled when the server shuts down: WebSocket tasks close their sockets cleanly.
     pub shutdown: CancellationToken,
@@ -57,10 +48,6 @@ impl Core {
             user_limits: UserRateLimits::new(
                 config.user_messages_per_minute,
                 config.user_calls_per_minute,
-            ),
-            typing_limits: governor::DefaultKeyedRateLimiter::keyed(
-                governor::Quota::with_period(Duration::from_millis(TYPING_MIN_INTERVAL_MS))
-                    .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN)),
             ),
             passwords: PasswordHashing::new(),
             metrics,

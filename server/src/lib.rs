@@ -182,8 +182,6 @@ impl Server {
                     every_minute.tick().await;
                     core.auth_limits.forget_idle_keys();
                     core.user_limits.forget_idle_keys();
-                    core.typing_limits.retain_recent();
-                    core.typing_limits.shrink_to_fit();
                 }
             }
         });

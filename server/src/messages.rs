@@ -11,11 +11,11 @@ use sqlx::AssertSqlSafe;
 use crate::{
     auth::AuthSession,
     blocks,
-    core::Core,
-    db::Backend,
+    db::{Backend, Db},
     error::{Error, Result, is_unique_violation},
     events,
     live::{Live, Outbound},
+    rate_limit::UserRateLimits,
     util::{new_id, now_ms, parse_id},
     validate,
 };
@@ -83,7 +83,7 @@ async fn joined_seq(
 }
 
 async fn message_by_client_id(
-    core: &Core,
+    db: &Db,
     sender: UserId,
     client_id: uuid::Uuid,
 ) -> Result<Option<Message>> {
@@ -92,7 +92,7 @@ async fn message_by_client_id(
     )))
     .bind(sender.to_string())
     .bind(client_id.to_string())
-    .fetch_optional(&core.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     row.map(MessageRow::into_message).transpose()
 }
@@ -115,24 +115,26 @@ fn resent(
 
 /// Stores a message; the flag is false when it was already stored under this client id.
 pub async fn send(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
+    limits: &UserRateLimits,
     auth: AuthSession,
     conversation_id: ConversationId,
     request: SendMessageRequest,
 ) -> Result<(Message, bool)> {
     let body = validate::message_body(&request.body)?;
-    if let Some(existing) = message_by_client_id(core, auth.user_id, request.client_id).await? {
+    if let Some(existing) = message_by_client_id(db, auth.user_id, request.client_id).await? {
         // Only a member may learn anything about the conversation, even from a resend.
         joined_seq(
-            &mut *core.db.pool.acquire().await?,
+            &mut *db.pool.acquire().await?,
             auth.user_id,
             conversation_id,
         )
         .await?;
         return resent(existing, conversation_id, &body);
     }
-    core.user_limits.check_message(auth.user_id)?;
-    let mut tx = core.db.begin_write().await?;
+    limits.check_message(auth.user_id)?;
+    let mut tx = db.begin_write().await?;
     joined_seq(&mut tx, auth.user_id, conversation_id).await?;
     if !blocks::may_write(&mut tx, auth.user_id, conversation_id).await? {
         return Err(Error::Forbidden(blocks::REFUSAL));
@@ -151,7 +153,7 @@ pub async fn send(
         Err(Error::Database(error)) if is_unique_violation(&error) => {
             // A concurrent resend won the race; answer with what it stored.
             drop(tx);
-            let existing = message_by_client_id(core, auth.user_id, request.client_id)
+            let existing = message_by_client_id(db, auth.user_id, request.client_id)
                 .await?
                 .ok_or(Error::IdempotencyConflict)?;
             return resent(existing, conversation_id, &body);
@@ -160,8 +162,7 @@ pub async fn send(
     };
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
     let stored = stored_creation(&mut tx, &message).await?;
-    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
-    core.metrics.messages_sent.inc();
+    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
     Ok((message, true))
 }
 
@@ -251,14 +252,15 @@ pub fn call_end_reason_name(reason: CallEndReason) -> &'static str {
 /// Records a finished call in the two users' direct conversation, as a message from the caller
 /// (the call id is its client id, so recording twice stores one message).
 pub async fn post_call_record(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     conversation_id: ConversationId,
     call: CallRecord,
 ) -> Result<Message> {
-    if let Some(existing) = message_by_client_id(core, call.caller_id, call.call_id).await? {
+    if let Some(existing) = message_by_client_id(db, call.caller_id, call.call_id).await? {
         return Ok(existing);
     }
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let message = insert(
         &mut tx,
         conversation_id,
@@ -270,13 +272,13 @@ pub async fn post_call_record(
     .await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
     let stored = stored_creation(&mut tx, &message).await?;
-    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
     Ok(message)
 }
 
 /// A page of history. `before` and `after` are `seq` values; at most one may be given.
 pub async fn history(
-    core: &Core,
+    db: &Db,
     auth: AuthSession,
     conversation_id: ConversationId,
     before: Option<i64>,
@@ -285,7 +287,7 @@ pub async fn history(
 ) -> Result<MessagePage> {
     let limit = validate::page_limit(limit)?;
     let from_seq = joined_seq(
-        &mut *core.db.pool.acquire().await?,
+        &mut *db.pool.acquire().await?,
         auth.user_id,
         conversation_id,
     )
@@ -307,7 +309,7 @@ pub async fn history(
     .bind(from_seq)
     .bind(bound)
     .bind(limit + 1)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
     let mut messages = rows
@@ -327,14 +329,15 @@ enum Change {
 }
 
 async fn change(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     message_id: MessageId,
     change: Change,
 ) -> Result<Message> {
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     let from_seq = joined_seq(&mut tx, auth.user_id, conversation_id).await?;
     let row: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -393,28 +396,38 @@ async fn change(
         events::visible_from(&stored.event),
     )
     .await?;
-    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
     Ok(message)
 }
 
 pub async fn edit(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     message_id: MessageId,
     body: &str,
 ) -> Result<Message> {
     let body = validate::message_body(body)?;
-    change(core, auth, conversation_id, message_id, Change::Edit(body)).await
+    change(
+        db,
+        live,
+        auth,
+        conversation_id,
+        message_id,
+        Change::Edit(body),
+    )
+    .await
 }
 
 pub async fn delete(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     message_id: MessageId,
 ) -> Result<Message> {
-    change(core, auth, conversation_id, message_id, Change::Delete).await
+    change(db, live, auth, conversation_id, message_id, Change::Delete).await
 }
 
 async fn unread_count(
@@ -437,12 +450,13 @@ async fn unread_count(
 /// Moves my read position forward to `message_id` (never backwards) and tells the other
 /// members and my other devices.
 pub async fn mark_read(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     auth: AuthSession,
     conversation_id: ConversationId,
     message_id: MessageId,
 ) -> Result<ReadState> {
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let event_seq = events::next_seq(&mut tx, conversation_id).await?;
     let from_seq = joined_seq(&mut tx, auth.user_id, conversation_id).await?;
     let target: Option<(i64,)> = sqlx::query_as(
@@ -484,7 +498,7 @@ pub async fn mark_read(
     let stored = events::store(&mut tx, event).await?;
     let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    events::commit_and_publish(&core.hub, tx, vec![stored], &recipients).await?;
+    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
     Ok(ReadState {
         conversation_id,
         read_seq,
@@ -493,8 +507,14 @@ pub async fn mark_read(
 }
 
 /// Tells the other members that I am typing. Not stored; it expires by itself.
-pub async fn typing(core: &Core, auth: AuthSession, conversation_id: ConversationId) -> Result<()> {
-    let mut connection = core.db.pool.acquire().await?;
+pub async fn typing(
+    db: &Db,
+    live: &dyn Live,
+    limits: &UserRateLimits,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+) -> Result<()> {
+    let mut connection = db.pool.acquire().await?;
     // Membership first: a non-member gets `not_found` every time, never a throttled success,
     // and only real memberships take a place in the limiter's map.
     joined_seq(&mut connection, auth.user_id, conversation_id).await?;
@@ -502,11 +522,7 @@ pub async fn typing(core: &Core, auth: AuthSession, conversation_id: Conversatio
         return Ok(());
     }
     // Clients renew every few seconds; anything faster is noise (or a flood): drop it quietly.
-    if core
-        .typing_limits
-        .check_key(&(auth.user_id, conversation_id))
-        .is_err()
-    {
+    if !limits.allow_typing(auth.user_id, conversation_id) {
         return Ok(());
     }
     let mut others = events::current_member_ids(&mut connection, conversation_id).await?;
@@ -517,15 +533,14 @@ pub async fn typing(core: &Core, auth: AuthSession, conversation_id: Conversatio
         expires_in_ms: TYPING_TTL_MS,
     })
     .map_err(anyhow::Error::from)?;
-    core.hub
-        .send_to_users(&others, Outbound::Frame(frame.into()));
+    live.send_to_users(&others, Outbound::Frame(frame.into()));
     Ok(())
 }
 
 /// Full-text search over the messages of conversations I am in (from when I joined),
 /// newest first. `cursor` is the id of the last message of the previous page.
 pub async fn search(
-    core: &Core,
+    db: &Db,
     auth: AuthSession,
     query: &str,
     limit: Option<u32>,
@@ -533,7 +548,7 @@ pub async fn search(
 ) -> Result<SearchResults> {
     let terms = validate::search_terms(query)?;
     let limit = validate::page_limit(limit)?;
-    let (source, matcher, expression) = match core.db.backend {
+    let (source, matcher, expression) = match db.backend {
         Backend::Sqlite => (
             "messages_fts f JOIN messages msg ON msg.rowid = f.rowid",
             "messages_fts MATCH $2",
@@ -565,7 +580,7 @@ pub async fn search(
     .bind(expression)
     .bind(cursor.map(|id| id.to_string()).unwrap_or_default())
     .bind(limit + 1)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
     let messages = rows

@@ -1,5 +1,6 @@
-//! Rate limits on sign-up and log-in, per client address and per account name (governor's
-//! GCRA limiters), so password guessing is slow from one address and against one account.
+//! Rate limits (governor's GCRA limiters): sign-up and log-in per client address and per
+//! account name, so password guessing is slow from one address and against one account; and
+//! what one user may send (messages, calls, typing notices).
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
 
@@ -7,6 +8,8 @@ use governor::{
     DefaultKeyedRateLimiter, Quota,
     clock::{Clock, DefaultClock},
 };
+
+use natter_protocol::{ConversationId, UserId, limits::TYPING_MIN_INTERVAL_MS};
 
 use crate::error::{Error, Result};
 
@@ -75,11 +78,13 @@ impl AuthRateLimits {
     }
 }
 
-/// What one user may do per minute, whichever device and node it comes from: messages sent and
-/// calls placed. Over it, `rate_limited` with the wait.
+/// What one user may do, whichever device it comes from: messages sent and calls placed per
+/// minute (over it, `rate_limited` with the wait), and typing notices, one a second per
+/// conversation (more are dropped quietly).
 pub struct UserRateLimits {
-    messages: Option<DefaultKeyedRateLimiter<natter_protocol::UserId>>,
-    calls: Option<DefaultKeyedRateLimiter<natter_protocol::UserId>>,
+    messages: Option<DefaultKeyedRateLimiter<UserId>>,
+    calls: Option<DefaultKeyedRateLimiter<UserId>>,
+    typing: DefaultKeyedRateLimiter<(UserId, ConversationId)>,
 }
 
 impl UserRateLimits {
@@ -87,13 +92,14 @@ impl UserRateLimits {
         UserRateLimits {
             messages: limiter(messages_per_minute),
             calls: limiter(calls_per_minute),
+            typing: DefaultKeyedRateLimiter::keyed(
+                Quota::with_period(Duration::from_millis(TYPING_MIN_INTERVAL_MS))
+                    .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)),
+            ),
         }
     }
 
-    fn check(
-        limiter: Option<&DefaultKeyedRateLimiter<natter_protocol::UserId>>,
-        user: natter_protocol::UserId,
-    ) -> Result<()> {
+    fn check(limiter: Option<&DefaultKeyedRateLimiter<UserId>>, user: UserId) -> Result<()> {
         let now = DefaultClock::default().now();
         match limiter {
             Some(limiter) => limiter
@@ -103,12 +109,17 @@ impl UserRateLimits {
         }
     }
 
-    pub fn check_message(&self, user: natter_protocol::UserId) -> Result<()> {
+    pub fn check_message(&self, user: UserId) -> Result<()> {
         Self::check(self.messages.as_ref(), user)
     }
 
-    pub fn check_call(&self, user: natter_protocol::UserId) -> Result<()> {
+    pub fn check_call(&self, user: UserId) -> Result<()> {
         Self::check(self.calls.as_ref(), user)
+    }
+
+    /// Whether a typing notice may go out now (the last one was a second ago or more).
+    pub fn allow_typing(&self, user: UserId, conversation: ConversationId) -> bool {
+        self.typing.check_key(&(user, conversation)).is_ok()
     }
 
     pub fn forget_idle_keys(&self) {
@@ -116,5 +127,7 @@ impl UserRateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.typing.retain_recent();
+        self.typing.shrink_to_fit();
     }
 }

@@ -59,8 +59,17 @@ pub async fn send(
     Path(conversation_id): Path<ConversationId>,
     Json(request): Json<SendMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    let (message, created) = messages::send(&core, auth, conversation_id, request).await?;
+    let (message, created) = messages::send(
+        &core.db,
+        &core.hub,
+        &core.user_limits,
+        auth,
+        conversation_id,
+        request,
+    )
+    .await?;
     let status = if created {
+        core.metrics.messages_sent.inc();
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -92,7 +101,7 @@ pub async fn history(
 ) -> ApiResult<Json<MessagePage>> {
     Ok(Json(
         messages::history(
-            &core,
+            &core.db,
             auth,
             conversation_id,
             params.before,
@@ -121,7 +130,15 @@ pub async fn edit(
     Json(request): Json<EditMessageRequest>,
 ) -> ApiResult<Json<Message>> {
     Ok(Json(
-        messages::edit(&core, auth, conversation_id, message_id, &request.body).await?,
+        messages::edit(
+            &core.db,
+            &core.hub,
+            auth,
+            conversation_id,
+            message_id,
+            &request.body,
+        )
+        .await?,
     ))
 }
 
@@ -137,7 +154,7 @@ pub async fn delete(
     Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
 ) -> ApiResult<Json<Message>> {
     Ok(Json(
-        messages::delete(&core, auth, conversation_id, message_id).await?,
+        messages::delete(&core.db, &core.hub, auth, conversation_id, message_id).await?,
     ))
 }
 
@@ -154,7 +171,14 @@ pub async fn mark_read(
     Json(request): Json<MarkReadRequest>,
 ) -> ApiResult<Json<ReadState>> {
     Ok(Json(
-        messages::mark_read(&core, auth, conversation_id, request.message_id).await?,
+        messages::mark_read(
+            &core.db,
+            &core.hub,
+            auth,
+            conversation_id,
+            request.message_id,
+        )
+        .await?,
     ))
 }
 
@@ -167,7 +191,14 @@ pub async fn typing(
     auth: AuthSession,
     Path(conversation_id): Path<ConversationId>,
 ) -> ApiResult<StatusCode> {
-    messages::typing(&core, auth, conversation_id).await?;
+    messages::typing(
+        &core.db,
+        &core.hub,
+        &core.user_limits,
+        auth,
+        conversation_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,6 +226,6 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
     Ok(Json(
-        messages::search(&core, auth, &params.query, params.limit, params.cursor).await?,
+        messages::search(&core.db, auth, &params.query, params.limit, params.cursor).await?,
     ))
 }

@@ -94,7 +94,7 @@ pub async fn record(core: &Core, finished: referee::CallRecord) -> Result<CallRe
     .bind(conversation_id.to_string())
     .execute(&core.db.pool)
     .await?;
-    messages::post_call_record(core, conversation_id, record).await?;
+    messages::post_call_record(&core.db, &core.hub, conversation_id, record).await?;
     Ok(record)
 }
 

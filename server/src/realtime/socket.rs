@@ -347,7 +347,15 @@ impl Session {
         };
         match strict_json::from_str::<ClientFrame>(&text) {
             Ok(ClientFrame::Typing { conversation_id }) => {
-                match messages::typing(&self.core, self.auth, conversation_id).await {
+                match messages::typing(
+                    &self.core.db,
+                    &self.core.hub,
+                    &self.core.user_limits,
+                    self.auth,
+                    conversation_id,
+                )
+                .await
+                {
                     Ok(()) => Ok(()),
                     Err(crate::error::Error::NotFound) => {
                         self.send_frame(&ServerFrame::Error {
