@@ -35,12 +35,19 @@ pub struct Core {
 impl Core {
     pub fn new(config: Config, db: Db, shutdown: CancellationToken) -> Arc<Core> {
         let metrics = Arc::new(Metrics::new());
-        Arc::new(Core {
-            hub: Hub::new(config.ws_queue_frames, metrics.clone()),
-            calls: Switchboard::new(RefereeConfig {
+        let hub = Hub::new(config.ws_queue_frames, metrics.clone());
+        let calls = Switchboard::new(
+            RefereeConfig {
                 ring_timeout_ms: config.call_ring_timeout_ms(),
                 offline_grace_ms: config.call_offline_grace_ms(),
-            }),
+            },
+            db.clone(),
+            Arc::new(hub.clone()),
+            metrics.clone(),
+        );
+        Arc::new(Core {
+            hub,
+            calls,
             auth_limits: AuthRateLimits::new(
                 config.auth_attempts_per_ip_per_minute,
                 config.login_attempts_per_account_per_minute,

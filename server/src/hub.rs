@@ -76,7 +76,13 @@ pub struct Registration {
     pub came_online: bool,
 }
 
+/// Clones share one registry: the call switchboard keeps one to send from its timer task.
+#[derive(Clone)]
 pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     connections: Mutex<HashMap<UserId, Vec<Entry>>>,
     next_connection_id: AtomicU64,
     queue_capacity: usize,
@@ -86,24 +92,30 @@ pub struct Hub {
 impl Hub {
     pub fn new(queue_capacity: usize, metrics: Arc<Metrics>) -> Hub {
         Hub {
-            connections: Mutex::new(HashMap::new()),
-            next_connection_id: AtomicU64::new(1),
-            queue_capacity: queue_capacity.max(1),
-            metrics,
+            shared: Arc::new(Shared {
+                connections: Mutex::new(HashMap::new()),
+                next_connection_id: AtomicU64::new(1),
+                queue_capacity: queue_capacity.max(1),
+                metrics,
+            }),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Entry>>> {
         // A panic while holding this lock leaves only plain data behind; keep serving.
-        self.connections
+        self.shared
+            .connections
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn register(&self, user_id: UserId, session_id: SessionId) -> Registration {
-        let (sender, receiver) = mpsc::channel(self.queue_capacity);
+        let (sender, receiver) = mpsc::channel(self.shared.queue_capacity);
         let kick = Arc::new(Kick::default());
-        let connection_id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
+        let connection_id = self
+            .shared
+            .next_connection_id
+            .fetch_add(1, Ordering::Relaxed);
         let mut connections = self.lock();
         let entries = connections.entry(user_id).or_default();
         let came_online = entries.is_empty();
@@ -113,9 +125,9 @@ impl Hub {
             sender,
             kick: kick.clone(),
         });
-        self.metrics.websocket_connections.inc();
+        self.shared.metrics.websocket_connections.inc();
         if came_online {
-            self.metrics.users_online.inc();
+            self.shared.metrics.users_online.inc();
         }
         Registration {
             connection_id,
@@ -134,12 +146,12 @@ impl Hub {
         let before = entries.len();
         entries.retain(|entry| entry.connection_id != connection_id);
         if entries.len() < before {
-            self.metrics.websocket_connections.dec();
+            self.shared.metrics.websocket_connections.dec();
         }
         if entries.is_empty() {
             connections.remove(&user_id);
             if before > 0 {
-                self.metrics.users_online.dec();
+                self.shared.metrics.users_online.dec();
             }
             return before > 0;
         }
@@ -157,7 +169,7 @@ impl Hub {
             // A frame that must arrive (an event, a call frame) cannot be dropped: the client
             // reconnects and resumes instead.
             Err(mpsc::error::TrySendError::Full(Outbound::Event(_) | Outbound::Vital(_))) => {
-                self.metrics.slow_clients_disconnected.inc();
+                self.shared.metrics.slow_clients_disconnected.inc();
                 entry.kick.fire(KickReason::TooSlow);
             }
             // The connection task is ending; it unregisters itself.

@@ -185,7 +185,10 @@ impl Server {
                 }
             }
         });
-        let call_timers = tokio::spawn(calls::signaling::run_timers(core.clone()));
+        let call_timers = tokio::spawn({
+            let core = core.clone();
+            async move { core.calls.run_timers(&core.shutdown).await }
+        });
         let account_watch = tokio::spawn(close_ended_accounts(core.clone()));
         let signal = tokio::spawn({
             let core = core.clone();

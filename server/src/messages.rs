@@ -237,7 +237,10 @@ async fn stored_creation(
     events::store(tx, event).await
 }
 
-/// The name a call end reason has in the database (as in the protocol).
+/// The name a call end reason has in the database (as in the protocol): in this table's
+/// `call_end_reason`, which the unread rule reads, in the calls table and in the metrics. It is
+/// kept with the column the unread rule reads: calls depend on messages (a call is recorded as
+/// a message), never the reverse.
 pub fn call_end_reason_name(reason: CallEndReason) -> &'static str {
     match reason {
         CallEndReason::Completed => "completed",

@@ -34,7 +34,7 @@ pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
     let mut calls = Vec::new();
     let mut before = None;
     loop {
-        let page = history::list(core, auth, before, Some(PAGE_MAX)).await?;
+        let page = history::list(&core.db, auth, before, Some(PAGE_MAX)).await?;
         before = page.calls.last().map(|call| call.started_at);
         calls.extend(page.calls);
         if !page.has_more {

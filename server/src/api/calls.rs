@@ -40,7 +40,7 @@ pub async fn list(
     Query(params): Query<CallHistoryParams>,
 ) -> ApiResult<Json<CallHistory>> {
     Ok(Json(
-        history::list(&core, auth, params.before, params.limit).await?,
+        history::list(&core.db, auth, params.before, params.limit).await?,
     ))
 }
 

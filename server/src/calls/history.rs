@@ -9,8 +9,9 @@ use crate::{
     auth::AuthSession,
     calls::referee,
     conversations,
-    core::Core,
+    db::Db,
     error::{Error, Result},
+    live::Live,
     messages,
     util::parse_id,
     validate,
@@ -57,11 +58,10 @@ impl CallRow {
 
 /// Stores a finished call and records it in the direct conversation of its two users (created
 /// if they only shared a group). Recording the same call twice stores it once.
-pub async fn record(core: &Core, finished: referee::CallRecord) -> Result<CallRecord> {
+pub async fn record(db: &Db, live: &dyn Live, finished: referee::CallRecord) -> Result<CallRecord> {
     let info = finished.call;
     let (conversation_id, _) =
-        conversations::find_or_create_direct(&core.db, &core.hub, info.caller_id, info.callee_id)
-            .await?;
+        conversations::find_or_create_direct(db, live, info.caller_id, info.callee_id).await?;
     let record = CallRecord {
         call_id: info.call_id,
         caller_id: info.caller_id,
@@ -92,15 +92,15 @@ pub async fn record(core: &Core, finished: referee::CallRecord) -> Result<CallRe
     .bind(record.duration_ms)
     .bind(messages::call_end_reason_name(record.end_reason))
     .bind(conversation_id.to_string())
-    .execute(&core.db.pool)
+    .execute(&db.pool)
     .await?;
-    messages::post_call_record(&core.db, &core.hub, conversation_id, record).await?;
+    messages::post_call_record(db, live, conversation_id, record).await?;
     Ok(record)
 }
 
 /// My calls, made and received, newest first; `before` is a `started_at` from the last page.
 pub async fn list(
-    core: &Core,
+    db: &Db,
     auth: AuthSession,
     before: Option<i64>,
     limit: Option<u32>,
@@ -114,7 +114,7 @@ pub async fn list(
     .bind(auth.user_id.to_string())
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit + 1)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
     let calls = rows

@@ -15,7 +15,7 @@ use tokio::time::{Instant, MissedTickBehavior, timeout};
 use crate::{
     accounts,
     auth::AuthSession,
-    calls::{referee::Device, signaling},
+    calls::referee::Device,
     core::Core,
     events,
     hub::{Kick, KickReason},
@@ -89,7 +89,7 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
     };
     // Before `ready`: once the client has it, a call ringing for it is already queued. (An
     // invite racing with this may ring the device twice; clients key calls by id.)
-    signaling::device_online(&core, session.device()).await;
+    core.calls.device_online(session.device()).await;
     let end = match session.start(cursors).await {
         Ok(()) => {
             session
@@ -105,7 +105,7 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
         .hub
         .unregister(auth.user_id, registration.connection_id);
     if !core.hub.session_connected(auth.user_id, auth.session_id) {
-        signaling::device_offline(&core, session.device()).await;
+        core.calls.device_offline(session.device()).await;
     }
     if went_offline {
         presence::announce(&core, auth.user_id, true).await;
@@ -381,7 +381,12 @@ impl Session {
                 | ClientFrame::CallSignal { .. }
                 | ClientFrame::CallMedia { .. }
                 | ClientFrame::CallFailed { .. }),
-            ) => match signaling::handle_frame(&self.core, self.device(), frame).await {
+            ) => match self
+                .core
+                .calls
+                .handle_frame(&self.core.user_limits, self.device(), frame)
+                .await
+            {
                 Some(refusal) => self.send_frame(&refusal).await,
                 None => Ok(()),
             },
