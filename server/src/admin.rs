@@ -2,14 +2,18 @@
 //! disable and enable, password resets, deletion, statistics. Every change is audited. The
 //! HTTP routes (`api/admin.rs`) and the server's console (`console.rs`) both come here.
 
+use std::time::Instant;
+
 use natter_protocol::{
-    AdminStats, AdminUpdateUserRequest, AdminUser, AdminUserPage, PasswordResetCode, UserId,
+    AdminStats, AdminUpdateUserRequest, AdminUser, AdminUserPage, PasswordResetCode, SignupMode,
+    UserId,
 };
 
 use crate::{
     accounts::{self, NewAccount, deletion, passwords, second_factor, sessions},
     audit::{self, Actor},
-    core::Core,
+    credentials::PasswordHashing,
+    db::Db,
     error::{Error, Result},
     live::Live,
     util::{now_ms, parse_id},
@@ -34,9 +38,9 @@ const ADMIN_USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.is_admin, 
      (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id) AS sessions";
 
 impl AdminUserRow {
-    fn into_admin_user(self, core: &Core) -> Result<AdminUser> {
+    fn into_admin_user(self, live: &dyn Live) -> Result<AdminUser> {
         let id = parse_id(&self.id)?;
-        let online = core.hub.is_online(&id);
+        let online = live.is_online(&id);
         Ok(AdminUser {
             id,
             username: self.username,
@@ -54,7 +58,8 @@ impl AdminUserRow {
 
 /// Accounts whose username starts with, or display name contains, `query`, by username.
 pub async fn users(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     query: Option<&str>,
     limit: Option<u32>,
     cursor: Option<&str>,
@@ -72,13 +77,13 @@ pub async fn users(
     .bind(search.display_name_part)
     .bind(search.after)
     .bind(limit + 1)
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let has_more = rows.len() as i64 > limit;
     let users = rows
         .into_iter()
         .take(limit as usize)
-        .map(|row| row.into_admin_user(core))
+        .map(|row| row.into_admin_user(live))
         .collect::<Result<Vec<_>>>()?;
     let next_cursor = has_more
         .then(|| users.last().map(|user| user.username.clone()))
@@ -86,22 +91,22 @@ pub async fn users(
     Ok(AdminUserPage { users, next_cursor })
 }
 
-pub async fn user(core: &Core, user_id: UserId) -> Result<AdminUser> {
+pub async fn user(db: &Db, live: &dyn Live, user_id: UserId) -> Result<AdminUser> {
     let row: Option<AdminUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ADMIN_USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
     )))
     .bind(user_id.to_string())
-    .fetch_optional(&core.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
-    row.ok_or(Error::NotFound)?.into_admin_user(core)
+    row.ok_or(Error::NotFound)?.into_admin_user(live)
 }
 
 /// The account named `username` (any case), for the console.
-pub async fn user_id_by_name(core: &Core, username: &str) -> Result<UserId> {
+pub async fn user_id_by_name(db: &Db, username: &str) -> Result<UserId> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT id FROM users WHERE username = $1 AND deleted_at IS NULL")
             .bind(username.trim().to_lowercase())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     parse_id(&row.ok_or(Error::NotFound)?.0)
 }
@@ -109,7 +114,8 @@ pub async fn user_id_by_name(core: &Core, username: &str) -> Result<UserId> {
 /// Promotes or demotes, disables or enables. An admin may not demote or disable themselves:
 /// another admin must, so nobody locks a server out of its last admin by a slip.
 pub async fn update_user(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     actor: Actor,
     user_id: UserId,
     request: AdminUpdateUserRequest,
@@ -123,7 +129,7 @@ pub async fn update_user(
     }
     let now = now_ms();
     let id = user_id.to_string();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let current: Option<(i64, Option<i64>)> = sqlx::query_as(
         "SELECT is_admin, disabled_at FROM users WHERE id = $1 AND deleted_at IS NULL",
     )
@@ -167,18 +173,14 @@ pub async fn update_user(
     }
     tx.commit().await?;
     if !ended.is_empty() || request.disabled == Some(true) {
-        core.hub.kick_sessions(&ended);
-        core.hub.kick_users(&[user_id]);
+        live.kick_sessions(&ended);
+        live.kick_users(&[user_id]);
     }
-    user(core, user_id).await
+    user(db, live, user_id).await
 }
 
-pub async fn reset_password(
-    core: &Core,
-    actor: Actor,
-    user_id: UserId,
-) -> Result<PasswordResetCode> {
-    let mut tx = core.db.begin_write().await?;
+pub async fn reset_password(db: &Db, actor: Actor, user_id: UserId) -> Result<PasswordResetCode> {
+    let mut tx = db.begin_write().await?;
     let code = passwords::issue_reset_code(&mut tx, actor, user_id).await?;
     tx.commit().await?;
     Ok(code)
@@ -186,8 +188,13 @@ pub async fn reset_password(
 
 /// Turns off the second factor of someone who lost both their phone and their recovery codes
 /// (confirm who they are first, outside Natter). Their sessions stay.
-pub async fn reset_two_factor(core: &Core, actor: Actor, user_id: UserId) -> Result<AdminUser> {
-    let mut tx = core.db.begin_write().await?;
+pub async fn reset_two_factor(
+    db: &Db,
+    live: &dyn Live,
+    actor: Actor,
+    user_id: UserId,
+) -> Result<AdminUser> {
+    let mut tx = db.begin_write().await?;
     let enabled: Option<(Option<i64>,)> =
         sqlx::query_as("SELECT totp_enabled_at FROM users WHERE id = $1 AND deleted_at IS NULL")
             .bind(user_id.to_string())
@@ -209,20 +216,20 @@ pub async fn reset_two_factor(core: &Core, actor: Actor, user_id: UserId) -> Res
     )
     .await?;
     tx.commit().await?;
-    user(core, user_id).await
+    user(db, live, user_id).await
 }
 
-pub async fn delete_user(core: &Core, actor: Actor, user_id: UserId) -> Result<()> {
+pub async fn delete_user(db: &Db, live: &dyn Live, actor: Actor, user_id: UserId) -> Result<()> {
     if actor.user_id() == Some(user_id) {
         return Err(Error::Forbidden(
             "delete your own account from your account settings, not as an admin",
         ));
     }
-    deletion::delete(core, user_id, Some(actor)).await?;
+    deletion::delete(db, live, user_id, Some(actor)).await?;
     // The console has no clients to tell: the running servers (or the next to start) take the
     // account out of its groups, so that the members' apps hear it live.
     if actor != Actor::Console {
-        deletion::finish_leaving(core).await?;
+        deletion::finish_leaving(db, live).await?;
     }
     Ok(())
 }
@@ -230,7 +237,8 @@ pub async fn delete_user(core: &Core, actor: Actor, user_id: UserId) -> Result<(
 /// Creates an account from the console (`natter-server admin create-user`), whatever the
 /// sign-up mode: how the first admin comes to be.
 pub async fn create_user(
-    core: &Core,
+    db: &Db,
+    passwords: &PasswordHashing,
     username: &str,
     display_name: Option<&str>,
     password: &str,
@@ -239,8 +247,8 @@ pub async fn create_user(
     let username = validate::username(username)?;
     let display_name = validate::display_name(display_name.unwrap_or(&username))?;
     validate::password(password)?;
-    let password_hash = core.passwords.hash(password).await?;
-    let mut tx = core.db.begin_write().await?;
+    let password_hash = passwords.hash(password).await?;
+    let mut tx = db.begin_write().await?;
     let user_id = accounts::insert_user(
         &mut tx,
         NewAccount {
@@ -265,17 +273,23 @@ pub async fn create_user(
     Ok(user_id)
 }
 
-pub async fn stats(core: &Core) -> Result<AdminStats> {
+/// The server's figures; `signup` and `started_at` are the running server's.
+pub async fn stats(
+    db: &Db,
+    live: &dyn Live,
+    signup: SignupMode,
+    started_at: Instant,
+) -> Result<AdminStats> {
     let count = |sql: &'static str| {
-        let pool = core.db.pool.clone();
+        let pool = db.pool.clone();
         async move {
             let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await?;
             Ok::<u64, Error>(count.max(0) as u64)
         }
     };
-    let (users_online, connections) = core.hub.counts();
+    let (users_online, connections) = live.counts();
     Ok(AdminStats {
-        signup: core.config.signup,
+        signup,
         users: count("SELECT COUNT(*) FROM users WHERE deleted_at IS NULL").await?,
         admins: count("SELECT COUNT(*) FROM users WHERE is_admin = 1 AND deleted_at IS NULL")
             .await?,
@@ -286,7 +300,7 @@ pub async fn stats(core: &Core) -> Result<AdminStats> {
         open_reports: count("SELECT COUNT(*) FROM reports WHERE resolved_at IS NULL").await?,
         users_online: users_online as u64,
         connections: connections as u64,
-        uptime_seconds: core.started_at.elapsed().as_secs(),
+        uptime_seconds: started_at.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     })
 }

@@ -134,13 +134,14 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
 
 async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
     let by_name = |name: String| async move {
-        admin::user_id_by_name(core, &name)
+        admin::user_id_by_name(&core.db, &name)
             .await
             .with_context(|| format!("no account named {name:?}"))
     };
     let update = |name: String, request: AdminUpdateUserRequest| async move {
         let user_id = by_name(name).await?;
-        let user = admin::update_user(core, Actor::Console, user_id, request).await?;
+        let user =
+            admin::update_user(&core.db, &core.hub, Actor::Console, user_id, request).await?;
         anyhow::Ok(user)
     };
     match command {
@@ -160,7 +161,8 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
                 crate::credentials::new_session_token()
             };
             let user_id = admin::create_user(
-                core,
+                &core.db,
+                &core.gate.passwords,
                 &username,
                 display_name.as_deref(),
                 &password,
@@ -170,7 +172,7 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
             let role = if is_admin { "admin" } else { "user" };
             println!("created {role} {username} ({user_id})");
             if !password_stdin {
-                let reset = admin::reset_password(core, Actor::Console, user_id).await?;
+                let reset = admin::reset_password(&core.db, Actor::Console, user_id).await?;
                 println!(
                     "set its password with this one-time code (valid 24 hours): {}\n\
                      in the app: \"Forgot password?\" on the sign-in form; with the CLI: \
@@ -186,8 +188,14 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
                 "USERNAME", "ADMIN", "DISABLED", "2FA", "SESSIONS"
             );
             loop {
-                let page =
-                    admin::users(core, query.as_deref(), Some(200), cursor.as_deref()).await?;
+                let page = admin::users(
+                    &core.db,
+                    &core.hub,
+                    query.as_deref(),
+                    Some(200),
+                    cursor.as_deref(),
+                )
+                .await?;
                 for user in &page.users {
                     let yes = |flag: bool| if flag { "yes" } else { "-" };
                     println!(
@@ -253,7 +261,7 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::ResetPassword { username } => {
             let user_id = by_name(username.clone()).await?;
-            let reset = admin::reset_password(core, Actor::Console, user_id).await?;
+            let reset = admin::reset_password(&core.db, Actor::Console, user_id).await?;
             println!(
                 "one-time code for {username} (valid 24 hours; earlier codes no longer work): {}",
                 reset.code
@@ -261,7 +269,7 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Reset2fa { username } => {
             let user_id = by_name(username.clone()).await?;
-            admin::reset_two_factor(core, Actor::Console, user_id).await?;
+            admin::reset_two_factor(&core.db, &core.hub, Actor::Console, user_id).await?;
             println!("{username} signs in with the password alone now");
         }
         AdminCommand::DeleteUser { username, yes } => {
@@ -270,7 +278,7 @@ async fn execute(core: &Core, command: AdminCommand) -> anyhow::Result<()> {
                 "deleting {username} cannot be undone: add --yes to confirm"
             );
             let user_id = by_name(username.clone()).await?;
-            admin::delete_user(core, Actor::Console, user_id).await?;
+            admin::delete_user(&core.db, &core.hub, Actor::Console, user_id).await?;
             println!("{username} is deleted");
         }
         AdminCommand::CreateInvite {

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Instant};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    accounts::Gate,
     calls::{referee::RefereeConfig, signaling::Switchboard},
     config::Config,
     credentials::PasswordHashing,
@@ -21,10 +22,10 @@ pub struct Core {
     /// The calls in progress on this node.
     pub calls: Switchboard,
     pub metrics: Arc<Metrics>,
-    pub auth_limits: AuthRateLimits,
+    /// The sign-in limits and the password hasher.
+    pub gate: Gate,
     /// Messages sent, calls placed and typing notices per user.
     pub user_limits: UserRateLimits,
-    pub passwords: PasswordHashing,
     /// Cancelled when the server shuts down: WebSocket tasks close their sockets cleanly.
     pub shutdown: CancellationToken,
     /// Open WebSocket sessions, so shutdown can wait for them to close.
@@ -48,15 +49,17 @@ impl Core {
         Arc::new(Core {
             hub,
             calls,
-            auth_limits: AuthRateLimits::new(
-                config.auth_attempts_per_ip_per_minute,
-                config.login_attempts_per_account_per_minute,
-            ),
+            gate: Gate {
+                limits: AuthRateLimits::new(
+                    config.auth_attempts_per_ip_per_minute,
+                    config.login_attempts_per_account_per_minute,
+                ),
+                passwords: PasswordHashing::new(),
+            },
             user_limits: UserRateLimits::new(
                 config.user_messages_per_minute,
                 config.user_calls_per_minute,
             ),
-            passwords: PasswordHashing::new(),
             metrics,
             db,
             config,

@@ -117,12 +117,12 @@ async fn close_ended_accounts(core: Arc<Core>) {
     loop {
         interval.tick().await;
         let since = util::now_ms() - LOOK_BACK_MS;
-        match accounts::deletion::ended_since(&core, since).await {
+        match accounts::deletion::ended_since(&core.db, since).await {
             Ok(users) if !users.is_empty() => core.hub.kick_users(&users),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not look for disabled accounts"),
         }
-        if let Err(error) = accounts::deletion::finish_leaving(&core).await {
+        if let Err(error) = accounts::deletion::finish_leaving(&core.db, &core.hub).await {
             tracing::warn!(%error, "deleted accounts could not leave their groups");
         }
     }
@@ -180,7 +180,7 @@ impl Server {
                 let mut every_minute = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     every_minute.tick().await;
-                    core.auth_limits.forget_idle_keys();
+                    core.gate.limits.forget_idle_keys();
                     core.user_limits.forget_idle_keys();
                 }
             }

@@ -12,11 +12,11 @@ use std::net::IpAddr;
 use natter_protocol::{ConfirmWithPassword, UserId};
 
 use crate::{
-    accounts::{self, second_factor, sessions},
+    accounts::{self, Gate, second_factor, sessions},
     audit::{self, Actor},
     auth::AuthSession,
     conversations,
-    core::Core,
+    db::Db,
     error::{Error, Result},
     live::Live,
     util::{now_ms, parse_id},
@@ -27,23 +27,30 @@ pub const DELETED_DISPLAY_NAME: &str = "Deleted account";
 
 /// `POST /api/me/delete`: after the password (and second factor) confirm it is me.
 pub async fn delete_own(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
+    gate: &Gate,
     auth: AuthSession,
     client_ip: IpAddr,
     request: ConfirmWithPassword,
 ) -> Result<()> {
-    accounts::confirm_identity(core, auth, client_ip, &request).await?;
-    delete(core, auth.user_id, None).await?;
-    finish_leaving(core).await
+    accounts::confirm_identity(db, gate, auth, client_ip, &request).await?;
+    delete(db, live, auth.user_id, None).await?;
+    finish_leaving(db, live).await
 }
 
 /// Deletes `user_id`'s account; `by_admin` is set (and audited) when an admin does it. The
 /// account still has to leave its groups: [`finish_leaving`], which the caller runs when this
 /// process serves clients (they then see it live), and every server process runs periodically.
-pub async fn delete(core: &Core, user_id: UserId, by_admin: Option<Actor>) -> Result<()> {
+pub async fn delete(
+    db: &Db,
+    live: &dyn Live,
+    user_id: UserId,
+    by_admin: Option<Actor>,
+) -> Result<()> {
     let now = now_ms();
     let id = user_id.to_string();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     // The username becomes one no sign-up can choose (too long, and it names the id), so the
     // name is free again and nobody can pass for the deleted account.
     let anonymised = sqlx::query(
@@ -84,8 +91,8 @@ pub async fn delete(core: &Core, user_id: UserId, by_admin: Option<Actor>) -> Re
         .await?;
     }
     tx.commit().await?;
-    core.hub.kick_sessions(&ended);
-    core.hub.kick_users(&[user_id]);
+    live.kick_sessions(&ended);
+    live.kick_users(&[user_id]);
     Ok(())
 }
 
@@ -94,14 +101,14 @@ pub async fn delete(core: &Core, user_id: UserId, by_admin: Option<Actor>) -> Re
 /// deletion and every few seconds by every server process (`close_ended_accounts`), so a
 /// deletion cut short, or made by the console or another node, still completes, and its
 /// events go out from a process whose clients are connected.
-pub async fn finish_leaving(core: &Core) -> Result<()> {
+pub async fn finish_leaving(db: &Db, live: &dyn Live) -> Result<()> {
     let memberships: Vec<(String, String)> = sqlx::query_as(
         "SELECT m.user_id, m.conversation_id FROM users u \
          JOIN members m ON m.user_id = u.id AND m.left_seq IS NULL \
          JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'group' \
          WHERE u.deleted_at IS NOT NULL LIMIT 100",
     )
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     for (user_id, group) in memberships {
         let (user_id, group) = (parse_id(&user_id)?, parse_id(&group)?);
@@ -110,7 +117,7 @@ pub async fn finish_leaving(core: &Core) -> Result<()> {
             session_id: uuid::Uuid::nil(),
             is_admin: false,
         };
-        match conversations::remove_member(&core.db, &core.hub, leaving, group, user_id).await {
+        match conversations::remove_member(db, live, leaving, group, user_id).await {
             // Another process took it out first.
             Ok(()) | Err(Error::NotFound) => {}
             Err(error) => {
@@ -123,11 +130,11 @@ pub async fn finish_leaving(core: &Core) -> Result<()> {
 
 /// Accounts disabled or deleted at or after `since`, so that every server process closes their
 /// connections, whichever process (or the console) made the change.
-pub async fn ended_since(core: &Core, since: i64) -> Result<Vec<UserId>> {
+pub async fn ended_since(db: &Db, since: i64) -> Result<Vec<UserId>> {
     let rows: Vec<(String,)> =
         sqlx::query_as("SELECT id FROM users WHERE disabled_at >= $1 OR deleted_at >= $1")
             .bind(since)
-            .fetch_all(&core.db.pool)
+            .fetch_all(&db.pool)
             .await?;
     rows.iter().map(|(id,)| parse_id(id)).collect()
 }

@@ -10,22 +10,28 @@ use crate::{
     blocks,
     calls::history,
     conversations,
-    core::Core,
+    db::Db,
     error::Result,
+    live::Live,
     messages::{MESSAGE_COLUMNS, MessageRow},
     util::now_ms,
 };
 
 pub const FORMAT: &str = "natter-export/1";
 
-pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
+pub async fn export(
+    db: &Db,
+    live: &dyn Live,
+    auth: AuthSession,
+    users_can_invite: bool,
+) -> Result<AccountExport> {
     let messages: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages msg \
          WHERE msg.sender_id = $1 AND msg.deleted_at IS NULL \
          ORDER BY msg.created_at, msg.id"
     )))
     .bind(auth.user_id.to_string())
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let messages = messages
         .into_iter()
@@ -34,7 +40,7 @@ pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
     let mut calls = Vec::new();
     let mut before = None;
     loop {
-        let page = history::list(&core.db, auth, before, Some(PAGE_MAX)).await?;
+        let page = history::list(db, auth, before, Some(PAGE_MAX)).await?;
         before = page.calls.last().map(|call| call.started_at);
         calls.extend(page.calls);
         if !page.has_more {
@@ -45,12 +51,10 @@ pub async fn export(core: &Core, auth: AuthSession) -> Result<AccountExport> {
         format: FORMAT.to_owned(),
         exported_at: now_ms(),
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
-        account: accounts::account_info(core, auth).await?,
-        sessions: sessions::list_sessions(core, auth).await?.sessions,
-        blocked: blocks::list(&core.db, &core.hub, auth).await?.users,
-        conversations: conversations::list(&core.db, &core.hub, auth)
-            .await?
-            .conversations,
+        account: accounts::account_info(db, live, auth, users_can_invite).await?,
+        sessions: sessions::list_sessions(db, auth).await?.sessions,
+        blocked: blocks::list(db, live, auth).await?.users,
+        conversations: conversations::list(db, live, auth).await?.conversations,
         messages,
         calls,
     })

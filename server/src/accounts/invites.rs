@@ -10,8 +10,8 @@ use natter_protocol::{
 use crate::{
     audit::{self, Actor},
     auth::AuthSession,
-    core::Core,
     credentials::{code_digest, new_code},
+    db::Db,
     error::{Error, Result},
     util::{new_id, now_ms, parse_id},
 };
@@ -131,16 +131,17 @@ pub async fn create_as(
 
 /// `POST /api/invites`: admins always, others when the operator allows it.
 pub async fn create(
-    core: &Core,
+    db: &Db,
     auth: AuthSession,
+    users_can_invite: bool,
     request: CreateInviteRequest,
 ) -> Result<CreatedInvite> {
-    if !auth.is_admin && !core.config.users_can_invite {
+    if !auth.is_admin && !users_can_invite {
         return Err(Error::Forbidden(
             "only admins can invite people to this server",
         ));
     }
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let created = create_as(&mut tx, Actor::from(auth), &request).await?;
     tx.commit().await?;
     Ok(created)
@@ -177,7 +178,7 @@ const INVITE_COLUMNS: &str = "id, code_hint, note, created_by, created_at, expir
      max_uses, uses, revoked_at";
 
 /// Mine, or everyone's for `None` (admins), newest first (at most 500).
-pub async fn list(core: &Core, created_by: Option<AuthSession>) -> Result<InviteList> {
+pub async fn list(db: &Db, created_by: Option<AuthSession>) -> Result<InviteList> {
     let rows: Vec<InviteRow> = match created_by {
         Some(auth) => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -185,14 +186,14 @@ pub async fn list(core: &Core, created_by: Option<AuthSession>) -> Result<Invite
                  ORDER BY created_at DESC LIMIT 500"
             )))
             .bind(auth.user_id.to_string())
-            .fetch_all(&core.db.pool)
+            .fetch_all(&db.pool)
             .await?
         }
         None => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {INVITE_COLUMNS} FROM invites ORDER BY created_at DESC LIMIT 500"
             )))
-            .fetch_all(&core.db.pool)
+            .fetch_all(&db.pool)
             .await?
         }
     };
@@ -202,8 +203,8 @@ pub async fn list(core: &Core, created_by: Option<AuthSession>) -> Result<Invite
 }
 
 /// Revokes an invite: my own, or any for an admin. Others' get `NotFound`.
-pub async fn revoke(core: &Core, auth: AuthSession, invite_id: InviteId) -> Result<()> {
-    let mut tx = core.db.begin_write().await?;
+pub async fn revoke(db: &Db, auth: AuthSession, invite_id: InviteId) -> Result<()> {
+    let mut tx = db.begin_write().await?;
     let revoked = sqlx::query(
         "UPDATE invites SET revoked_at = $1 \
          WHERE id = $2 AND revoked_at IS NULL AND (created_by = $3 OR $4 = 1)",

@@ -18,13 +18,22 @@ use natter_protocol::{
 
 use crate::{
     auth::AuthSession,
-    core::Core,
-    credentials::{new_session_token, token_digest},
+    credentials::{PasswordHashing, new_session_token, token_digest},
+    db::Db,
     error::{Error, Result, is_unique_violation},
+    live::Live,
+    rate_limit::AuthRateLimits,
     users,
     util::{new_id, now_ms, parse_id},
     validate,
 };
+
+/// The way into an account: every password attempt counts against the limits (per client
+/// address and per account) before the Argon2id hasher checks it.
+pub struct Gate {
+    pub limits: AuthRateLimits,
+    pub passwords: PasswordHashing,
+}
 
 /// How often a session's `last_used_at` is written back, at most.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
@@ -39,12 +48,15 @@ pub struct NewAccount {
 }
 
 pub async fn signup(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
+    gate: &Gate,
+    mode: SignupMode,
     request: SignupRequest,
     client_ip: IpAddr,
 ) -> Result<AuthResponse> {
     let username = validate::username(&request.username)?;
-    core.auth_limits.check(client_ip, "signup", &username)?;
+    gate.limits.check(client_ip, "signup", &username)?;
     // The fields first: a form shows their errors before asking about the invite.
     let display_name = validate::display_name(&request.display_name)?;
     validate::password(&request.password)?;
@@ -54,7 +66,7 @@ pub async fn signup(
         .as_deref()
         .map(str::trim)
         .filter(|code| !code.is_empty());
-    match (core.config.signup, invite_code) {
+    match (mode, invite_code) {
         (SignupMode::Closed, _) => return Err(Error::SignupClosed),
         (SignupMode::Invite, None) => {
             return Err(Error::InviteInvalid(
@@ -63,10 +75,10 @@ pub async fn signup(
         }
         _ => {}
     }
-    let password_hash = core.passwords.hash(&request.password).await?;
+    let password_hash = gate.passwords.hash(&request.password).await?;
 
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     // In the account's own transaction: a sign-up that fails later gives the use back, and two
     // sign-ups racing for an invite's last use cannot both have it.
     let invite_id = match invite_code {
@@ -87,17 +99,18 @@ pub async fn signup(
     .await?;
     let (token, session) = insert_session(&mut tx, user_id, &device_name, now).await?;
     tx.commit().await?;
-    signed_in(core, user_id, token, session).await
+    signed_in(db, live, user_id, token, session).await
 }
 
 /// The answer to a sign-up or log-in that made `session`.
 async fn signed_in(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
     user_id: UserId,
     token: String,
     session: SessionInfo,
 ) -> Result<AuthResponse> {
-    let user = users::get(&core.db, &core.hub, user_id, user_id).await?;
+    let user = users::get(db, live, user_id, user_id).await?;
     Ok(AuthResponse {
         token,
         session,
@@ -140,20 +153,26 @@ struct LoginRow {
     totp_enabled_at: Option<i64>,
 }
 
-pub async fn login(core: &Core, request: LoginRequest, client_ip: IpAddr) -> Result<AuthResponse> {
+pub async fn login(
+    db: &Db,
+    live: &dyn Live,
+    gate: &Gate,
+    request: LoginRequest,
+    client_ip: IpAddr,
+) -> Result<AuthResponse> {
     // A malformed username cannot exist; answer exactly as for a wrong password.
     let username = validate::username(&request.username).unwrap_or_default();
-    core.auth_limits.check(client_ip, "login", &username)?;
+    gate.limits.check(client_ip, "login", &username)?;
     let device_name = validate::device_name(request.device_name.as_deref())?;
     let row: Option<LoginRow> = sqlx::query_as(
         "SELECT id, password_hash, disabled_at, totp_enabled_at FROM users \
          WHERE username = $1 AND deleted_at IS NULL",
     )
     .bind(&username)
-    .fetch_optional(&core.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     let stored_hash = row.as_ref().map(|row| row.password_hash.clone());
-    let password_ok = core
+    let password_ok = gate
         .passwords
         .verify(&request.password, stored_hash)
         .await?;
@@ -167,14 +186,14 @@ pub async fn login(core: &Core, request: LoginRequest, client_ip: IpAddr) -> Res
     }
     let user_id = parse_id(&row.id)?;
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     if row.totp_enabled_at.is_some() {
         let code = request.totp_code.as_deref().ok_or(Error::TotpRequired)?;
         second_factor::verify(&mut tx, user_id, code, now).await?;
     }
     let (token, session) = insert_session(&mut tx, user_id, &device_name, now).await?;
     tx.commit().await?;
-    signed_in(core, user_id, token, session).await
+    signed_in(db, live, user_id, token, session).await
 }
 
 pub(crate) async fn insert_session(
@@ -208,7 +227,7 @@ pub(crate) async fn insert_session(
 
 /// Resolves a bearer token to its session, or fails with `Unauthorized`. A disabled account's
 /// sessions are gone already; the check here also covers a disable that raced the request.
-pub async fn authenticate(core: &Core, token: &str) -> Result<AuthSession> {
+pub async fn authenticate(db: &Db, token: &str) -> Result<AuthSession> {
     if token.is_empty() || token.len() > 128 {
         return Err(Error::Unauthorized);
     }
@@ -218,7 +237,7 @@ pub async fn authenticate(core: &Core, token: &str) -> Result<AuthSession> {
          WHERE s.token_hash = $1 AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
     )
     .bind(token_digest(token))
-    .fetch_optional(&core.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     let Some((session_id, user_id, last_used_at, is_admin)) = row else {
         return Err(Error::Unauthorized);
@@ -226,8 +245,7 @@ pub async fn authenticate(core: &Core, token: &str) -> Result<AuthSession> {
     let now = now_ms();
     if now - last_used_at > TOUCH_INTERVAL_MS {
         // Best effort: a failed bookkeeping write must not fail the request.
-        let _ = core
-            .db
+        let _ = db
             .execute_write(
                 sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
                     .bind(now)
@@ -242,28 +260,33 @@ pub async fn authenticate(core: &Core, token: &str) -> Result<AuthSession> {
     })
 }
 
-pub async fn session_exists(core: &Core, session_id: SessionId) -> Result<bool> {
+pub async fn session_exists(db: &Db, session_id: SessionId) -> Result<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM sessions WHERE id = $1")
         .bind(session_id.to_string())
-        .fetch_optional(&core.db.pool)
+        .fetch_optional(&db.pool)
         .await?;
     Ok(row.is_some())
 }
 
 /// My account as I see it.
-pub async fn account_info(core: &Core, auth: AuthSession) -> Result<AccountInfo> {
+pub async fn account_info(
+    db: &Db,
+    live: &dyn Live,
+    auth: AuthSession,
+    users_can_invite: bool,
+) -> Result<AccountInfo> {
     let row: Option<(i64, Option<i64>, i64)> =
         sqlx::query_as("SELECT is_admin, totp_enabled_at, created_at FROM users WHERE id = $1")
             .bind(auth.user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     let (is_admin, totp_enabled_at, created_at) = row.ok_or(Error::NotFound)?;
     let is_admin = is_admin != 0;
     Ok(AccountInfo {
-        user: users::get(&core.db, &core.hub, auth.user_id, auth.user_id).await?,
+        user: users::get(db, live, auth.user_id, auth.user_id).await?,
         is_admin,
         totp_enabled: totp_enabled_at.is_some(),
-        can_invite: is_admin || core.config.users_can_invite,
+        can_invite: is_admin || users_can_invite,
         created_at,
     })
 }
@@ -272,7 +295,8 @@ pub async fn account_info(core: &Core, auth: AuthSession) -> Result<AccountInfo>
 /// account's, before an action that cannot be undone. Counted like log-ins against the
 /// account, so a stolen token cannot be used to guess the password.
 pub async fn confirm_identity(
-    core: &Core,
+    db: &Db,
+    gate: &Gate,
     auth: AuthSession,
     client_ip: IpAddr,
     confirmation: &ConfirmWithPassword,
@@ -280,12 +304,12 @@ pub async fn confirm_identity(
     let row: Option<(String, String, Option<i64>)> =
         sqlx::query_as("SELECT username, password_hash, totp_enabled_at FROM users WHERE id = $1")
             .bind(auth.user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     let (username, hash, totp_enabled_at) = row.ok_or(Error::Unauthorized)?;
     // The log-in bucket: a stolen token gets no extra guesses at the password.
-    core.auth_limits.check(client_ip, "login", &username)?;
-    if !core
+    gate.limits.check(client_ip, "login", &username)?;
+    if !gate
         .passwords
         .verify(&confirmation.password, Some(hash))
         .await?
@@ -297,7 +321,7 @@ pub async fn confirm_identity(
             .totp_code
             .as_deref()
             .ok_or(Error::TotpRequired)?;
-        let mut tx = core.db.begin_write().await?;
+        let mut tx = db.begin_write().await?;
         second_factor::verify(&mut tx, auth.user_id, code, now_ms()).await?;
         tx.commit().await?;
     }

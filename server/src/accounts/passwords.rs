@@ -9,11 +9,11 @@ use natter_protocol::{
 };
 
 use crate::{
-    accounts::sessions,
+    accounts::{Gate, sessions},
     audit::{self, Actor},
     auth::AuthSession,
-    core::Core,
     credentials::{code_digest, new_code},
+    db::Db,
     error::{Error, Result},
     live::Live,
     util::{now_ms, parse_id},
@@ -22,7 +22,9 @@ use crate::{
 
 /// `POST /api/me/password`: needs the current password; may sign out every other device.
 pub async fn change(
-    core: &Core,
+    db: &Db,
+    live: &dyn Live,
+    gate: &Gate,
     auth: AuthSession,
     client_ip: IpAddr,
     request: ChangePasswordRequest,
@@ -30,12 +32,12 @@ pub async fn change(
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT username, password_hash FROM users WHERE id = $1")
             .bind(auth.user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     let (username, hash) = row.ok_or(Error::Unauthorized)?;
     // The log-in bucket: a stolen token gets no extra guesses at the password.
-    core.auth_limits.check(client_ip, "login", &username)?;
-    if !core
+    gate.limits.check(client_ip, "login", &username)?;
+    if !gate
         .passwords
         .verify(&request.current_password, Some(hash))
         .await?
@@ -44,8 +46,8 @@ pub async fn change(
     }
     validate::password(&request.new_password)
         .map_err(|_| Error::validation("new_password must be 8 to 1024 bytes"))?;
-    let new_hash = core.passwords.hash(&request.new_password).await?;
-    let mut tx = core.db.begin_write().await?;
+    let new_hash = gate.passwords.hash(&request.new_password).await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(new_hash)
         .bind(auth.user_id.to_string())
@@ -65,7 +67,7 @@ pub async fn change(
             .collect::<Result<Vec<_>>>()?;
     }
     tx.commit().await?;
-    core.hub.kick_sessions(&ended);
+    live.kick_sessions(&ended);
     Ok(())
 }
 
@@ -114,8 +116,14 @@ pub async fn issue_reset_code(
 
 /// `POST /api/auth/reset-password`: spends the code once, sets the password, and ends every
 /// session of the account (whoever knew the old password is signed out).
-pub async fn reset(core: &Core, client_ip: IpAddr, request: ResetPasswordRequest) -> Result<()> {
-    core.auth_limits.check_address(client_ip)?;
+pub async fn reset(
+    db: &Db,
+    live: &dyn Live,
+    gate: &Gate,
+    client_ip: IpAddr,
+    request: ResetPasswordRequest,
+) -> Result<()> {
+    gate.limits.check_address(client_ip)?;
     validate::password(&request.new_password)
         .map_err(|_| Error::validation("new_password must be 8 to 1024 bytes"))?;
     let refused = || {
@@ -129,14 +137,14 @@ pub async fn reset(core: &Core, client_ip: IpAddr, request: ResetPasswordRequest
     )
     .bind(code_digest(&request.code))
     .bind(now_ms())
-    .fetch_optional(&core.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     if known.is_none() {
         return Err(refused());
     }
-    let new_hash = core.passwords.hash(&request.new_password).await?;
+    let new_hash = gate.passwords.hash(&request.new_password).await?;
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let spent: Option<(String,)> = sqlx::query_as(
         "UPDATE password_resets SET used_at = $1 \
          WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
@@ -156,6 +164,6 @@ pub async fn reset(core: &Core, client_ip: IpAddr, request: ResetPasswordRequest
         .await?;
     let ended = sessions::end_all(&mut tx, user_id).await?;
     tx.commit().await?;
-    core.hub.kick_sessions(&ended);
+    live.kick_sessions(&ended);
     Ok(())
 }

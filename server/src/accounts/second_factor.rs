@@ -11,10 +11,10 @@ use rand::RngCore;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::{
-    accounts,
+    accounts::{self, Gate},
     auth::AuthSession,
-    core::Core,
     credentials::{code_digest, new_code},
+    db::Db,
     error::{Error, Result},
     util::now_ms,
 };
@@ -109,11 +109,11 @@ pub async fn verify(
 }
 
 /// Starts (or restarts) setting up two-factor sign-in: a new secret, not yet in force.
-pub async fn setup(core: &Core, auth: AuthSession) -> Result<TotpSetup> {
+pub async fn setup(db: &Db, auth: AuthSession) -> Result<TotpSetup> {
     let row: Option<(String, Option<i64>)> =
         sqlx::query_as("SELECT username, totp_enabled_at FROM users WHERE id = $1")
             .bind(auth.user_id.to_string())
-            .fetch_optional(&core.db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     let (username, enabled_at) = row.ok_or(Error::Unauthorized)?;
     if enabled_at.is_some() {
@@ -127,16 +127,15 @@ pub async fn setup(core: &Core, auth: AuthSession) -> Result<TotpSetup> {
         return Err(anyhow::anyhow!("base32 encoding gave raw bytes").into());
     };
     let otpauth_uri = totp(&secret, &username)?.get_url();
-    core.db
-        .execute_write(
-            sqlx::query(
-                "UPDATE users SET totp_secret = $1, totp_last_step = 0 \
+    db.execute_write(
+        sqlx::query(
+            "UPDATE users SET totp_secret = $1, totp_last_step = 0 \
                  WHERE id = $2 AND totp_enabled_at IS NULL",
-            )
-            .bind(&secret)
-            .bind(auth.user_id.to_string()),
         )
-        .await?;
+        .bind(&secret)
+        .bind(auth.user_id.to_string()),
+    )
+    .await?;
     Ok(TotpSetup {
         secret,
         otpauth_uri,
@@ -145,9 +144,9 @@ pub async fn setup(core: &Core, auth: AuthSession) -> Result<TotpSetup> {
 
 /// Turns two-factor sign-in on once `code` shows the app has the secret; answers the
 /// recovery codes, shown only now.
-pub async fn confirm(core: &Core, auth: AuthSession, code: &str) -> Result<RecoveryCodes> {
+pub async fn confirm(db: &Db, auth: AuthSession, code: &str) -> Result<RecoveryCodes> {
     let now = now_ms();
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let row: Option<(Option<String>, Option<i64>)> =
         sqlx::query_as("SELECT totp_secret, totp_enabled_at FROM users WHERE id = $1")
             .bind(auth.user_id.to_string())
@@ -199,13 +198,14 @@ async fn replace_recovery_codes(
 
 /// Turns two-factor sign-in off, after the password and a code confirm it is me.
 pub async fn disable(
-    core: &Core,
+    db: &Db,
+    gate: &Gate,
     auth: AuthSession,
     client_ip: IpAddr,
     request: ConfirmWithPassword,
 ) -> Result<()> {
-    accounts::confirm_identity(core, auth, client_ip, &request).await?;
-    let mut tx = core.db.begin_write().await?;
+    accounts::confirm_identity(db, gate, auth, client_ip, &request).await?;
+    let mut tx = db.begin_write().await?;
     clear(&mut tx, auth.user_id).await?;
     tx.commit().await?;
     Ok(())

@@ -4,19 +4,19 @@ use natter_protocol::{SessionId, SessionInfo, SessionList, UserId};
 
 use crate::{
     auth::AuthSession,
-    core::Core,
+    db::Db,
     error::{Error, Result},
     live::Live,
     util::parse_id,
 };
 
-pub async fn list_sessions(core: &Core, auth: AuthSession) -> Result<SessionList> {
+pub async fn list_sessions(db: &Db, auth: AuthSession) -> Result<SessionList> {
     let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT id, device_name, created_at, last_used_at FROM sessions \
          WHERE user_id = $1 ORDER BY created_at DESC",
     )
     .bind(auth.user_id.to_string())
-    .fetch_all(&core.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let sessions = rows
         .into_iter()
@@ -35,9 +35,13 @@ pub async fn list_sessions(core: &Core, auth: AuthSession) -> Result<SessionList
 }
 
 /// Revokes one of my sessions (my current one included: that is logging out).
-pub async fn revoke_session(core: &Core, auth: AuthSession, session_id: SessionId) -> Result<()> {
-    let deleted = core
-        .db
+pub async fn revoke_session(
+    db: &Db,
+    live: &dyn Live,
+    auth: AuthSession,
+    session_id: SessionId,
+) -> Result<()> {
+    let deleted = db
         .execute_write(
             sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
                 .bind(session_id.to_string())
@@ -47,18 +51,23 @@ pub async fn revoke_session(core: &Core, auth: AuthSession, session_id: SessionI
     if deleted.rows_affected() == 0 {
         return Err(Error::NotFound);
     }
-    core.hub.kick_sessions(&[session_id]);
+    live.kick_sessions(&[session_id]);
     Ok(())
 }
 
 /// Revokes all my sessions, or all but the current one.
-pub async fn revoke_all_sessions(core: &Core, auth: AuthSession, keep_current: bool) -> Result<()> {
+pub async fn revoke_all_sessions(
+    db: &Db,
+    live: &dyn Live,
+    auth: AuthSession,
+    keep_current: bool,
+) -> Result<()> {
     let keep = if keep_current {
         auth.session_id.to_string()
     } else {
         String::new()
     };
-    let mut tx = core.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let revoked: Vec<(String,)> =
         sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
             .bind(auth.user_id.to_string())
@@ -70,7 +79,7 @@ pub async fn revoke_all_sessions(core: &Core, auth: AuthSession, keep_current: b
         .iter()
         .map(|(id,)| parse_id(id))
         .collect::<Result<Vec<_>>>()?;
-    core.hub.kick_sessions(&revoked);
+    live.kick_sessions(&revoked);
     Ok(())
 }
 

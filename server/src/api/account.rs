@@ -32,7 +32,9 @@ pub async fn account(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<Json<AccountInfo>> {
-    Ok(Json(accounts::account_info(&core, auth).await?))
+    Ok(Json(
+        accounts::account_info(&core.db, &core.hub, auth, core.config.users_can_invite).await?,
+    ))
 }
 
 /// Change my password. With `sign_out_other_devices`, every other session ends.
@@ -48,7 +50,7 @@ pub async fn change_password(
     ClientIp(ip): ClientIp,
     Json(request): Json<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    passwords::change(&core, auth, ip, request).await?;
+    passwords::change(&core.db, &core.hub, &core.gate, auth, ip, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -60,7 +62,7 @@ pub async fn totp_setup(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<Json<TotpSetup>> {
-    Ok(Json(second_factor::setup(&core, auth).await?))
+    Ok(Json(second_factor::setup(&core.db, auth).await?))
 }
 
 /// Turn two-factor sign-in on with a code from the app; answers the recovery codes.
@@ -75,7 +77,7 @@ pub async fn totp_confirm(
     Json(request): Json<TotpConfirmRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     Ok(Json(
-        second_factor::confirm(&core, auth, &request.code).await?,
+        second_factor::confirm(&core.db, auth, &request.code).await?,
     ))
 }
 
@@ -91,7 +93,7 @@ pub async fn totp_disable(
     ClientIp(ip): ClientIp,
     Json(request): Json<ConfirmWithPassword>,
 ) -> ApiResult<StatusCode> {
-    second_factor::disable(&core, auth, ip, request).await?;
+    second_factor::disable(&core.db, &core.gate, auth, ip, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,7 +110,7 @@ pub async fn delete_account(
     ClientIp(ip): ClientIp,
     Json(request): Json<ConfirmWithPassword>,
 ) -> ApiResult<StatusCode> {
-    deletion::delete_own(&core, auth, ip, request).await?;
+    deletion::delete_own(&core.db, &core.hub, &core.gate, auth, ip, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -120,7 +122,7 @@ pub async fn export(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<impl IntoResponse> {
-    let archive = export::export(&core, auth).await?;
+    let archive = export::export(&core.db, &core.hub, auth, core.config.users_can_invite).await?;
     let disposition = format!("attachment; filename=\"natter-export-{}.json\"", now_ms());
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(archive)))
 }

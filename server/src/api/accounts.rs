@@ -34,7 +34,15 @@ pub async fn signup(
     ClientIp(ip): ClientIp,
     Json(request): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
-    let response = accounts::signup(&core, request, ip).await?;
+    let response = accounts::signup(
+        &core.db,
+        &core.hub,
+        &core.gate,
+        core.config.signup,
+        request,
+        ip,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(response)))
 }
 
@@ -51,14 +59,16 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
-    Ok(Json(accounts::login(&core, request, ip).await?))
+    Ok(Json(
+        accounts::login(&core.db, &core.hub, &core.gate, request, ip).await?,
+    ))
 }
 
 /// Sign out this device: its token stops working and its WebSocket closes.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses((status = 204, description = "signed out")))]
 pub async fn logout(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<StatusCode> {
-    sessions::revoke_session(&core, auth, auth.session_id).await?;
+    sessions::revoke_session(&core.db, &core.hub, auth, auth.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,7 +79,7 @@ pub async fn list_sessions(
     State(core): State<Arc<Core>>,
     auth: AuthSession,
 ) -> ApiResult<Json<SessionList>> {
-    Ok(Json(sessions::list_sessions(&core, auth).await?))
+    Ok(Json(sessions::list_sessions(&core.db, auth).await?))
 }
 
 /// Revoke one of my sessions.
@@ -82,7 +92,7 @@ pub async fn revoke_session(
     auth: AuthSession,
     Path(session_id): Path<SessionId>,
 ) -> ApiResult<StatusCode> {
-    sessions::revoke_session(&core, auth, session_id).await?;
+    sessions::revoke_session(&core.db, &core.hub, auth, session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -101,7 +111,7 @@ pub async fn revoke_all_sessions(
     auth: AuthSession,
     Query(params): Query<RevokeAllParams>,
 ) -> ApiResult<StatusCode> {
-    sessions::revoke_all_sessions(&core, auth, params.keep_current).await?;
+    sessions::revoke_all_sessions(&core.db, &core.hub, auth, params.keep_current).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,6 +138,6 @@ pub async fn reset_password(
     ClientIp(ip): ClientIp,
     Json(request): Json<ResetPasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    passwords::reset(&core, ip, request).await?;
+    passwords::reset(&core.db, &core.hub, &core.gate, ip, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }

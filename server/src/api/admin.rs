@@ -54,7 +54,7 @@ pub fn router(core: Arc<Core>) -> Router<Arc<Core>> {
 /// Lets only admins through; everyone else gets the answer of a path that does not exist.
 async fn admins_only(State(core): State<Arc<Core>>, mut request: Request, next: Next) -> Response {
     let admin = match bearer_token(request.headers()) {
-        Some(token) => crate::accounts::authenticate(&core, token).await.ok(),
+        Some(token) => crate::accounts::authenticate(&core.db, token).await.ok(),
         None => None,
     }
     .filter(|auth| auth.is_admin);
@@ -104,7 +104,8 @@ pub async fn users(
 ) -> ApiResult<Json<AdminUserPage>> {
     Ok(Json(
         admin::users(
-            &core,
+            &core.db,
+            &core.hub,
             search.query.as_deref(),
             search.limit,
             search.cursor.as_deref(),
@@ -123,7 +124,7 @@ pub async fn user(
     _admin: Admin,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<AdminUser>> {
-    Ok(Json(admin::user(&core, user_id).await?))
+    Ok(Json(admin::user(&core.db, &core.hub, user_id).await?))
 }
 
 /// Promote or demote; disable (every session ends at once) or enable.
@@ -139,7 +140,7 @@ pub async fn update_user(
     Json(request): Json<AdminUpdateUserRequest>,
 ) -> ApiResult<Json<AdminUser>> {
     Ok(Json(
-        admin::update_user(&core, Actor::from(admin), user_id, request).await?,
+        admin::update_user(&core.db, &core.hub, Actor::from(admin), user_id, request).await?,
     ))
 }
 
@@ -154,7 +155,7 @@ pub async fn delete_user(
     Admin(admin): Admin,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<StatusCode> {
-    admin::delete_user(&core, Actor::from(admin), user_id).await?;
+    admin::delete_user(&core.db, &core.hub, Actor::from(admin), user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -168,7 +169,7 @@ pub async fn reset_password(
     Admin(admin): Admin,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<(StatusCode, Json<PasswordResetCode>)> {
-    let code = admin::reset_password(&core, Actor::from(admin), user_id).await?;
+    let code = admin::reset_password(&core.db, Actor::from(admin), user_id).await?;
     Ok((StatusCode::CREATED, Json(code)))
 }
 
@@ -184,7 +185,7 @@ pub async fn reset_two_factor(
     Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<AdminUser>> {
     Ok(Json(
-        admin::reset_two_factor(&core, Actor::from(admin), user_id).await?,
+        admin::reset_two_factor(&core.db, &core.hub, Actor::from(admin), user_id).await?,
     ))
 }
 
@@ -196,7 +197,7 @@ pub async fn all_invites(
     State(core): State<Arc<Core>>,
     _admin: Admin,
 ) -> ApiResult<Json<InviteList>> {
-    Ok(Json(invites::list(&core, None).await?))
+    Ok(Json(invites::list(&core.db, None).await?))
 }
 
 /// Counts of accounts, sessions, conversations, messages, open reports, connections.
@@ -204,7 +205,9 @@ pub async fn all_invites(
     responses((status = 200, body = AdminStats),
         (status = 404, description = "not_found: not an admin", body = ErrorBody)))]
 pub async fn stats(State(core): State<Arc<Core>>, _admin: Admin) -> ApiResult<Json<AdminStats>> {
-    Ok(Json(admin::stats(&core).await?))
+    Ok(Json(
+        admin::stats(&core.db, &core.hub, core.config.signup, core.started_at).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

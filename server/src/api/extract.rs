@@ -60,7 +60,7 @@ impl FromRequestParts<Arc<Core>> for AuthSession {
 
     async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(Error::Unauthorized)?;
-        Ok(crate::accounts::authenticate(core, token).await?)
+        Ok(crate::accounts::authenticate(&core.db, token).await?)
     }
 }
 

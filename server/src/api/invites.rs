@@ -34,7 +34,7 @@ pub async fn create(
     auth: AuthSession,
     Json(request): Json<CreateInviteRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedInvite>)> {
-    let created = invites::create(&core, auth, request).await?;
+    let created = invites::create(&core.db, auth, core.config.users_can_invite, request).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -42,7 +42,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/invites", tag = "invites", security(("bearer" = [])),
     responses((status = 200, body = InviteList)))]
 pub async fn mine(State(core): State<Arc<Core>>, auth: AuthSession) -> ApiResult<Json<InviteList>> {
-    Ok(Json(invites::list(&core, Some(auth)).await?))
+    Ok(Json(invites::list(&core.db, Some(auth)).await?))
 }
 
 /// Revoke an invite of mine (an admin: anyone's). Sign-ups with it are refused from now on.
@@ -55,7 +55,7 @@ pub async fn revoke(
     auth: AuthSession,
     Path(invite_id): Path<InviteId>,
 ) -> ApiResult<StatusCode> {
-    invites::revoke(&core, auth, invite_id).await?;
+    invites::revoke(&core.db, auth, invite_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -50,7 +50,7 @@ pub async fn upgrade(
         }
     };
     let pre_auth = match bearer_token(&headers) {
-        Some(token) => match accounts::authenticate(&core, token).await {
+        Some(token) => match accounts::authenticate(&core.db, token).await {
             Ok(auth) => Some(auth),
             Err(error) => return ApiError::from(error).into_response(),
         },

@@ -56,7 +56,7 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
         return;
     };
     let auth = match (pre_auth, token) {
-        (_, Some(token)) => accounts::authenticate(&core, &token).await.ok(),
+        (_, Some(token)) => accounts::authenticate(&core.db, &token).await.ok(),
         (Some(auth), None) => Some(auth),
         (None, None) => None,
     };
@@ -69,7 +69,7 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
     // The session may have been revoked between authentication and registration, when the
     // hub could not yet kick this connection: check again now that it can.
     if !matches!(
-        accounts::session_exists(&core, auth.session_id).await,
+        accounts::session_exists(&core.db, auth.session_id).await,
         Ok(true)
     ) {
         close(&mut sink, close_code::UNAUTHORIZED, "session revoked").await;
