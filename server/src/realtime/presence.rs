@@ -4,18 +4,17 @@ use natter_protocol::{ServerFrame, UserId};
 
 use crate::{
     contacts,
-    core::Core,
+    db::Db,
     live::{Live, Outbound},
     util::now_ms,
 };
 
 /// Records and announces a change of presence. Announces the state at the time of sending,
 /// so two quick changes in a row cannot leave contacts with a stale one.
-pub async fn announce(core: &Core, user_id: UserId, went_offline: bool) {
+pub async fn announce(db: &Db, live: &dyn Live, user_id: UserId, went_offline: bool) {
     let now = now_ms();
     if went_offline {
-        let stored = core
-            .db
+        let stored = db
             .execute_write(
                 sqlx::query("UPDATE users SET last_seen_at = $1 WHERE id = $2")
                     .bind(now)
@@ -26,23 +25,21 @@ pub async fn announce(core: &Core, user_id: UserId, went_offline: bool) {
             tracing::warn!(%error, "could not store last-seen time");
         }
     }
-    let contacts = match contacts::list(&core.db, user_id).await {
+    let contacts = match contacts::list(db, user_id).await {
         Ok(contacts) => contacts,
         Err(error) => {
             tracing::warn!(%error, "could not load contacts to announce presence");
             return;
         }
     };
-    let online = core.hub.is_online(&user_id);
+    let online = live.is_online(&user_id);
     let frame = ServerFrame::Presence {
         user_id,
         online,
         last_seen_at: (!online).then_some(now),
     };
     match serde_json::to_string(&frame) {
-        Ok(json) => core
-            .hub
-            .send_to_users(&contacts, Outbound::Frame(json.into())),
+        Ok(json) => live.send_to_users(&contacts, Outbound::Frame(json.into())),
         Err(error) => tracing::error!(%error, "could not encode a presence frame"),
     }
 }

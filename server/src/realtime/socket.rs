@@ -79,7 +79,9 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
     }
     if registration.came_online {
         let core = core.clone();
-        tokio::spawn(async move { presence::announce(&core, auth.user_id, false).await });
+        tokio::spawn(
+            async move { presence::announce(&core.db, &core.hub, auth.user_id, false).await },
+        );
     }
     let mut session = Session {
         core: core.clone(),
@@ -108,7 +110,7 @@ pub async fn run(socket: WebSocket, core: Arc<Core>, pre_auth: Option<AuthSessio
         core.calls.device_offline(session.device()).await;
     }
     if went_offline {
-        presence::announce(&core, auth.user_id, true).await;
+        presence::announce(&core.db, &core.hub, auth.user_id, true).await;
     }
 }
 
