@@ -74,25 +74,27 @@ pub async fn record(db: &Db, live: &dyn Live, finished: referee::CallRecord) -> 
         end_reason: finished.reason,
         conversation_id: Some(conversation_id),
     };
-    sqlx::query(
-        "INSERT INTO calls (id, caller_id, callee_id, kind, started_at, answered_at, ended_at, \
-           duration_ms, end_reason, conversation_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+    // Through the single-writer lock, like every write (see `Db::begin_write`).
+    db.execute_write(
+        sqlx::query(
+            "INSERT INTO calls (id, caller_id, callee_id, kind, started_at, answered_at, ended_at, \
+               duration_ms, end_reason, conversation_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(record.call_id.to_string())
+        .bind(record.caller_id.to_string())
+        .bind(record.callee_id.to_string())
+        .bind(match record.kind {
+            CallKind::Voice => "voice",
+            CallKind::Video => "video",
+        })
+        .bind(record.started_at)
+        .bind(record.answered_at)
+        .bind(record.ended_at)
+        .bind(record.duration_ms)
+        .bind(messages::call_end_reason_name(record.end_reason))
+        .bind(conversation_id.to_string()),
     )
-    .bind(record.call_id.to_string())
-    .bind(record.caller_id.to_string())
-    .bind(record.callee_id.to_string())
-    .bind(match record.kind {
-        CallKind::Voice => "voice",
-        CallKind::Video => "video",
-    })
-    .bind(record.started_at)
-    .bind(record.answered_at)
-    .bind(record.ended_at)
-    .bind(record.duration_ms)
-    .bind(messages::call_end_reason_name(record.end_reason))
-    .bind(conversation_id.to_string())
-    .execute(&db.pool)
     .await?;
     messages::post_call_record(db, live, conversation_id, record).await?;
     Ok(record)
