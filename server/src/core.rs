@@ -1,4 +1,7 @@
-//! The state every request and connection shares: configuration, database, hub, limits.
+//! The state the shells share (`api/`, `realtime/socket.rs`, `console.rs`, `lib.rs`):
+//! configuration, database, hub, switchboard, limits, shutdown. Core is built here from the
+//! configuration and handed to nobody below: a domain function takes only the parts it uses
+//! (the `Db`, the hub as `&dyn Live`, a limit), so no domain module depends on this one.
 
 use std::{sync::Arc, time::Instant};
 
