@@ -83,9 +83,9 @@ pub async fn revoke_all_sessions(
     Ok(())
 }
 
-/// Ends every session of a user (disabled, deleted, password reset) and closes their
-/// connections on this node; other processes close theirs when they next see the change
-/// (`accounts::deletion::close_ended_sessions`).
+/// Ends every session of a user (disabled, deleted, password reset) in the caller's
+/// transaction and answers them, for the caller to kick after commit (`Live::kick_sessions`).
+/// Other processes find disabled and deleted accounts themselves (`lib.rs::close_ended_accounts`).
 pub async fn end_all(
     connection: &mut sqlx::AnyConnection,
     user_id: UserId,
