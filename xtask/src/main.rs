@@ -10,6 +10,8 @@
 
 mod bundle;
 mod desktop;
+#[cfg(test)]
+mod imports;
 mod macos;
 mod setup;
 mod windows;
