@@ -2,8 +2,8 @@
 //! full-text search.
 
 use natter_protocol::{
-    CallEndReason, CallRecord, ConversationId, EventBody, Message, MessageId, MessagePage,
-    ReadState, SearchResults, SendMessageRequest, ServerFrame, UserId, limits::TYPING_TTL_MS,
+    CallRecord, ConversationId, EventBody, Message, MessageId, MessagePage, ReadState,
+    SearchResults, SendMessageRequest, ServerFrame, UserId, limits::TYPING_TTL_MS,
 };
 
 use sqlx::AssertSqlSafe;
@@ -193,7 +193,7 @@ async fn insert(
         .map(|call| serde_json::to_string(&call))
         .transpose()
         .map_err(|error| Error::Internal(error.into()))?;
-    let call_end_reason = call.map(|call| call_end_reason_name(call.end_reason));
+    let call_end_reason = call.map(|call| call.end_reason.as_str());
     sqlx::query(
         "INSERT INTO messages \
            (id, conversation_id, seq, sender_id, client_id, body, created_at, call, call_end_reason) \
@@ -235,21 +235,6 @@ async fn stored_creation(
         },
     };
     events::store(tx, event).await
-}
-
-/// The name a call end reason has in the database (as in the protocol): in this table's
-/// `call_end_reason`, which the unread rule reads, in the calls table and in the metrics. It is
-/// kept with the column the unread rule reads: calls depend on messages (a call is recorded as
-/// a message), never the reverse.
-pub fn call_end_reason_name(reason: CallEndReason) -> &'static str {
-    match reason {
-        CallEndReason::Completed => "completed",
-        CallEndReason::Missed => "missed",
-        CallEndReason::Declined => "declined",
-        CallEndReason::Busy => "busy",
-        CallEndReason::Cancelled => "cancelled",
-        CallEndReason::Failed => "failed",
-    }
 }
 
 /// Records a finished call in the two users' direct conversation, as a message from the caller

@@ -52,6 +52,18 @@ pub enum CallEndReason {
 }
 
 impl CallEndReason {
+    /// The name it has on the wire (and in the server's database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Missed => "missed",
+            Self::Declined => "declined",
+            Self::Busy => "busy",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+        }
+    }
+
     /// The callee never picked up: shown to the callee as a missed call, and counted as
     /// unread in the conversation until read.
     pub fn missed_by_callee(self) -> bool {
@@ -134,4 +146,26 @@ pub struct IceServers {
     /// When the TURN credentials stop working (fetch new ones before a call after that);
     /// `null` when no TURN server is offered.
     pub expires_at: Option<crate::Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallEndReason;
+
+    #[test]
+    fn an_end_reasons_name_is_its_wire_name() {
+        for reason in [
+            CallEndReason::Completed,
+            CallEndReason::Missed,
+            CallEndReason::Declined,
+            CallEndReason::Busy,
+            CallEndReason::Cancelled,
+            CallEndReason::Failed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(reason).ok(),
+                Some(serde_json::Value::from(reason.as_str()))
+            );
+        }
+    }
 }

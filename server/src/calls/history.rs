@@ -92,7 +92,7 @@ pub async fn record(db: &Db, live: &dyn Live, finished: referee::CallRecord) -> 
         .bind(record.answered_at)
         .bind(record.ended_at)
         .bind(record.duration_ms)
-        .bind(messages::call_end_reason_name(record.end_reason))
+        .bind(record.end_reason.as_str())
         .bind(conversation_id.to_string()),
     )
     .await?;

@@ -26,7 +26,6 @@ use crate::{
     contacts,
     db::Db,
     live::{Live, Outbound},
-    messages,
     metrics::{CallLabels, Metrics},
     rate_limit::UserRateLimits,
     util::now_ms,
@@ -213,7 +212,7 @@ impl Switchboard {
                     self.metrics
                         .calls_ended
                         .get_or_create(&CallLabels {
-                            reason: messages::call_end_reason_name(record.reason).to_owned(),
+                            reason: record.reason.as_str().to_owned(),
                         })
                         .inc();
                     if let Err(error) = history::record(&self.db, &*self.live, record).await {
