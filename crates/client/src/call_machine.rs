@@ -244,6 +244,11 @@ impl CallMachine {
             }
             Input::Accept { camera_on } => {
                 let call = self.current(Phase::Incoming)?;
+                if self.accepting {
+                    // Already on its way: a second accept would be refused by the server, and
+                    // a refused accept ends the call.
+                    return Ok(());
+                }
                 self.accepting = true;
                 self.outputs
                     .push(Output::Send(ClientFrame::CallAccept { call_id: call }));

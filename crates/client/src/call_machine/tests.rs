@@ -349,6 +349,37 @@ fn calling_the_person_whose_call_rings_here_answers_it() {
 }
 
 #[test]
+fn accepting_twice_sends_one_accept_and_changes_nothing_more() {
+    let now = Instant::now();
+    let mut machine = CallMachine::default();
+    frame(
+        &mut machine,
+        ServerFrame::CallIncoming {
+            call: info(THEIRS, BOB, ME),
+        },
+        now,
+    );
+    machine
+        .handle(Input::Accept { camera_on: true }, now)
+        .expect("accepted");
+    assert_eq!(
+        sent(&machine.drain()),
+        [ClientFrame::CallAccept { call_id: THEIRS }]
+    );
+    // A shell that answers every view of a ringing call (the CLI) asks again before the
+    // server confirms: nothing is sent and no view changes, so it does not ask again.
+    machine
+        .handle(Input::Accept { camera_on: true }, now)
+        .expect("still fine");
+    assert_eq!(machine.drain(), []);
+    frame(&mut machine, accepted(THEIRS), now);
+    assert_eq!(
+        machine.view().map(|view| view.phase),
+        Some(Phase::Connecting)
+    );
+}
+
+#[test]
 fn silence_from_the_server_or_the_media_gives_up_in_time() {
     let now = Instant::now();
     let mut machine = CallMachine::default();
