@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 /// Every command of `src/commands.rs`, `src/call_commands.rs`, `src/account_commands.rs`,
-/// `src/admin_commands.rs` (and `server_url`, `follow_links`, the two of `updates.rs`); each needs an
+/// `src/admin_commands.rs` (and `follow_links`, the two of `updates.rs`); each needs an
 /// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
     "server_info",
@@ -69,7 +69,6 @@ const COMMANDS: &[&str] = &[
     "upload_avatar",
     "avatar",
     "set_settings",
-    "server_url",
     "start_call",
     "accept_call",
     "decline_call",

@@ -74,7 +74,7 @@ pub async fn revoke_other_sessions(desktop: State<'_, Desktop>) -> Result<()> {
 }
 
 /// A new two-factor secret, with its QR code drawn as SVG for the page to show.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct TotpSetupView {
     secret: String,
     otpauth_uri: String,
@@ -136,7 +136,7 @@ pub async fn unblock_user(desktop: State<'_, Desktop>, user_id: UserId) -> Resul
 }
 
 /// A new invite with the links to pass on.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct CreatedInviteView {
     invite: Invite,
     code: String,

@@ -80,13 +80,15 @@ pub async fn current_call(desk: State<'_, CallDesk>) -> Result<Option<CallScreen
     Ok(desk.current().await)
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A camera, microphone or speaker; `id` goes to `use_device` and the settings.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DeviceView {
     id: String,
     name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The system's devices, and the synthetic ones (a test pattern, a tone).
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DevicesView {
     cameras: Vec<DeviceView>,
     microphones: Vec<DeviceView>,
@@ -120,7 +122,7 @@ pub async fn devices() -> Result<DevicesView> {
         .map_err(|error| IpcError::new("internal", error.to_string()))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     Camera,
@@ -169,7 +171,7 @@ pub async fn use_device(
 }
 
 /// One call of the history, from my side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CallHistoryEntry {
     call_id: natter_protocol::CallId,
     peer_id: UserId,
@@ -178,14 +180,18 @@ pub struct CallHistoryEntry {
     conversation_id: Option<natter_protocol::ConversationId>,
     kind: CallKind,
     direction: natter_client::call_machine::Direction,
+    /// An incoming call I never picked up.
     missed: bool,
     end_reason: natter_protocol::CallEndReason,
     started_at: i64,
+    /// Talk time, 0 when never answered.
     duration_ms: i64,
+    /// "Missed video call", "Outgoing voice call · 3:02".
     summary: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Newest first.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CallHistoryPage {
     calls: Vec<CallHistoryEntry>,
     has_more: bool,

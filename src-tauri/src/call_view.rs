@@ -10,31 +10,38 @@ use natter_client::{
 use natter_protocol::{CallEndReason, ConversationId};
 use serde::Serialize;
 
-/// The call as the page shows it (docs/desktop-ipc.md, `CallView`).
-#[derive(Debug, Clone, Serialize)]
+/// The call as the page shows it (event `natter://call`, command `current_call`).
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CallScreenView {
     /// The call as the client core sees it.
     #[serde(flatten)]
     pub call: CallView,
+    /// The other user's display name.
     pub peer_name: String,
+    /// For the `avatar` command.
     pub peer_avatar_url: Option<String>,
+    /// Our direct conversation, when known.
     pub conversation_id: Option<ConversationId>,
     /// When media first connected (ms since the Unix epoch): the call timer counts from here.
     pub connected_at: Option<i64>,
+    /// Set when the phase is `ended`: what to tell the user ("Call ended · 3:02", "No answer",
+    /// "Declined", "Busy", "Answered on another device", "Call failed", …).
     pub ended_text: Option<String>,
 }
 
-/// The media figures with a verdict for the quality indicator.
-#[derive(Debug, Clone, Serialize)]
+/// The media figures with a verdict for the quality indicator, every second while the call has
+/// media.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CallStatsScreenView {
     #[serde(flatten)]
     pub stats: CallStatsView,
-    pub quality: Quality,
+    pub quality: CallQuality,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Decided in Rust from round-trip time and loss ([`quality`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
-pub enum Quality {
+pub enum CallQuality {
     Good,
     Fair,
     Poor,
@@ -42,15 +49,15 @@ pub enum Quality {
 
 /// Good below 150 ms round trip and 2 % loss (a conversation flows); poor beyond 400 ms or
 /// 8 % (people talk over each other, video freezes); fair between.
-pub fn quality(stats: &CallStatsView) -> Quality {
+pub fn quality(stats: &CallStatsView) -> CallQuality {
     let rtt = stats.rtt_ms.unwrap_or(0.0);
     let loss = stats.loss_fraction;
     if rtt > 400.0 || loss > 0.08 {
-        Quality::Poor
+        CallQuality::Poor
     } else if rtt > 150.0 || loss > 0.02 {
-        Quality::Fair
+        CallQuality::Fair
     } else {
-        Quality::Good
+        CallQuality::Good
     }
 }
 
@@ -109,12 +116,12 @@ mod tests {
 
     #[test]
     fn quality_follows_round_trip_and_loss() {
-        assert_eq!(quality(&stats(Some(20.0), 0.0)), Quality::Good);
-        assert_eq!(quality(&stats(None, 0.0)), Quality::Good);
-        assert_eq!(quality(&stats(Some(200.0), 0.0)), Quality::Fair);
-        assert_eq!(quality(&stats(Some(20.0), 0.05)), Quality::Fair);
-        assert_eq!(quality(&stats(Some(500.0), 0.0)), Quality::Poor);
-        assert_eq!(quality(&stats(Some(20.0), 0.1)), Quality::Poor);
+        assert_eq!(quality(&stats(Some(20.0), 0.0)), CallQuality::Good);
+        assert_eq!(quality(&stats(None, 0.0)), CallQuality::Good);
+        assert_eq!(quality(&stats(Some(200.0), 0.0)), CallQuality::Fair);
+        assert_eq!(quality(&stats(Some(20.0), 0.05)), CallQuality::Fair);
+        assert_eq!(quality(&stats(Some(500.0), 0.0)), CallQuality::Poor);
+        assert_eq!(quality(&stats(Some(20.0), 0.1)), CallQuality::Poor);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use natter_media::{
     ring::{self, Tune},
 };
 use natter_protocol::{CallId, ConversationId};
-use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::Mutex;
 
 use crate::{
@@ -178,7 +178,7 @@ impl CallDesk {
         // Runs on the event forwarder, one change at a time, so no other change comes while
         // the speaker opens.
         self.perform(app, effects, &view).await;
-        if let Err(error) = app.emit("natter://call", &view) {
+        if let Err(error) = crate::page_events::emit(app, &view) {
             tracing::warn!(%error, "call not shown");
         }
     }
@@ -360,7 +360,7 @@ impl CallDesk {
                 frames += 1;
                 if frames == 3 {
                     let level = f64::from(peak) / f64::from(i16::MAX);
-                    let _ = app.emit("natter://mic-level", serde_json::json!({ "level": level }));
+                    let _ = crate::page_events::emit(&app, &crate::page_events::MicLevel { level });
                     (peak, frames) = (0, 0);
                 }
             }

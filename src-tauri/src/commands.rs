@@ -12,6 +12,7 @@ use tauri::{AppHandle, State, ipc::Response};
 use crate::{
     connection::ConnectionView,
     desktop::{AppStateView, Desktop, IpcError, Settings},
+    page_events,
 };
 
 type Result<T> = std::result::Result<T, IpcError>;
@@ -185,7 +186,8 @@ pub async fn search_users(desktop: State<'_, Desktop>, query: String) -> Result<
     Ok(desktop.client().await?.search_users(&query).await?)
 }
 
-#[derive(Debug, Serialize)]
+/// A message found by `search_messages`, with its conversation's title.
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct SearchHit {
     conversation_id: ConversationId,
     conversation_title: String,
@@ -268,7 +270,7 @@ pub async fn update_profile(
         .await?
         .update_profile(Some(display_name), Some(status_text))
         .await?;
-    let _ = tauri::Emitter::emit(&app, "natter://state", &desktop.state().await);
+    let _ = page_events::emit(&app, &desktop.state().await);
     Ok(user)
 }
 
@@ -284,7 +286,7 @@ pub async fn upload_avatar(
         .await?
         .upload_avatar(bytes, &content_type)
         .await?;
-    let _ = tauri::Emitter::emit(&app, "natter://state", &desktop.state().await);
+    let _ = page_events::emit(&app, &desktop.state().await);
     Ok(user)
 }
 

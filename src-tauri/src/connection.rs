@@ -12,13 +12,25 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 /// The connection as the webview shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ConnectionView {
-    pub state: &'static str,
+    pub state: ConnectionState,
     /// When offline: milliseconds until the next attempt.
     pub retry_in_ms: Option<u64>,
-    /// Grows with every event; an answer has the number of the last event before it.
+    /// Grows with every `natter://connection` event; the `connection` command's answer has
+    /// the number of the last event before it. Answer and events reach the page in no fixed
+    /// order: keep the highest (an answer wins a tie), or a late answer "connecting" can undo
+    /// the event "online".
     pub seq: u64,
+}
+
+/// The banner's three states: everything that is not connected or connecting is offline.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Online,
+    Connecting,
+    Offline,
 }
 
 /// Numbers what the page is told; one per app, so numbers keep growing across sign-ins.
@@ -58,10 +70,10 @@ impl ConnectionFeed {
 
 fn view(status: ConnectionStatus, retry_in_ms: Option<u64>, seq: u64) -> ConnectionView {
     let state = match status {
-        ConnectionStatus::Online => "online",
-        ConnectionStatus::Connecting => "connecting",
+        ConnectionStatus::Online => ConnectionState::Online,
+        ConnectionStatus::Connecting => ConnectionState::Connecting,
         ConnectionStatus::Offline { .. } | ConnectionStatus::Idle | ConnectionStatus::SignedOut => {
-            "offline"
+            ConnectionState::Offline
         }
     };
     ConnectionView {
@@ -93,7 +105,7 @@ mod tests {
         let (status, watched) = watch::channel(ConnectionStatus::Connecting);
         let connecting = feed.event(ConnectionStatus::Connecting, None);
         let answer = feed.current(&watched);
-        assert_eq!(answer.state, "connecting");
+        assert_eq!(answer.state, ConnectionState::Connecting);
 
         status.send_replace(ConnectionStatus::Online);
         let online = feed.event(ConnectionStatus::Online, None);
@@ -101,7 +113,11 @@ mod tests {
         let shown = newest(None, connecting);
         let shown = newest(Some(&shown), online);
         let shown = newest(Some(&shown), answer);
-        assert_eq!(shown.state, "online", "the late answer won: {shown:?}");
+        assert_eq!(
+            shown.state,
+            ConnectionState::Online,
+            "the late answer won: {shown:?}"
+        );
     }
 
     #[test]
@@ -113,10 +129,10 @@ mod tests {
         status.send_replace(ConnectionStatus::Online);
         let answer = feed.current(&watched);
         let shown = newest(Some(&connecting), answer);
-        assert_eq!(shown.state, "online");
+        assert_eq!(shown.state, ConnectionState::Online);
         let online = feed.event(ConnectionStatus::Online, None);
         assert!(online.seq > shown.seq);
-        assert_eq!(newest(Some(&shown), online).state, "online");
+        assert_eq!(newest(Some(&shown), online).state, ConnectionState::Online);
     }
 
     #[test]

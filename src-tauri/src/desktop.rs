@@ -11,13 +11,14 @@ use natter_client::{
 };
 use natter_protocol::{AuthResponse, ConversationId, User};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, Manager, Url};
+use tauri::{AppHandle, Manager, Url};
 use tokio::sync::Mutex;
 
 use crate::{
     connection::{ConnectionFeed, ConnectionView},
     frames::Streams,
     media::{Picks, SharedPicks},
+    page_events,
 };
 
 pub use crate::identity::APP_IDENTIFIER;
@@ -25,7 +26,7 @@ pub use crate::identity::APP_IDENTIFIER;
 /// The credential store entry name of the desktop app.
 const CREDENTIAL_SERVICE: &str = APP_IDENTIFIER;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
     System,
@@ -33,12 +34,15 @@ pub enum Theme {
     Dark,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// The app's settings, kept between runs (defaults: notifications and close to tray on, the
+/// system's theme and devices, not started at login).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Settings {
     pub notifications: bool,
+    /// Closing the window keeps the app running in the tray.
     pub close_to_tray: bool,
     pub theme: Theme,
-    /// The devices calls use (`None`: the system's); ids from the `devices` command.
+    /// The devices calls use (null: the system's); ids from the `devices` command.
     #[serde(default)]
     pub camera: Option<String>,
     #[serde(default)]
@@ -46,7 +50,9 @@ pub struct Settings {
     #[serde(default)]
     pub speaker: Option<String>,
     /// Whether the app starts, hidden in the tray, when the user logs in. The system's login
-    /// items are the truth (`autostart.rs`); this mirrors them.
+    /// items are the truth (`autostart.rs`): read at start, and `set_settings` answers with
+    /// what the system has after the change (error `autostart_failed` when it could not be
+    /// changed).
     #[serde(default)]
     pub start_at_login: bool,
 }
@@ -83,7 +89,7 @@ struct Saved {
     settings: Settings,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     ChooseServer,
@@ -91,23 +97,30 @@ pub enum Phase {
     SignedIn,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Which screen the app is on: everything the page shows follows from it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AppStateView {
     pub phase: Phase,
+    /// The server chosen (or given with `--server-url`).
     pub server_url: Option<String>,
+    /// Set when signed in.
     pub me: Option<User>,
+    /// Set when the OS credential store could not keep the session: the app works for this
+    /// run and will ask for the password at the next start. Shown as a warning banner.
     pub credential_warning: Option<String>,
     pub settings: Settings,
 }
 
 /// An error as the webview receives it from a rejected `invoke`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct IpcError {
     pub code: String,
     pub message: String,
-    /// The request field the server refused (`username`, `display_name`, …): a form shows the
-    /// message next to that field.
+    /// The request field the server refused (`username`, `display_name`, `password`, …), when
+    /// it named one: a form shows the message next to that field. The message then names the
+    /// field for people ("Display name must be 1 to 64 characters.").
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub field: Option<String>,
 }
 
@@ -343,7 +356,7 @@ impl Desktop {
             self.save(&inner.saved);
             Desktop::state_of(&inner)
         };
-        let _ = app.emit("natter://state", &state);
+        let _ = page_events::emit(app, &state);
         Ok(state)
     }
 
@@ -358,7 +371,7 @@ impl Desktop {
             Ok(Ok(None)) => return,
             Ok(Err(error)) => {
                 self.inner.lock().await.credential_warning = Some(credential_message(&error));
-                let _ = app.emit("natter://state", &self.state().await);
+                let _ = page_events::emit(app, &self.state().await);
                 return;
             }
             Err(_) => return,
@@ -387,7 +400,7 @@ impl Desktop {
         match client.refresh_me().await {
             Ok(me) => {
                 self.inner.lock().await.me = Some(me);
-                let _ = app.emit("natter://state", &self.state().await);
+                let _ = page_events::emit(app, &self.state().await);
             }
             Err(error) => tracing::debug!(%error, "profile not refreshed (offline?)"),
         }
@@ -456,7 +469,7 @@ impl Desktop {
             inner.forwarder = Some(forwarder);
             Desktop::state_of(&inner)
         };
-        let _ = app.emit("natter://state", &state);
+        let _ = page_events::emit(app, &state);
         refresh_unread(app).await;
         (self.hooks.signed_in)(app).await;
         Ok(())
@@ -504,7 +517,7 @@ impl Desktop {
             }
         }
         let state = self.state().await;
-        let _ = app.emit("natter://state", &state);
+        let _ = page_events::emit(app, &state);
         refresh_unread(app).await;
         // Last: a sign-out the server forced runs on the forwarder itself, and an aborted task
         // stops at its next await.
@@ -524,7 +537,7 @@ impl Desktop {
             self.save(&inner.saved);
             Desktop::state_of(&inner)
         };
-        let _ = app.emit("natter://state", &state);
+        let _ = page_events::emit(app, &state);
         state
     }
 

@@ -3,14 +3,16 @@
 //! hands call changes to the [`CallDesk`].
 
 use natter_client::ClientEvent;
-use serde_json::json;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tokio::sync::broadcast;
 
 use crate::{
     call_view::{CallStatsScreenView, quality},
     calls::CallDesk,
     desktop::Desktop,
+    page_events::{
+        ConversationRemoved, MessageDiscarded, OpenConversation, PresenceChange, Typing, emit,
+    },
 };
 
 pub async fn forward(
@@ -23,10 +25,10 @@ pub async fn forward(
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "the UI fell behind; reloading its state");
-                let _ = app.emit("natter://state", &desktop.state().await);
+                let _ = emit(&app, &desktop.state().await);
                 // A lost connection change would leave the banner wrong.
                 if let Ok(connection) = desktop.connection().await {
-                    let _ = app.emit("natter://connection", connection);
+                    let _ = emit(&app, &connection);
                 }
                 // A lost call change could leave a ringtone playing: show the call as it is.
                 if let Ok(client) = desktop.client().await
@@ -44,49 +46,54 @@ pub async fn forward(
             ClientEvent::Connection {
                 status,
                 retry_in_ms,
-            } => app.emit(
-                "natter://connection",
-                desktop.connection_changed(*status, *retry_in_ms),
-            ),
+            } => emit(&app, &desktop.connection_changed(*status, *retry_in_ms)),
             ClientEvent::Conversation { conversation } => {
                 crate::desktop::refresh_unread(&app).await;
-                app.emit("natter://conversation", conversation)
+                emit(&app, conversation)
             }
-            ClientEvent::ConversationRemoved { conversation_id } => app.emit(
-                "natter://conversation-removed",
-                json!({ "conversation_id": conversation_id }),
+            ClientEvent::ConversationRemoved { conversation_id } => emit(
+                &app,
+                &ConversationRemoved {
+                    conversation_id: *conversation_id,
+                },
             ),
             ClientEvent::Message { message, incoming } => {
                 if *incoming {
                     notify(&app, &desktop, message).await;
                     read_if_shown(&app, &desktop, message.conversation_id).await;
                 }
-                app.emit("natter://message", message)
+                emit(&app, message)
             }
             ClientEvent::MessageDiscarded {
                 conversation_id,
                 client_id,
-            } => app.emit(
-                "natter://message-discarded",
-                json!({ "conversation_id": conversation_id, "client_id": client_id }),
+            } => emit(
+                &app,
+                &MessageDiscarded {
+                    conversation_id: *conversation_id,
+                    client_id: *client_id,
+                },
             ),
-            ClientEvent::HistoryReloaded { conversation_id } => app.emit(
-                "natter://open-conversation",
-                json!({ "conversation_id": conversation_id, "reload": true }),
+            ClientEvent::HistoryReloaded { conversation_id } => emit(
+                &app,
+                &OpenConversation {
+                    conversation_id: *conversation_id,
+                    reload: true,
+                },
             ),
             ClientEvent::Typing {
                 conversation_id,
                 user_id,
                 display_name,
                 expires_in_ms,
-            } => app.emit(
-                "natter://typing",
-                json!({
-                    "conversation_id": conversation_id,
-                    "user_id": user_id,
-                    "display_name": display_name,
-                    "expires_in_ms": expires_in_ms,
-                }),
+            } => emit(
+                &app,
+                &Typing {
+                    conversation_id: *conversation_id,
+                    user_id: *user_id,
+                    display_name: display_name.clone(),
+                    expires_in_ms: *expires_in_ms,
+                },
             ),
             ClientEvent::Call { call } => {
                 let desk = app.state::<CallDesk>().inner().clone();
@@ -101,9 +108,9 @@ pub async fn forward(
                 }
                 Ok(())
             }
-            ClientEvent::CallStats { stats } => app.emit(
-                "natter://call-stats",
-                CallStatsScreenView {
+            ClientEvent::CallStats { stats } => emit(
+                &app,
+                &CallStatsScreenView {
                     stats: *stats,
                     quality: quality(stats),
                 },
@@ -112,9 +119,13 @@ pub async fn forward(
                 user_id,
                 online,
                 last_seen_at,
-            } => app.emit(
-                "natter://presence",
-                json!({ "user_id": user_id, "online": online, "last_seen_at": last_seen_at }),
+            } => emit(
+                &app,
+                &PresenceChange {
+                    user_id: *user_id,
+                    online: *online,
+                    last_seen_at: *last_seen_at,
+                },
             ),
             ClientEvent::SignedOut => {
                 desktop.sign_out(&app, true).await;

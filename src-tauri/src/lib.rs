@@ -19,9 +19,13 @@ mod desktop;
 mod events;
 mod frames;
 mod identity;
+#[cfg(test)]
+mod ipc_contract;
 mod links;
 mod media;
 mod notifications;
+mod page_event_names;
+mod page_events;
 mod tray;
 mod updates;
 
@@ -29,9 +33,6 @@ use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser;
 use tauri::{Manager, Url};
-
-/// Server address used when neither `--server-url` nor `NATTER_SERVER_URL` is given.
-pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 
 /// Command-line options of the desktop app.
 #[derive(Debug, Clone, Parser)]
@@ -73,16 +74,6 @@ pub fn display_server_url(url: &Url) -> String {
     } else {
         text.to_owned()
     }
-}
-
-/// The server address to suggest: the chosen one, else the default.
-#[tauri::command]
-async fn server_url(desktop: tauri::State<'_, desktop::Desktop>) -> Result<String, ()> {
-    Ok(desktop
-        .state()
-        .await
-        .server_url
-        .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned()))
 }
 
 /// Parses the command line and environment, then runs the app until its last window closes.
@@ -227,7 +218,6 @@ pub fn run_with(options: Options) -> ExitCode {
             }
         })
         .invoke_handler(tauri::generate_handler![
-            server_url,
             account_commands::server_info,
             account_commands::reset_password,
             account_commands::account,

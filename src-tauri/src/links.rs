@@ -17,10 +17,13 @@
 
 use natter_protocol::{CallKind, ConversationId, limits};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Url};
+use tauri::{AppHandle, Manager, Url};
 use tokio::sync::Mutex;
 
-use crate::desktop::{Desktop, IpcError};
+use crate::{
+    desktop::{Desktop, IpcError},
+    page_events::{self, OpenConversation},
+};
 
 pub const SCHEME: &str = "natter";
 
@@ -144,7 +147,7 @@ struct Pending {
 }
 
 /// What the page is asked to confirm before calling (event `natter://offer-call`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CallOffer {
     pub conversation_id: ConversationId,
     pub user_id: natter_protocol::UserId,
@@ -213,7 +216,7 @@ pub async fn follow_pending(app: &AppHandle) {
 }
 
 /// What the page is told of an invite link (event `natter://invite`).
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 pub struct InviteOffer {
     pub code: String,
     /// The server the invite is for, when the link names one. The page asks before switching
@@ -229,9 +232,9 @@ fn offer_invite(
     server: Option<&Url>,
     signed_in: bool,
 ) -> anyhow::Result<()> {
-    app.emit(
-        "natter://invite",
-        InviteOffer {
+    page_events::emit(
+        app,
+        &InviteOffer {
             code: code.to_owned(),
             server: server.map(|server| server.as_str().to_owned()),
             signed_in,
@@ -267,12 +270,9 @@ async fn follow(
             (conversation.id, call)
         }
     };
-    app.emit(
-        "natter://open-conversation",
-        serde_json::json!({ "conversation_id": conversation_id }),
-    )?;
+    page_events::emit(app, &OpenConversation::show(conversation_id))?;
     if let Some(offer) = call {
-        app.emit("natter://offer-call", offer)?;
+        page_events::emit(app, &offer)?;
     }
     Ok(())
 }

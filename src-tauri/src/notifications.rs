@@ -99,8 +99,6 @@ fn show_text(
     conversation_id: Option<ConversationId>,
     _category: &'static str,
 ) {
-    use tauri::Emitter;
-
     let app = app.clone();
     waiting_thread(move || {
         #[cfg_attr(windows, expect(unused_mut, reason = "only Linux adds to it"))]
@@ -123,9 +121,9 @@ fn show_text(
                 let Some(conversation_id) = conversation_id else {
                     return;
                 };
-                let opened = app.emit(
-                    "natter://open-conversation",
-                    serde_json::json!({ "conversation_id": conversation_id }),
+                let opened = crate::page_events::emit(
+                    &app,
+                    &crate::page_events::OpenConversation::show(conversation_id),
                 );
                 if let Err(error) = opened {
                     tracing::warn!(%error, "conversation not opened from the notification");

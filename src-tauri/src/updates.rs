@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Url};
+use tauri::{AppHandle, Manager, Url};
 use tauri_plugin_updater::{Update, UpdaterExt};
 use tokio::sync::Mutex;
 
@@ -41,11 +41,14 @@ pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry, tauri_plugin_updater::
 #[derive(Default)]
 pub struct Found(Mutex<Option<Update>>);
 
-/// What the page shows about an update.
-#[derive(Debug, Clone, Serialize)]
+/// What the page shows about an update the server offers.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct UpdateView {
+    /// The offered version.
     pub version: String,
+    /// This app's version.
     pub current_version: String,
+    /// The release notes, when the server has them.
     pub notes: Option<String>,
 }
 
@@ -97,7 +100,7 @@ pub async fn check(app: &AppHandle) -> Result<Option<UpdateView>, IpcError> {
     *app.state::<Found>().0.lock().await = found;
     if let Some(view) = &view {
         tracing::info!(version = %view.version, "an update is offered");
-        let _ = app.emit("natter://update", view);
+        let _ = crate::page_events::emit(app, view);
     }
     Ok(view)
 }

@@ -2,21 +2,23 @@
 // people, my data and deleting the account. Built here from the answers of Rust; every rule
 // (who may invite, what a code must be) is the server's, and its refusals are shown as they are.
 
-import {
-  accountCommands,
-  type AccountInfo,
-  type CreatedInvite,
-  type Invite,
-  type SessionInfo,
-} from "./account-ipc";
+import { accountCommands } from "./account-ipc";
 import { confirmAction } from "./confirm-dialog";
 import { byId, h, setText, show } from "./dom";
 import { fullDateTime, relativeTime } from "./format";
-import { errorMessage, type AppState, type User } from "./ipc";
+import {
+  errorMessage,
+  type AccountInfo,
+  type AppStateView,
+  type CreatedInviteView,
+  type Invite,
+  type SessionInfo,
+  type User,
+} from "./ipc";
 
 type Options = {
   /** After deleting the account: the signed-out state. */
-  onState: (state: AppState) => void;
+  onState: (state: AppStateView) => void;
 };
 
 /** A section's status line: what just happened, or why it failed. */
@@ -325,7 +327,7 @@ export class AccountDialog {
     );
   }
 
-  private createdInvite(invite: CreatedInvite, status: StatusLine): Node[] {
+  private createdInvite(invite: CreatedInviteView, status: StatusLine): Node[] {
     const field = (value: string, testId: string): HTMLElement => {
       const box = h("input", { attrs: { type: "text", readonly: "", value }, dataset: { testid: testId } });
       const copyButton = button("Copy", `${testId}-copy`);

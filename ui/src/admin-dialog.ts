@@ -2,18 +2,11 @@
 // delete), every invite, open reports, the audit log and the server's figures. The server
 // decides who is an admin; to anyone else these commands answer "not found".
 
-import {
-  accountCommands,
-  adminCommands,
-  type AdminUser,
-  type AuditEntry,
-  type Invite,
-  type Report,
-} from "./account-ipc";
+import { accountCommands, adminCommands } from "./account-ipc";
 import { confirmAction } from "./confirm-dialog";
 import { byId, debounce, h, setText, show } from "./dom";
 import { fullDateTime, relativeTime } from "./format";
-import { errorMessage } from "./ipc";
+import { errorMessage, type AdminUser, type AuditEntry, type Invite, type JsonValue, type Report } from "./ipc";
 
 type Tab = "users" | "invites" | "reports" | "audit" | "stats";
 
@@ -336,9 +329,17 @@ export class AdminDialog {
   }
 
   private auditRow(entry: AuditEntry): HTMLElement {
-    const detail = Object.entries(entry.detail)
-      .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
-      .join(", ");
+    const shown = (value: JsonValue | undefined): string =>
+      typeof value === "string" ? value : JSON.stringify(value ?? null);
+    // The server writes an object, but the type allows any JSON: show anything else as it is.
+    const detail =
+      entry.detail === null
+        ? ""
+        : typeof entry.detail === "object" && !Array.isArray(entry.detail)
+          ? Object.entries(entry.detail)
+              .map(([key, value]) => `${key}: ${shown(value)}`)
+              .join(", ")
+          : shown(entry.detail);
     return h(
       "li",
       { class: "account-row" },

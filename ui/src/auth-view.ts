@@ -1,12 +1,12 @@
 // The screens before signing in: choosing the server, then signing in or up. Every form hands
-// the AppState that Rust answers with to `onState`, which decides what is shown next.
+// the AppStateView that Rust answers with to `onState`, which decides what is shown next.
 
-import { accountCommands, type SignupMode } from "./account-ipc";
+import { accountCommands } from "./account-ipc";
 import { byId, setText, show } from "./dom";
-import { commands, errorField, errorMessage, isIpcError, type AppState } from "./ipc";
+import { commands, errorField, errorMessage, isIpcError, type AppStateView, type SignupMode } from "./ipc";
 import { DEFAULT_SERVER_URL, parseServerUrl } from "./server-url";
 
-type StateSink = (state: AppState) => void;
+type StateSink = (state: AppStateView) => void;
 
 /** Where a form shows its failures: next to a field when one is named, else for the form. */
 type ErrorSink = (failure: unknown) => void;
@@ -16,7 +16,7 @@ async function submitWith(
   button: HTMLButtonElement,
   busyLabel: string,
   onError: ErrorSink,
-  run: () => Promise<AppState>,
+  run: () => Promise<AppStateView>,
   onState: StateSink,
 ): Promise<void> {
   const label = button.textContent ?? "";
@@ -102,7 +102,7 @@ export class ServerView {
   }
 
   /** `canGoBack`: a server is already chosen and the user may return to signing in. */
-  show(state: AppState, canGoBack: boolean): void {
+  show(state: AppStateView, canGoBack: boolean): void {
     const wasHidden = this.screen.hidden;
     show(this.screen, true);
     show(this.back, canGoBack);
@@ -249,7 +249,7 @@ export class AuthView {
     byId("change-server", HTMLButtonElement).addEventListener("click", onChangeServer);
   }
 
-  show(state: AppState): void {
+  show(state: AppStateView): void {
     const wasHidden = this.screen.hidden;
     setText(this.server, state.server_url ?? "");
     show(this.screen, true);

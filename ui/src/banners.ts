@@ -2,7 +2,7 @@
 // store warning (#credential-warning) and an update the server offers (#update-banner).
 
 import { byId, setText, show } from "./dom";
-import { commands, errorMessage, type Connection, type UpdateView } from "./ipc";
+import { commands, errorMessage, type ConnectionView, type UpdateView } from "./ipc";
 
 /** How long "Back online" stays before the banner hides. */
 const BACK_ONLINE_MS = 2500;
@@ -10,7 +10,7 @@ const BACK_ONLINE_MS = 2500;
 export class ConnectionBanner {
   private readonly element = byId("connection-banner", HTMLElement);
   private readonly text = byId("connection-banner-text", HTMLElement);
-  private state: Connection["state"] = "online";
+  private state: ConnectionView["state"] = "online";
   /** The "Back online" timeout or the countdown's interval (both are the same kind of id). */
   private timer: ReturnType<typeof setTimeout> | undefined;
   private enabled = false;
@@ -38,7 +38,7 @@ export class ConnectionBanner {
    * connecting can arrive after the event saying it is online: the older one is dropped, or the
    * banner would stay up for the whole session.
    */
-  update(connection: Connection): void {
+  update(connection: ConnectionView): void {
     if (connection.seq < this.newestSeq) {
       return;
     }

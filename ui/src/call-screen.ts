@@ -1,5 +1,5 @@
 // The call screen of the main window: it covers the workspace from the moment I call someone or
-// answer until shortly after the call ended. Everything shown is the CallView (and CallStats) Rust
+// answer until shortly after the call ended. Everything shown is the CallScreenView (and CallStatsScreenView) Rust
 // sends; the buttons send intents (hang_up, set_muted, set_camera, use_device, set_fullscreen).
 // Ringing for an incoming call is not shown here: the call window (incoming-window.ts) does it.
 
@@ -11,11 +11,11 @@ import { icon, type IconName } from "./icons";
 import {
   commands,
   errorMessage,
-  type AppState,
-  type CallStats,
-  type CallView,
+  type AppStateView,
+  type CallStatsScreenView,
+  type CallScreenView,
   type DeviceKind,
-  type Devices,
+  type DevicesView,
   type Settings,
 } from "./ipc";
 import { VideoRenderer } from "./video-renderer";
@@ -26,11 +26,11 @@ const ENDED_MS = 2000;
 export type CallScreenOptions = {
   /** Shows a transient error. */
   notify: (message: string) => void;
-  /** `use_device` answers with the AppState (the settings keep the device). */
-  onState: (state: AppState) => void;
+  /** `use_device` answers with the AppStateView (the settings keep the device). */
+  onState: (state: AppStateView) => void;
 };
 
-function inCall(call: CallView | null): call is CallView {
+function inCall(call: CallScreenView | null): call is CallScreenView {
   return call !== null && (call.phase === "connecting" || call.phase === "connected");
 }
 
@@ -85,11 +85,11 @@ export class CallScreen {
   private readonly devicesPanel: HTMLElement;
   private readonly deviceSelects: Record<DeviceKind, HTMLSelectElement>;
   /** The devices listed when the menu was last opened. */
-  private devices: Devices | null = null;
+  private devices: DevicesView | null = null;
 
   /** The call on screen, also while its ended text shows; null when the screen is closed. */
-  private call: CallView | null = null;
-  private stats: CallStats | null = null;
+  private call: CallScreenView | null = null;
+  private stats: CallStatsScreenView | null = null;
   private settings: Settings | null = null;
   /** Whose avatar is shown, so it is rebuilt only when that changes. */
   private avatarKey = "";
@@ -261,7 +261,7 @@ export class CallScreen {
   }
 
   /** natter://call */
-  callChanged(call: CallView): void {
+  callChanged(call: CallScreenView): void {
     this.events += 1;
     this.lastEventCallId = call.call_id;
     if (this.active) {
@@ -270,14 +270,14 @@ export class CallScreen {
   }
 
   /** The answer of start_call; an event about the same call may have come first and be newer. */
-  callStarted(call: CallView): void {
+  callStarted(call: CallScreenView): void {
     if (this.active && this.lastEventCallId !== call.call_id) {
       this.apply(call);
     }
   }
 
   /** natter://call-stats */
-  statsChanged(stats: CallStats): void {
+  statsChanged(stats: CallStatsScreenView): void {
     if (this.call?.call_id === stats.call_id) {
       this.stats = stats;
       this.renderQuality();
@@ -288,7 +288,7 @@ export class CallScreen {
 
   private async refresh(): Promise<void> {
     const events = this.events;
-    let call: CallView | null;
+    let call: CallScreenView | null;
     try {
       call = await commands.currentCall();
     } catch (error: unknown) {
@@ -306,7 +306,7 @@ export class CallScreen {
     }
   }
 
-  private apply(call: CallView): void {
+  private apply(call: CallScreenView): void {
     const shown = this.call !== null && this.call.call_id === call.call_id;
     if (call.phase === "incoming") {
       // Ringing belongs to the call window; here the workspace stays usable.
@@ -332,7 +332,7 @@ export class CallScreen {
     this.render();
   }
 
-  private open(call: CallView): void {
+  private open(call: CallScreenView): void {
     this.call = call;
     this.stats = null;
     this.focusBefore = document.activeElement;
@@ -515,7 +515,7 @@ export class CallScreen {
     }
   }
 
-  /** Shows the new state at once (Rust's next CallView confirms it); resyncs on failure. */
+  /** Shows the new state at once (Rust's next CallScreenView confirms it); resyncs on failure. */
   private async toggleMute(): Promise<void> {
     const call = this.call;
     if (!inCall(call)) {

@@ -2,7 +2,7 @@
 // screen. The first option, "System default", stands for null; the others carry device ids.
 
 import { h } from "./dom";
-import type { Device, DeviceKind, Devices } from "./ipc";
+import type { DeviceView, DeviceKind, DevicesView } from "./ipc";
 
 export const DEVICE_KINDS: readonly DeviceKind[] = ["microphone", "camera", "speaker"];
 
@@ -12,7 +12,7 @@ export const DEVICE_LABELS: Record<DeviceKind, string> = {
   speaker: "Speaker",
 };
 
-export function devicesOf(devices: Devices, kind: DeviceKind): readonly Device[] {
+export function devicesOf(devices: DevicesView, kind: DeviceKind): readonly DeviceView[] {
   switch (kind) {
     case "camera":
       return devices.cameras;
@@ -27,7 +27,7 @@ export function devicesOf(devices: Devices, kind: DeviceKind): readonly Device[]
  * Fills `select` with the devices and selects `selected` (null: the system default). A chosen
  * device that is not connected now stays listed, so the setting is shown as it is kept.
  */
-export function fillDeviceSelect(select: HTMLSelectElement, devices: readonly Device[], selected: string | null): void {
+export function fillDeviceSelect(select: HTMLSelectElement, devices: readonly DeviceView[], selected: string | null): void {
   const options = [h("option", { text: "System default", attrs: { value: "" } })];
   for (const device of devices) {
     options.push(h("option", { text: device.name, attrs: { value: device.id } }));

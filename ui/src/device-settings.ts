@@ -5,11 +5,11 @@
 
 import { DEVICE_KINDS, DEVICE_LABELS, devicesOf, fillDeviceSelect, selectedDevice } from "./device-select";
 import { byId, setText, show } from "./dom";
-import { commands, errorMessage, type AppState, type DeviceKind, type Devices, type Settings } from "./ipc";
+import { commands, errorMessage, type AppStateView, type DeviceKind, type DevicesView, type Settings } from "./ipc";
 import { VideoRenderer } from "./video-renderer";
 
 export class DeviceSettings {
-  private readonly onState: (state: AppState) => void;
+  private readonly onState: (state: AppStateView) => void;
   private readonly selects: Record<DeviceKind, HTMLSelectElement> = {
     camera: byId("setting-camera", HTMLSelectElement),
     microphone: byId("setting-microphone", HTMLSelectElement),
@@ -21,7 +21,7 @@ export class DeviceSettings {
   private readonly testSpeaker = byId("test-speaker", HTMLButtonElement);
   private readonly error = byId("device-error", HTMLElement);
   private settings: Settings | null = null;
-  private devices: Devices | null = null;
+  private devices: DevicesView | null = null;
   private renderer: VideoRenderer | null = null;
   /** Whether the section is open (then the device test runs). */
   private open = false;
@@ -29,7 +29,7 @@ export class DeviceSettings {
   private test: Promise<void> = Promise.resolve();
   private testRunning = false;
 
-  constructor(onState: (state: AppState) => void) {
+  constructor(onState: (state: AppStateView) => void) {
     this.onState = onState;
     for (const kind of DEVICE_KINDS) {
       const select = this.selects[kind];

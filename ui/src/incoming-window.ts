@@ -5,7 +5,7 @@
 import { avatarElement } from "./avatar";
 import { h, setText, show } from "./dom";
 import { icon } from "./icons";
-import { commands, errorMessage, on, type CallView } from "./ipc";
+import { commands, errorMessage, on, type CallScreenView } from "./ipc";
 
 export class IncomingCallWindow {
   private readonly root: HTMLElement;
@@ -17,7 +17,7 @@ export class IncomingCallWindow {
   private readonly acceptVoice: HTMLButtonElement;
   private readonly acceptVoiceCaption: HTMLElement;
   private readonly decline: HTMLButtonElement;
-  private call: CallView | null = null;
+  private call: CallScreenView | null = null;
   /** natter://call events received; a current_call answer that an event overtook is dropped. */
   private events = 0;
   /** An answer is on its way: the buttons stay disabled until Rust says what happened. */
@@ -79,7 +79,7 @@ export class IncomingCallWindow {
     );
   }
 
-  private render(call: CallView | null): void {
+  private render(call: CallScreenView | null): void {
     const ringing = call !== null && call.phase === "incoming";
     const changed = call?.call_id !== this.call?.call_id;
     this.call = ringing ? call : null;

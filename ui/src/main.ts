@@ -1,5 +1,5 @@
-// Entry point: subscribes to Rust's events, asks for the AppState and shows the screen of its
-// phase. Every later AppState (from a command or a natter://state event) goes through `render`.
+// Entry point: subscribes to Rust's events, asks for the AppStateView and shows the screen of its
+// phase. Every later AppStateView (from a command or a natter://state event) goes through `render`.
 // The same page also runs the incoming call window (index.html#call), which shows only that.
 
 import { AuthView, ServerView } from "./auth-view";
@@ -9,7 +9,7 @@ import { byId, setText, show } from "./dom";
 import { IncomingCallWindow } from "./incoming-window";
 import { icon, type IconName } from "./icons";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, errorMessage, on, type AppState, type InviteOffer, type UpdateView } from "./ipc";
+import { commands, errorMessage, on, type AppStateView, type InviteOffer, type UpdateView } from "./ipc";
 import { applyTheme } from "./theme";
 import { Workspace } from "./workspace";
 import "./style.css";
@@ -33,7 +33,7 @@ const ICONS: readonly IconName[] = [
 ];
 
 class App {
-  private state: AppState | null = null;
+  private state: AppStateView | null = null;
   /** "Change server" was chosen on the sign-in screen; Rust is still in phase signed_out. */
   private changingServer = false;
   private readonly banner = new ConnectionBanner();
@@ -44,7 +44,7 @@ class App {
   private readonly workspace: Workspace;
 
   constructor() {
-    const render = (state: AppState): void => this.render(state);
+    const render = (state: AppStateView): void => this.render(state);
     this.server = new ServerView(
       (state) => {
         this.changingServer = false;
@@ -126,7 +126,7 @@ class App {
     this.updateBanner.update(update);
   }
 
-  render(state: AppState): void {
+  render(state: AppStateView): void {
     const wasSignedIn = this.state?.phase === "signed_in";
     this.state = state;
     applyTheme(state.settings.theme);

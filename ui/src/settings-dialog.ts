@@ -5,7 +5,7 @@
 
 import { DeviceSettings } from "./device-settings";
 import { byId, setText, show } from "./dom";
-import { commands, errorMessage, type AppState, type Settings, type Theme } from "./ipc";
+import { commands, errorMessage, type AppStateView, type Settings, type Theme } from "./ipc";
 import { Tabs } from "./tabs";
 
 const THEMES: readonly Theme[] = ["system", "light", "dark"];
@@ -31,11 +31,11 @@ export class SettingsDialog {
     devices: byId("settings-devices", HTMLElement),
   };
   private readonly devices: DeviceSettings;
-  private readonly onState: (state: AppState) => void;
+  private readonly onState: (state: AppStateView) => void;
   private settings: Settings | null = null;
   private section: Section = "general";
 
-  constructor(onState: (state: AppState) => void) {
+  constructor(onState: (state: AppStateView) => void) {
     this.onState = onState;
     this.devices = new DeviceSettings(onState);
     for (const control of [this.notifications, this.closeToTray, this.startAtLogin, this.theme]) {

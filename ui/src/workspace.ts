@@ -16,11 +16,11 @@ import { byId, setText, show } from "./dom";
 import {
   commands,
   errorMessage,
-  type AppState,
+  type AppStateView,
   type CallKind,
   type CallOffer,
-  type CallStats,
-  type CallView,
+  type CallStatsScreenView,
+  type CallScreenView,
   type ConversationRemoved,
   type ConversationView,
   type MessageDiscarded,
@@ -62,14 +62,14 @@ export class Workspace {
   private readonly sidebarTabs: Tabs<SidebarView>;
   private sidebarView: SidebarView = "chats";
   private searching = false;
-  private state: AppState | null = null;
+  private state: AppStateView | null = null;
   private active = false;
   /** Increases on every sign-in; answers for an earlier session are dropped. */
   private session = 0;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly onState: (state: AppState) => void;
+  private readonly onState: (state: AppStateView) => void;
 
-  constructor(onState: (state: AppState) => void) {
+  constructor(onState: (state: AppStateView) => void) {
     this.onState = onState;
     this.list = new ConversationList(this.conversationList, byId("conversation-list-empty", HTMLElement), {
       onOpen: (id) => void this.open(id),
@@ -130,7 +130,7 @@ export class Workspace {
   }
 
   /** Shows the workspace for this state (signed in); starts a session on the first call. */
-  show(state: AppState): void {
+  show(state: AppStateView): void {
     const previousMe = this.state?.me?.id;
     this.state = state;
     if (this.active && previousMe !== state.me?.id) {
@@ -249,14 +249,14 @@ export class Workspace {
     }
   }
 
-  callChanged(call: CallView): void {
+  callChanged(call: CallScreenView): void {
     this.callScreen.callChanged(call);
     if (this.active && call.phase === "ended") {
       this.callHistory.callEnded();
     }
   }
 
-  callStatsChanged(stats: CallStats): void {
+  callStatsChanged(stats: CallStatsScreenView): void {
     this.callScreen.statsChanged(stats);
   }
 
@@ -344,7 +344,7 @@ export class Workspace {
     try {
       // natter://call shows the call too; the answer only spares waiting for that event. Typed as
       // possibly null so that a Rust side answering nothing does not read as a failure.
-      const call: CallView | null = await commands.startCall(peerId, kind);
+      const call: CallScreenView | null = await commands.startCall(peerId, kind);
       if (call !== null) {
         this.callScreen.callStarted(call);
       }

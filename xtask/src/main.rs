@@ -6,7 +6,8 @@
 //!
 //! Also `cargo xtask setup` (install only), `cargo xtask bench` (benchmarks), `cargo xtask e2e`
 //! (only the desktop end-to-end test), `cargo xtask windows` (only the Windows build and its
-//! tests under Wine) and `cargo xtask macos` (a type check for macOS).
+//! tests under Wine), `cargo xtask macos` (a type check for macOS) and `cargo xtask ipc-types`
+//! (rewrites the UI's generated IPC types).
 
 mod bundle;
 mod desktop;
@@ -39,13 +40,14 @@ fn main() -> ExitCode {
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| installed_app(&root)),
         Some("macos") => macos::check(&root),
+        Some("ipc-types") => ipc_types(&root),
         Some("bundle") => bundle::command(&root, &args[1..]),
         Some("windows") => setup::install()
             .and_then(|()| desktop::build_ui(&root))
             .and_then(|()| windows::test(&root)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|setup|bench|e2e|installed|windows|macos|bundle>\n\n  \
+                "usage: cargo xtask <run|test|setup|bench|e2e|installed|windows|macos|bundle|ipc-types>\n\n  \
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
@@ -54,7 +56,8 @@ fn main() -> ExitCode {
                  installed  only the packaging check: the .deb installed, signed up, updated (part of test)\n  \
                  windows  only the Windows build and its tests under Wine (part of test)\n  \
                  macos  type-check for both Mac architectures (not part of test)\n  \
-                 bundle the installers: .deb, .rpm, Windows setup (release; --debug: debug)"
+                 bundle the installers: .deb, .rpm, Windows setup (release; --debug: debug)\n  \
+                 ipc-types  rewrite ui/src/generated/ipc.ts from the Rust types (test checks it)"
             );
             return ExitCode::from(2);
         }
@@ -254,6 +257,17 @@ fn test(root: &Path) -> Result<()> {
     installed_app(root)?;
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// Rewrites the page's TypeScript types from the Rust types (src-tauri/src/ipc_contract.rs); the
+/// same test, without the variable, fails in `cargo xtask test` when the file is not current.
+fn ipc_types(root: &Path) -> Result<()> {
+    run_command(
+        linted_cargo()
+            .current_dir(root)
+            .env("NATTER_WRITE_IPC_TYPES", "1")
+            .args(["test", "--workspace", "--lib", "--", "ipc_contract::"]),
+    )
 }
 
 /// Every target of the workspace (tests, benches and examples too), linted and built once with

@@ -15,7 +15,10 @@ pub const INVITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long media may take to connect once the call is answered.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// outgoing: my invite rings (ringback plays); incoming: ringing here (the call window shows
+/// Accept/Decline); connecting: answered, media connecting; connected; ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(rename = "CallPhase"))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// My invite is on its way or ringing on the callee's devices.
@@ -29,6 +32,11 @@ pub enum Phase {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "typescript",
+    derive(ts_rs::TS),
+    ts(rename = "CallDirection")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Outgoing,
@@ -37,6 +45,7 @@ pub enum Direction {
 
 /// Why the call ended, from this device's side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(rename = "CallEnding"))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ending {
     /// The server ended it (and recorded it) for this reason.
@@ -55,6 +64,7 @@ pub enum Ending {
 
 /// The call as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct CallView {
     pub call_id: CallId,
     pub peer_id: UserId,
@@ -65,10 +75,13 @@ pub struct CallView {
     pub ringing: bool,
     /// Media dropped and is being restored.
     pub reconnecting: bool,
+    /// My microphone.
     pub muted: bool,
+    /// My camera (video calls).
     pub camera_on: bool,
     pub peer_muted: bool,
     pub peer_camera_on: bool,
+    /// Why it ended (`ended_text` says it for people).
     pub ending: Option<Ending>,
 }
 

@@ -107,6 +107,7 @@ impl std::fmt::Debug for CallSettings {
 
 /// The media's figures, for a quality indicator (and scripts).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct CallStatsView {
     pub call_id: CallId,
     pub rtt_ms: Option<f64>,

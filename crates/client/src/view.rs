@@ -13,7 +13,10 @@ use serde::Serialize;
 
 use crate::cache::OutboxEntry;
 
+/// sending: in the outbox (on disk, sent in order when the server is reachable); sent: stored
+/// by the server; read: every other member has read it; failed: the server refused it for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageState {
     /// In the outbox: on disk, sent in order when the server is reachable.
@@ -26,32 +29,44 @@ pub enum MessageState {
     Failed,
 }
 
+/// A message as shown; a pending one too (match them by `client_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct MessageView {
+    /// Stable key of a message, also while it is pending.
     pub client_id: ClientMessageId,
+    /// Null while pending.
     pub id: Option<MessageId>,
     pub conversation_id: ConversationId,
+    /// Null while pending; the conversation's order.
     pub seq: Option<Seq>,
     pub sender_id: UserId,
     pub sender_name: String,
+    /// Empty when deleted.
     pub body: String,
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub deleted_at: Option<Timestamp>,
     pub mine: bool,
     pub state: MessageState,
+    /// Why the server refused it, when `failed` (it will not be retried).
     pub error: Option<String>,
     /// Set for the record of a call; `body` then describes it ("Missed video call").
     pub call: Option<CallRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct ConversationView {
     pub id: ConversationId,
     pub kind: ConversationKind,
+    /// The group's name, or the other member's display name.
     pub title: String,
+    /// The other member's avatar in a direct conversation.
     pub avatar_url: Option<String>,
+    /// The other member in a direct conversation.
     pub peer_id: Option<UserId>,
+    /// Direct: the other member is online; group: anyone else is.
     pub online: bool,
     pub members: Vec<User>,
     pub owner_id: Option<UserId>,
@@ -61,6 +76,7 @@ pub struct ConversationView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct MessagePageView {
     /// Oldest first.
     pub messages: Vec<MessageView>,

@@ -7,6 +7,7 @@ use crate::{CallRecord, Conversation, Message, SessionInfo, Timestamp, User};
 
 /// `GET /api/me/account`: my account as only I (and admins) see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountInfo {
     pub user: User,
@@ -35,6 +36,7 @@ pub struct ChangePasswordRequest {
 /// `POST /api/me/totp/setup`: a new secret for the authenticator app. Two-factor sign-in is
 /// on only once `POST /api/me/totp/confirm` has checked a code made from it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpSetup {
     /// The secret in base32, for typing into an app by hand.

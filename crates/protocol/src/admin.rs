@@ -32,6 +32,7 @@ pub struct CreateInviteRequest {
 
 /// An invite, without its code (which is shown only when it is made).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invite {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -51,6 +52,7 @@ pub struct Invite {
 
 /// Answer to `POST /api/invites`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedInvite {
     pub invite: Invite,
@@ -68,6 +70,7 @@ pub struct InviteList {
 
 /// A user as admins see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUser {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -88,6 +91,7 @@ pub struct AdminUser {
 /// `GET /api/admin/users?query=…&limit=…&cursor=…`: ordered by username; deleted accounts are
 /// not listed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUserPage {
     pub users: Vec<AdminUser>,
@@ -111,6 +115,7 @@ pub struct AdminUpdateUserRequest {
 /// Answer to `POST /api/admin/users/{user_id}/password-reset`: a code that sets a new password
 /// once (`POST /api/auth/reset-password`), until it expires. Give it to the person privately.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordResetCode {
     pub code: String,
@@ -129,6 +134,7 @@ pub struct ReportRequest {
 
 /// A message reported to the admins, with what it said when it was reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -159,6 +165,7 @@ pub struct ReportList {
 
 /// One admin action, as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -182,6 +189,7 @@ pub struct AuditEntry {
 
 /// `GET /api/admin/audit?limit=…&cursor=…`, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
@@ -190,6 +198,7 @@ pub struct AuditPage {
 
 /// `GET /api/admin/stats`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminStats {
     pub signup: SignupMode,

@@ -65,6 +65,7 @@ pub struct AuthResponse {
 
 /// One signed-in device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -86,6 +87,7 @@ pub struct SessionList {
 
 /// Who may create an account on a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignupMode {
@@ -99,6 +101,7 @@ pub enum SignupMode {
 
 /// `GET /api/server`: what a client needs to know before signing in. No token needed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerInfo {
     pub signup: SignupMode,

@@ -11,6 +11,7 @@ pub type CallId = uuid::Uuid;
 
 /// What the caller asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
@@ -34,6 +35,7 @@ pub struct CallInfo {
 
 /// Why a call ended, as recorded in the call history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallEndReason {
@@ -74,6 +76,7 @@ impl CallEndReason {
 /// One entry of the call history (`GET /api/calls`), also carried by the message that records
 /// the call in the two users' direct conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallRecord {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]

@@ -6,6 +6,7 @@ use crate::{Timestamp, UserId};
 
 /// A user as others see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -25,6 +26,7 @@ pub struct User {
 
 /// Whether a user has a connected session right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Presence {
     pub online: bool,
