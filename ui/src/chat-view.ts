@@ -1,13 +1,11 @@
-// The open conversation: header (title, presence or typing line), the virtualized message list,
-// and the composer. Messages are what Rust sends (open_conversation, load_older, message events);
+// The open conversation: the virtualized message list and the composer, under the header
+// (chat-header.ts). Messages are what Rust sends (open_conversation, load_older, message events);
 // this view keeps them in display order and turns clicks and keys into commands.
 
-import { avatarElement } from "./avatar";
+import { ChatHeader } from "./chat-header";
 import { Composer, fitToContent } from "./composer";
-import { accountCommands } from "./account-ipc";
 import { confirmAction } from "./confirm-dialog";
 import { byId, setText, show } from "./dom";
-import { lastSeen, plural, typingText } from "./format";
 import {
   commands,
   errorMessage,
@@ -19,6 +17,7 @@ import {
 import { PopupMenu } from "./menu";
 import { buildRows, canChange, canReport, estimateRowHeight, renderRow, sameRow, type Row } from "./message-row";
 import { MessageStore } from "./message-store";
+import { ReportDialog } from "./report-dialog";
 import type { TypingTracker } from "./typing";
 import { VirtualList } from "./virtual-list";
 
@@ -42,14 +41,8 @@ export class ChatView {
   private readonly root = byId("chat", HTMLElement);
   private readonly empty = byId("chat-empty", HTMLElement);
   private readonly main = byId("chat-main", HTMLElement);
-  private readonly avatarSlot = byId("chat-avatar", HTMLElement);
-  private readonly title = byId("chat-title", HTMLElement);
-  private readonly subtitle = byId("chat-subtitle", HTMLElement);
-  private readonly typingLine = byId("typing-indicator", HTMLElement);
-  private readonly callButtons = byId("chat-call-buttons", HTMLElement);
-  private readonly blockButton = byId("chat-block", HTMLButtonElement);
-  /** Who I blocked, loaded when a direct conversation is first shown. */
-  private blockedIds: Set<string> | null = null;
+  private readonly header: ChatHeader;
+  private readonly report: ReportDialog;
   private readonly messagesElement = byId("messages", HTMLElement);
   private readonly status = byId("messages-status", HTMLElement);
   private readonly olderSpinner = byId("loading-older", HTMLElement);
@@ -96,25 +89,14 @@ export class ChatView {
     this.composer.setConversation(null);
 
     this.toBottom.addEventListener("click", () => this.list.scrollToBottom());
-    byId("chat-back", HTMLButtonElement).addEventListener("click", () => options.onClose());
-    for (const [id, kind] of [
-      ["call-voice", "voice"],
-      ["call-video", "video"],
-    ] as const) {
-      byId(id, HTMLButtonElement).addEventListener("click", () => {
-        const peerId = this.conversation?.kind === "direct" ? this.conversation.peer_id : null;
-        if (peerId !== null && peerId !== undefined) {
-          options.onCall(peerId, kind);
-        }
-      });
-    }
-    this.blockButton.addEventListener("click", () => void this.toggleBlock());
-    const reportForm = byId("report-form", HTMLFormElement);
-    reportForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      void this.sendReport();
+    this.header = new ChatHeader({
+      conversation: () => this.conversation,
+      typing: options.typing,
+      notify: options.notify,
+      onClose: options.onClose,
+      onCall: options.onCall,
     });
-    byId("report-cancel", HTMLButtonElement).addEventListener("click", () => byId("report-dialog", HTMLDialogElement).close());
+    this.report = new ReportDialog(options.notify);
     this.messagesElement.addEventListener("click", (event) => this.handleClick(event));
     this.messagesElement.addEventListener("contextmenu", (event) => this.handleContextMenu(event));
     this.messagesElement.addEventListener("keydown", (event) => this.handleEditKey(event));
@@ -125,14 +107,9 @@ export class ChatView {
         fitToContent(target);
       }
     });
-    options.typing.subscribe((conversationId) => {
-      if (conversationId === this.conversation?.id) {
-        this.renderTyping();
-      }
-    });
     // "Last seen 5 min ago" ages, and "Today" becomes "Yesterday" at midnight.
     setInterval(() => {
-      this.renderHeader();
+      this.header.render();
       const today = new Date().toDateString();
       if (today !== this.today) {
         this.today = today;
@@ -153,12 +130,11 @@ export class ChatView {
    */
   async open(conversation: ConversationView, reveal?: MessageView, reload = false): Promise<void> {
     if (this.conversation?.id !== conversation.id) {
-      // Blocks may have changed elsewhere (the account dialog): read them again.
-      this.blockedIds = null;
+      this.header.forgetBlocked();
     }
     if (this.conversation?.id === conversation.id && !reload) {
       this.conversation = conversation;
-      this.renderHeader();
+      this.header.render();
       if (reveal !== undefined && !this.loading) {
         await this.reveal(reveal);
       } else {
@@ -181,8 +157,8 @@ export class ChatView {
     this.root.dataset["conversationId"] = conversation.id;
     show(this.empty, false);
     show(this.main, true);
-    this.renderHeader();
-    this.renderTyping();
+    this.header.render();
+    this.header.renderTyping();
     this.composer.setConversation(conversation.id);
     this.rebuild();
     this.composer.focus();
@@ -260,7 +236,7 @@ export class ChatView {
   /** Signed out: forget drafts too. */
   reset(): void {
     this.close();
-    this.blockedIds = null;
+    this.header.forgetBlocked();
     this.composer.clearDrafts();
   }
 
@@ -269,7 +245,7 @@ export class ChatView {
     if (conversation.id === this.conversation?.id) {
       const kindChanged = conversation.kind !== this.conversation.kind;
       this.conversation = conversation;
-      this.renderHeader();
+      this.header.render();
       if (kindChanged) {
         this.rebuild();
       }
@@ -416,143 +392,6 @@ export class ChatView {
     show(this.status, text !== "");
   }
 
-  private renderHeader(): void {
-    const conversation = this.conversation;
-    if (conversation === null) {
-      return;
-    }
-    setText(this.title, conversation.title);
-    this.avatarSlot.replaceChildren(
-      avatarElement(conversation.title, conversation.avatar_url, conversation.peer_id ?? conversation.id, "medium"),
-    );
-    this.root.dataset["online"] = String(conversation.online);
-    let line = "";
-    if (conversation.kind === "direct") {
-      const peer = conversation.members.find((member) => member.id === conversation.peer_id);
-      if (conversation.online) {
-        line = "Online";
-      } else if (peer?.presence?.last_seen_at !== undefined && peer.presence.last_seen_at !== null) {
-        line = lastSeen(peer.presence.last_seen_at);
-      } else if (peer !== undefined && peer.status_text !== "") {
-        line = peer.status_text;
-      }
-    } else {
-      line = plural(conversation.members.length, "member", "members");
-      this.subtitle.title = conversation.members.map((member) => member.display_name).join(", ");
-    }
-    if (conversation.kind === "direct") {
-      this.subtitle.removeAttribute("title");
-    }
-    this.subtitle.classList.toggle("online", conversation.kind === "direct" && conversation.online);
-    setText(this.subtitle, line);
-    // Calls are one to one: only a direct conversation has someone to call.
-    show(this.callButtons, conversation.kind === "direct" && conversation.peer_id !== null);
-    const peerId = conversation.kind === "direct" ? conversation.peer_id : null;
-    if (peerId === null || peerId === undefined) {
-      show(this.blockButton, false);
-    } else if (this.blockedIds === null) {
-      show(this.blockButton, false);
-      void this.loadBlocked();
-    } else {
-      const blocked = this.blockedIds.has(peerId);
-      setText(this.blockButton, blocked ? "Unblock" : "Block");
-      this.blockButton.title = blocked
-        ? "They can message and call you again"
-        : "They can no longer message or call you";
-      show(this.blockButton, true);
-    }
-  }
-
-  private async loadBlocked(): Promise<void> {
-    try {
-      const users = await accountCommands.blockedUsers();
-      this.blockedIds = new Set(users.map((user) => user.id));
-      this.renderHeader();
-    } catch {
-      // Offline: the button shows once the list can be read.
-    }
-  }
-
-  private async toggleBlock(): Promise<void> {
-    const conversation = this.conversation;
-    const peerId = conversation?.kind === "direct" ? conversation.peer_id : null;
-    if (conversation === null || peerId === null || peerId === undefined || this.blockedIds === null) {
-      return;
-    }
-    const blocked = this.blockedIds.has(peerId);
-    if (!blocked) {
-      const sure = await confirmAction({
-        title: `Block ${conversation.title}?`,
-        text: "They will not be able to message or call you, and will not be told. You can unblock them later.",
-        confirmLabel: "Block",
-        danger: true,
-      });
-      if (!sure) {
-        return;
-      }
-    }
-    try {
-      if (blocked) {
-        await accountCommands.unblockUser(peerId);
-        this.blockedIds.delete(peerId);
-      } else {
-        await accountCommands.blockUser(peerId);
-        this.blockedIds.add(peerId);
-      }
-      this.renderHeader();
-      this.options.notify(blocked ? `${conversation.title} is unblocked.` : `${conversation.title} is blocked.`);
-    } catch (error: unknown) {
-      this.options.notify(errorMessage(error));
-    }
-  }
-
-  /** The message the report dialog is about. */
-  private reporting: { conversationId: string; messageId: string } | null = null;
-
-  private openReport(message: MessageView): void {
-    if (message.id === null) {
-      return;
-    }
-    this.reporting = { conversationId: message.conversation_id, messageId: message.id };
-    const reason = byId("report-reason", HTMLTextAreaElement);
-    reason.value = "";
-    show(byId("report-error", HTMLElement), false);
-    byId("report-dialog", HTMLDialogElement).showModal();
-    reason.focus();
-  }
-
-  private async sendReport(): Promise<void> {
-    const reporting = this.reporting;
-    const reason = byId("report-reason", HTMLTextAreaElement).value.trim();
-    const error = byId("report-error", HTMLElement);
-    if (reporting === null) {
-      return;
-    }
-    if (reason === "") {
-      setText(error, "Say why you report it.");
-      show(error, true);
-      return;
-    }
-    try {
-      await accountCommands.reportMessage(reporting.conversationId, reporting.messageId, reason);
-      byId("report-dialog", HTMLDialogElement).close();
-      this.reporting = null;
-      this.options.notify("Reported to the server's admins.");
-    } catch (failure: unknown) {
-      setText(error, errorMessage(failure));
-      show(error, true);
-    }
-  }
-
-  private renderTyping(): void {
-    const id = this.conversation?.id;
-    const text = id === undefined ? "" : typingText(this.options.typing.names(id));
-    setText(this.typingLine, text);
-    show(this.typingLine, text !== "");
-    // The typing line takes the place of the presence line while someone types.
-    this.subtitle.classList.toggle("covered", text !== "");
-  }
-
   // --- message actions ------------------------------------------------------------------------
 
   private messageOf(target: EventTarget | null): { row: HTMLElement; message: MessageView } | null {
@@ -605,7 +444,7 @@ export class ChatView {
         } else if (action === "delete") {
           void this.deleteMessage(message.client_id);
         } else if (action === "report") {
-          this.openReport(message);
+          this.report.open(message);
         }
       },
       message.mine
