@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 /// Every command of `src/commands.rs`, `src/call_commands.rs`, `src/account_commands.rs`,
-/// `src/admin_commands.rs` (and `follow_links`, the two of `updates.rs`); each needs an
+/// `src/admin_commands.rs` (and `follow_links`, the two of `updates.rs`, `open_link`); each needs an
 /// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
     "server_info",
@@ -87,6 +87,7 @@ const COMMANDS: &[&str] = &[
     "follow_links",
     "install_update",
     "offered_update",
+    "open_link",
 ];
 
 fn main() {

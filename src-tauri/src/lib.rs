@@ -28,6 +28,7 @@ mod page_event_names;
 mod page_events;
 mod tray;
 mod updates;
+mod web_links;
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -288,6 +289,7 @@ pub fn run_with(options: Options) -> ExitCode {
             links::follow_links,
             updates::install_update,
             updates::offered_update,
+            web_links::open_link,
         ])
         .build(tauri::generate_context!());
     match result {

@@ -405,6 +405,10 @@ export class ChatView {
   }
 
   private handleClick(event: MouseEvent): void {
+    if (this.openLinkAt(event.target)) {
+      event.preventDefault();
+      return;
+    }
     const target = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-action]") : null;
     const found = this.messageOf(event.target);
     if (target === null || found === null) {
@@ -483,7 +487,22 @@ export class ChatView {
     }
   }
 
+  /** A message's web link opens in the system's browser (never in the webview). */
+  private openLinkAt(target: EventTarget | null): boolean {
+    const link = target instanceof Element ? target.closest<HTMLElement>(".message-link") : null;
+    const url = link?.dataset["url"];
+    if (url === undefined) {
+      return false;
+    }
+    commands.openLink(url).catch((error: unknown) => this.options.notify(errorMessage(error)));
+    return true;
+  }
+
   private handleEditKey(event: KeyboardEvent): void {
+    if (event.key === "Enter" && this.openLinkAt(event.target)) {
+      event.preventDefault();
+      return;
+    }
     const box = event.target;
     if (!(box instanceof HTMLTextAreaElement) || !box.classList.contains("message-edit")) {
       return;

@@ -138,6 +138,8 @@ export const commands = {
   /** Downloads, verifies and installs the offered update, then restarts the app. */
   installUpdate: () => invoke<null>("install_update"),
   offeredUpdate: () => invoke<UpdateView | null>("offered_update"),
+  /** A link from a message, in the system's browser (http and https only). */
+  openLink: (url: string) => invoke<null>("open_link", { url }),
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { h } from "./dom";
 import { clockTime, dayKey, dayLabel, fullDateTime } from "./format";
 import { icon } from "./icons";
 import type { MessageState, MessageView } from "./ipc";
+import { renderMessageText } from "./message-text";
 
 export type DayRow = { kind: "day"; key: string; label: string; at: number };
 export type MessageRow = {
@@ -164,7 +165,9 @@ function renderMessage(row: MessageRow): HTMLElement {
   } else if (deleted) {
     bubble.appendChild(h("div", { class: "message-body message-deleted", text: "Message deleted" }));
   } else {
-    bubble.appendChild(h("div", { class: "message-body", text: message.body }));
+    // A call's record is our own sentence; people's text gets its formatting and links.
+    const body = message.call === null ? renderMessageText(message.body) : [message.body];
+    bubble.appendChild(h("div", { class: "message-body" }, ...body));
   }
 
   const meta = h("div", { class: "message-meta" });

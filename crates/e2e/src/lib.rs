@@ -4,6 +4,7 @@
 pub mod account_story;
 pub mod call_story;
 pub mod harness;
+pub mod links_story;
 pub mod measure;
 pub mod media;
 pub mod processes;

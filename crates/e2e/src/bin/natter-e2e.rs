@@ -36,7 +36,7 @@ use natter_e2e::harness::{
 use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, output, poll};
 use natter_e2e::slow_upgrades::SlowUpgrades;
-use natter_e2e::{account_story, call_story, reach_story, update_story};
+use natter_e2e::{account_story, call_story, links_story, reach_story, update_story};
 
 /// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
 const REALTIME_DELAY: Duration = Duration::from_secs(1);
@@ -163,12 +163,18 @@ async fn run(options: &Options) -> Result<()> {
     )?;
     let alice_invite = server.invite()?;
 
+    let browser = links_story::Browser::recording(work.path())?;
+    let app_path = browser.path_variable();
     let driver = TauriDriver::start(
         &options.binaries.tauri_driver,
         &app,
         work.path(),
         &artifacts,
-        &[("PULSE_SERVER", &pulse.server)],
+        &[
+            ("PULSE_SERVER", &pulse.server),
+            // A message's link goes to the system's opener: this one records it.
+            ("PATH", &app_path),
+        ],
     )?;
     let screens = Screenshots::new(&artifacts);
 
@@ -177,6 +183,10 @@ async fn run(options: &Options) -> Result<()> {
     let story = first_start(&session, &slow.url, &screens, Some(&alice_invite)).await;
     let story = match story {
         Ok(()) => chat_story(&session, &bob, &mut monitor, &screens).await,
+        Err(error) => Err(error),
+    };
+    let story = match story {
+        Ok(()) => links_story::run(&session, &bob, &browser).await,
         Err(error) => Err(error),
     };
     let story = match story {
@@ -519,12 +529,16 @@ async fn chat_story(
         "const bodies = [...document.querySelectorAll('#messages div.message .message-body')]; \
          const last = bodies[bodies.length - 1]; \
          return last === undefined ? null \
-           : { text: last.textContent, children: last.children.length, \
+           : { text: last.textContent, \
+               tags: [...last.querySelectorAll('*')].map(element => element.tagName), \
                images: document.querySelectorAll('#messages .message-body img').length }",
     )
     .await?;
     ensure!(
-        shown["text"] == HOSTILE && shown["children"] == 0 && shown["images"] == 0,
+        // Its one paragraph holds only text.
+        shown["text"] == HOSTILE
+            && shown["tags"] == serde_json::json!(["P"])
+            && shown["images"] == 0,
         "the hostile message was not shown as plain text: {shown}"
     );
     ensure!(
