@@ -143,7 +143,10 @@ mod tests {
             std::fs::write(&path, &rendered).expect("write the IPC types");
             return;
         }
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        // A Windows checkout may have turned the file's line ends into CR LF.
+        let on_disk = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .replace("\r\n", "\n");
         assert!(
             on_disk == rendered,
             "{} is not what the Rust types say: run `cargo xtask ipc-types` and commit it",

@@ -100,6 +100,7 @@ export class ChatView {
     this.messagesElement.addEventListener("click", (event) => this.handleClick(event));
     this.messagesElement.addEventListener("contextmenu", (event) => this.handleContextMenu(event));
     this.messagesElement.addEventListener("keydown", (event) => this.handleEditKey(event));
+    this.messagesElement.addEventListener("keydown", (event) => this.handleLinkKey(event));
     this.messagesElement.addEventListener("input", (event) => {
       const target = event.target;
       if (target instanceof HTMLTextAreaElement && target.classList.contains("message-edit") && this.editing !== null) {
@@ -498,11 +499,14 @@ export class ChatView {
     return true;
   }
 
-  private handleEditKey(event: KeyboardEvent): void {
+  /** Enter on a focused link opens it, as a click does. */
+  private handleLinkKey(event: KeyboardEvent): void {
     if (event.key === "Enter" && this.openLinkAt(event.target)) {
       event.preventDefault();
-      return;
     }
+  }
+
+  private handleEditKey(event: KeyboardEvent): void {
     const box = event.target;
     if (!(box instanceof HTMLTextAreaElement) || !box.classList.contains("message-edit")) {
       return;

@@ -20,7 +20,7 @@ const ADDRESS: &str = "https://natter.example/e2e-link?from=bob";
 /// real one would start Chromium here, the machine's https handler).
 pub struct Browser {
     /// Put first on the app's `PATH`.
-    pub directory: PathBuf,
+    directory: PathBuf,
     opened: PathBuf,
 }
 
