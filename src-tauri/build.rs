@@ -57,6 +57,8 @@ const COMMANDS: &[&str] = &[
     "close_conversation",
     "load_older",
     "send_message",
+    "react_to_message",
+    "mute_conversation",
     "edit_message",
     "delete_message",
     "discard_message",

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use natter_protocol::{
     Conversation, ConversationId, ConversationKind, ConversationList, EventBody, Message,
-    ReadPosition, User, UserId, limits::GROUP_MAX_MEMBERS,
+    ReadPosition, ServerFrame, User, UserId, limits::GROUP_MAX_MEMBERS,
 };
 
 use sqlx::AssertSqlSafe;
@@ -15,8 +15,8 @@ use crate::{
     db::Db,
     error::{Error, Result, is_unique_violation},
     events,
-    live::Live,
-    messages::{COUNTS_AS_UNREAD, MESSAGE_COLUMNS, MessageRow},
+    live::{Live, Outbound},
+    messages::{self, COUNTS_AS_UNREAD, MESSAGE_COLUMNS, MessageRow},
     users::{USER_COLUMNS, UserRow},
     util::{new_id, now_ms, parse_id},
     validate,
@@ -33,6 +33,7 @@ struct ConversationRow {
     last_seq: i64,
     read_seq: i64,
     unread_count: i64,
+    muted: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -62,7 +63,7 @@ async fn load(
     let only = only.map(|id| id.to_string()).unwrap_or_default();
     let rows: Vec<ConversationRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT c.id, c.kind, c.name, c.owner_id, c.created_at, c.last_activity_at, c.last_seq, \
-                m.read_seq, \
+                m.read_seq, m.muted, \
                 (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
                    AND x.seq > m.read_seq AND {COUNTS_AS_UNREAD}) AS unread_count \
          FROM members m JOIN conversations c ON c.id = m.conversation_id \
@@ -112,10 +113,14 @@ async fn load(
             });
         members.entry(row.member_of).or_default().push(user);
     }
-    let mut last_messages: HashMap<String, Message> = HashMap::new();
+    let mut last_of = Vec::with_capacity(last_rows.len());
+    let mut last = Vec::with_capacity(last_rows.len());
     for row in last_rows {
-        last_messages.insert(row.last_of, row.message.into_message()?);
+        last_of.push(row.last_of);
+        last.push(row.message.into_message()?);
     }
+    let last = messages::with_reactions(&mut *db.pool.acquire().await?, last).await?;
+    let mut last_messages: HashMap<String, Message> = last_of.into_iter().zip(last).collect();
     rows.into_iter()
         .map(|row| {
             Ok(Conversation {
@@ -134,6 +139,7 @@ async fn load(
                 unread_count: row.unread_count,
                 read_seq: row.read_seq,
                 read_positions: read_positions.remove(&row.id).unwrap_or_default(),
+                muted: row.muted != 0,
             })
         })
         .collect()
@@ -554,4 +560,33 @@ pub async fn rename(
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
     events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
     get(db, live, auth, conversation_id).await
+}
+
+/// Mutes (`muted`) or unmutes a conversation for me, and tells my connected devices.
+pub async fn set_muted(
+    db: &Db,
+    live: &dyn Live,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    muted: bool,
+) -> Result<()> {
+    let updated = sqlx::query(
+        "UPDATE members SET muted = $1 \
+         WHERE conversation_id = $2 AND user_id = $3 AND left_seq IS NULL",
+    )
+    .bind(i64::from(muted))
+    .bind(conversation_id.to_string())
+    .bind(auth.user_id.to_string())
+    .execute(&db.pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    let frame = serde_json::to_string(&ServerFrame::ConversationMuted {
+        conversation_id,
+        muted,
+    })
+    .map_err(anyhow::Error::from)?;
+    live.send_to_users(&[auth.user_id], Outbound::Frame(frame.into()));
+    Ok(())
 }

@@ -35,6 +35,17 @@ pub async fn next_seq(
 /// Stores an event whose `seq` came from [`next_seq`] in the same transaction. The stored
 /// payload is the complete WebSocket frame, so replaying it needs no re-encoding.
 pub async fn store(connection: &mut sqlx::AnyConnection, event: Event) -> Result<StoredEvent> {
+    let visible_from = visible_from(&event);
+    store_visible_from(connection, event, visible_from).await
+}
+
+/// [`store`] for an event about a message that the event's body does not carry (a reaction):
+/// only members who can see the message at `visible_from` (its seq) may see the event.
+pub async fn store_visible_from(
+    connection: &mut sqlx::AnyConnection,
+    event: Event,
+    visible_from: Seq,
+) -> Result<StoredEvent> {
     let frame =
         serde_json::to_string(&ServerFrame::Event(event.clone())).map_err(anyhow::Error::from)?;
     sqlx::query(
@@ -43,7 +54,7 @@ pub async fn store(connection: &mut sqlx::AnyConnection, event: Event) -> Result
     )
     .bind(event.conversation_id.to_string())
     .bind(event.seq)
-    .bind(visible_from(&event))
+    .bind(visible_from)
     .bind(&frame)
     .bind(event.at)
     .execute(connection)

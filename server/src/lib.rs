@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod hub;
 pub mod live;
+pub mod mentions;
 pub mod messages;
 pub mod metrics;
 pub mod rate_limit;

@@ -99,6 +99,15 @@ pub fn message_body(raw: &str) -> Result<String> {
     Ok(raw.to_owned())
 }
 
+/// One emoji as Unicode lists it, a skin tone included, in its fully qualified form: `❤` and
+/// `❤️` are the same reaction.
+pub fn reaction_emoji(raw: &str) -> Result<&'static str> {
+    emojis::get(raw)
+        .or_else(|| emojis::get(&format!("{raw}\u{fe0f}")))
+        .map(emojis::Emoji::as_str)
+        .ok_or_else(|| Error::validation("a reaction must be one emoji"))
+}
+
 pub fn page_limit(raw: Option<u32>) -> Result<i64> {
     match raw {
         None => Ok(PAGE_DEFAULT as i64),

@@ -136,8 +136,43 @@ pub async fn send_message(
     desktop: State<'_, Desktop>,
     conversation_id: ConversationId,
     body: String,
+    reply_to: Option<MessageId>,
 ) -> Result<MessageView> {
-    Ok(desktop.client().await?.send(conversation_id, &body).await?)
+    Ok(desktop
+        .client()
+        .await?
+        .send(conversation_id, &body, reply_to)
+        .await?)
+}
+
+/// Adds (`add`) or takes back my `emoji` reaction to a message.
+#[tauri::command]
+pub async fn react_to_message(
+    desktop: State<'_, Desktop>,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    emoji: String,
+    add: bool,
+) -> Result<MessageView> {
+    Ok(desktop
+        .client()
+        .await?
+        .react(conversation_id, message_id, &emoji, add)
+        .await?)
+}
+
+/// Mutes or unmutes a conversation on all my devices.
+#[tauri::command]
+pub async fn mute_conversation(
+    desktop: State<'_, Desktop>,
+    conversation_id: ConversationId,
+    muted: bool,
+) -> Result<()> {
+    Ok(desktop
+        .client()
+        .await?
+        .mute_conversation(conversation_id, muted)
+        .await?)
 }
 
 #[tauri::command]
@@ -231,6 +266,11 @@ pub async fn search_messages(desktop: State<'_, Desktop>, query: String) -> Resu
                 error: None,
                 // Search matches text; a call record has none.
                 call: None,
+                // A hit is shown as a line of text that opens the conversation there.
+                reply_to: None,
+                reactions: Vec::new(),
+                mentioned_usernames: Vec::new(),
+                mentions_me: message.mentions.contains(&client.me().id),
             },
         });
     }

@@ -57,9 +57,15 @@ pub async fn forward(
                     conversation_id: *conversation_id,
                 },
             ),
-            ClientEvent::Message { message, incoming } => {
-                if *incoming {
+            ClientEvent::Message {
+                message,
+                incoming,
+                alert,
+            } => {
+                if *alert {
                     notify(&app, &desktop, message).await;
+                }
+                if *incoming {
                     read_if_shown(&app, &desktop, message.conversation_id).await;
                 }
                 emit(&app, message)

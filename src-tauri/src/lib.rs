@@ -259,6 +259,8 @@ pub fn run_with(options: Options) -> ExitCode {
             commands::close_conversation,
             commands::load_older,
             commands::send_message,
+            commands::react_to_message,
+            commands::mute_conversation,
             commands::edit_message,
             commands::delete_message,
             commands::discard_message,

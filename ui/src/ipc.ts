@@ -90,8 +90,14 @@ export const commands = {
   closeConversation: () => invoke<null>("close_conversation"),
   loadOlder: (conversationId: string, beforeSeq: number) =>
     invoke<MessagePageView>("load_older", { conversationId, beforeSeq }),
-  sendMessage: (conversationId: string, body: string) =>
-    invoke<MessageView>("send_message", { conversationId, body }),
+  /** `replyTo`: the id of the message this one answers. */
+  sendMessage: (conversationId: string, body: string, replyTo: string | null = null) =>
+    invoke<MessageView>("send_message", { conversationId, body, replyTo }),
+  /** Adds (`add`) or takes back my `emoji` reaction. */
+  reactToMessage: (conversationId: string, messageId: string, emoji: string, add: boolean) =>
+    invoke<MessageView>("react_to_message", { conversationId, messageId, emoji, add }),
+  muteConversation: (conversationId: string, muted: boolean) =>
+    invoke<null>("mute_conversation", { conversationId, muted }),
   editMessage: (conversationId: string, messageId: string, body: string) =>
     invoke<null>("edit_message", { conversationId, messageId, body }),
   deleteMessage: (conversationId: string, messageId: string) =>

@@ -35,6 +35,7 @@ function conversation(fields: Partial<ConversationView> = {}): ConversationView 
     last_message: null,
     last_activity_at: 0,
     unread_count: 0,
+    muted: false,
     ...fields,
   };
 }

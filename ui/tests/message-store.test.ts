@@ -20,6 +20,10 @@ function message(clientId: string, seq: number | null, fields: Partial<MessageVi
     state: seq === null ? "sending" : "sent",
     error: null,
     call: null,
+    reply_to: null,
+    reactions: [],
+    mentioned_usernames: [],
+    mentions_me: false,
     ...fields,
   };
 }

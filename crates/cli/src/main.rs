@@ -12,6 +12,7 @@ use std::{
 
 mod account;
 mod calling;
+mod messages;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -90,6 +91,9 @@ enum Command {
     Send {
         conversation: String,
         text: String,
+        /// The id of the message this one answers.
+        #[arg(long)]
+        reply_to: Option<natter_protocol::MessageId>,
         /// How long to wait for the server; the message stays queued (exit code 3) after that
         /// and is sent the next time `natter` runs.
         #[arg(long, default_value = "30")]
@@ -129,6 +133,8 @@ enum Command {
     Devices,
     #[command(flatten)]
     Account(account::AccountCommand),
+    #[command(flatten)]
+    Messages(messages::MessageCommand),
 }
 
 #[tokio::main]
@@ -236,6 +242,7 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
             cli.signed_in(&auth, *print_token).await?;
         }
         Command::Account(command) => account::run(&cli, command).await?,
+        Command::Messages(command) => messages::run(&cli, command).await?,
         Command::Logout => {
             let api = cli.signed_in_api().await?;
             api.logout().await.or_else(|error| {
@@ -273,12 +280,13 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
         Command::Send {
             conversation,
             text,
+            reply_to,
             wait_seconds,
         } => {
             let client = cli.client().await?;
             let id = resolve_conversation(&client, conversation).await?;
             let mut events = client.subscribe();
-            let pending = client.send(id, text).await?;
+            let pending = client.send(id, text, *reply_to).await?;
             let outcome = tokio::time::timeout(Duration::from_secs(*wait_seconds), async {
                 loop {
                     match events.recv().await {

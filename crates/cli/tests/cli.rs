@@ -384,3 +384,92 @@ async fn account_commands_from_the_command_line() {
     setup.run(Some(&alice), &["delete-account", "--yes"]).await;
     setup.run_failing(&alice, &["whoami"]).await;
 }
+
+/// A reply, a reaction and a mute from the command line; a muted conversation announces only
+/// the messages that mention me (`alert` on the followed event), and the reply's quote names
+/// its original.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_reactions_and_a_muted_conversation_that_still_hears_mentions() {
+    let setup = start_server().await;
+    let alice = setup.sign_up("alice").await;
+    let bob = setup.sign_up("bob").await;
+    let carol = setup.sign_up("carol").await;
+    let first = setup
+        .run(Some(&alice), &["send", "@bob", "lunch at noon?"])
+        .await;
+    let conversation_id = first[0]["conversation_id"].as_str().expect("an id");
+    let original_id = first[0]["id"].as_str().expect("a message id");
+
+    let reply = setup
+        .run(
+            Some(&bob),
+            &["send", conversation_id, "yes!", "--reply-to", original_id],
+        )
+        .await;
+    assert_eq!(reply[0]["reply_to"]["message_id"], original_id, "{reply:?}");
+    assert_eq!(reply[0]["reply_to"]["excerpt"], "lunch at noon?");
+    assert_eq!(reply[0]["reply_to"]["sender_name"], "alice");
+
+    let reacted = setup
+        .run(Some(&bob), &["react", conversation_id, original_id, "👍"])
+        .await;
+    assert_eq!(reacted[0]["reactions"][0]["emoji"], "👍", "{reacted:?}");
+    assert_eq!(reacted[0]["reactions"][0]["count"], 1);
+    assert_eq!(reacted[0]["reactions"][0]["mine"], true);
+    let stderr = setup
+        .run_failing(&bob, &["react", conversation_id, original_id, "nope"])
+        .await;
+    assert!(stderr.contains("one emoji"), "{stderr}");
+
+    // Bob mutes a group, then follows it.
+    let group = setup
+        .run(Some(&alice), &["group", "Lunch", "bob", "carol"])
+        .await;
+    let group_id = group[0]["id"].as_str().expect("a group id");
+    let muted = setup.run(Some(&bob), &["mute", group_id]).await;
+    assert_eq!(muted[0]["muted"], true, "{muted:?}");
+    let mut follow = setup.natter(Some(&bob), &["follow", group_id]);
+    follow
+        .arg("--data-dir")
+        .arg(setup.data.path().join("bob-follow"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = follow.spawn().expect("natter follow starts");
+    let lines = lines_of(&mut child);
+    let next_message = |body: &str| -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("natter follow printed no message {body:?}"));
+            let value: Value = serde_json::from_str(&line).expect("every line is JSON");
+            if value["type"] == "connection" && value["status"]["state"] == "online" {
+                continue;
+            }
+            if value["type"] == "message" && value["message"]["body"] == body {
+                return value;
+            }
+        }
+    };
+    setup
+        .run(Some(&carol), &["send", group_id, "anyone hungry?"])
+        .await;
+    let quiet = next_message("anyone hungry?");
+    assert_eq!(
+        (quiet["incoming"].clone(), quiet["alert"].clone()),
+        (Value::Bool(true), Value::Bool(false)),
+        "a muted conversation does not announce: {quiet}"
+    );
+    setup
+        .run(Some(&carol), &["send", group_id, "@bob are you coming?"])
+        .await;
+    let mention = next_message("@bob are you coming?");
+    assert_eq!(mention["alert"], true, "a mention is announced: {mention}");
+    assert_eq!(mention["message"]["mentions_me"], true);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let unmuted = setup.run(Some(&bob), &["mute", group_id, "--off"]).await;
+    assert_eq!(unmuted[0]["muted"], false);
+}

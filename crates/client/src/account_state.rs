@@ -2,9 +2,12 @@
 //! client, the cache, my profile, who is online, the event and status channels), and the
 //! shaping of views from them.
 
-use std::{collections::HashSet, sync::RwLock};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Mutex, RwLock},
+};
 
-use natter_protocol::{Conversation, ConversationId, Message, User, UserId};
+use natter_protocol::{Conversation, ConversationId, Message, MessageId, User, UserId};
 use tokio::sync::{broadcast, watch};
 
 use crate::{
@@ -20,6 +23,9 @@ pub(crate) struct AccountState {
     pub cache: Cache,
     pub me: RwLock<User>,
     pub online: RwLock<HashSet<UserId>>,
+    /// Originals of replies fetched from the server because the cache had not got them
+    /// (older than the history loaded); the cache, kept current by events, is asked first.
+    pub fetched_originals: Mutex<HashMap<MessageId, Message>>,
     pub events: broadcast::Sender<ClientEvent>,
     pub status: watch::Sender<ConnectionStatus>,
 }
@@ -51,6 +57,49 @@ impl AccountState {
         self.cache.set_me(user).await
     }
 
+    /// The originals of the replies among `messages`, as far as they can be loaded: from the
+    /// cache, else from what was fetched before, else from the server.
+    pub async fn originals(
+        &self,
+        messages: &[Message],
+    ) -> Result<HashMap<MessageId, Message>, CacheError> {
+        /// Fetched originals kept in memory at most; past it the memory starts over.
+        const FETCHED_MAX: usize = 1_000;
+        let mut originals = HashMap::new();
+        for message in messages {
+            let Some(id) = message.reply_to else { continue };
+            if originals.contains_key(&id) {
+                continue;
+            }
+            if let Some(original) = self.cache.message(id).await? {
+                originals.insert(id, original);
+                continue;
+            }
+            let remembered = self
+                .fetched_originals
+                .lock()
+                .ok()
+                .and_then(|fetched| fetched.get(&id).cloned());
+            if let Some(original) = remembered {
+                originals.insert(id, original);
+                continue;
+            }
+            match self.api.message(message.conversation_id, id).await {
+                Ok(original) => {
+                    if let Ok(mut fetched) = self.fetched_originals.lock() {
+                        if fetched.len() >= FETCHED_MAX {
+                            fetched.clear();
+                        }
+                        fetched.insert(id, original.clone());
+                    }
+                    originals.insert(id, original);
+                }
+                Err(error) => tracing::debug!(%error, "the original of a reply was not loaded"),
+            }
+        }
+        Ok(originals)
+    }
+
     pub async fn conversation_view(
         &self,
         conversation: &Conversation,
@@ -64,6 +113,7 @@ impl AccountState {
                 me: &me,
                 online: &online,
                 receipts: &receipts,
+                originals: &HashMap::new(),
             },
         ))
     }
@@ -75,10 +125,12 @@ impl AccountState {
         let receipts = self.cache.receipts(conversation.id).await?;
         let me = self.me();
         let online = self.online_snapshot();
+        let originals = self.originals(std::slice::from_ref(message)).await?;
         let context = view::Context {
             me: &me,
             online: &online,
             receipts: &receipts,
+            originals: &originals,
         };
         let read_up_to = view::read_by_all_up_to(&conversation, &context);
         Ok(Some(view::message_view(

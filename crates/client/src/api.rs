@@ -453,6 +453,48 @@ impl Api {
         .await
     }
 
+    /// One message I can see (the original of a reply), a tombstone if it was deleted.
+    pub async fn message(
+        &self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    ) -> Result<Message, ApiError> {
+        self.get(&format!(
+            "/api/conversations/{conversation_id}/messages/{message_id}"
+        ))
+        .await
+    }
+
+    /// Adds (`add`) or takes back my `emoji` reaction; answers with the message afterwards.
+    pub async fn set_reaction(
+        &self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        emoji: &str,
+        add: bool,
+    ) -> Result<Message, ApiError> {
+        let emoji =
+            percent_encoding::utf8_percent_encode(emoji, percent_encoding::NON_ALPHANUMERIC);
+        let path =
+            format!("/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}");
+        let method = if add { Method::PUT } else { Method::DELETE };
+        self.send(self.request(method, &path)).await
+    }
+
+    /// Mutes or unmutes a conversation for me.
+    pub async fn set_muted(
+        &self,
+        conversation_id: ConversationId,
+        muted: bool,
+    ) -> Result<(), ApiError> {
+        let method = if muted { Method::PUT } else { Method::DELETE };
+        self.send_empty(self.request(
+            method,
+            &format!("/api/conversations/{conversation_id}/mute"),
+        ))
+        .await
+    }
+
     pub async fn mark_read(
         &self,
         conversation_id: ConversationId,

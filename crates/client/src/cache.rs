@@ -8,7 +8,8 @@
 use std::{collections::BTreeMap, path::Path, str::FromStr};
 
 use natter_protocol::{
-    ClientMessageId, Conversation, ConversationId, Event, Message, Seq, Timestamp, User, UserId,
+    ClientMessageId, Conversation, ConversationId, Event, Message, MessageId, Seq, Timestamp, User,
+    UserId,
 };
 use sqlx::{
     Row, SqlitePool,
@@ -223,7 +224,14 @@ impl Cache {
                 ..Applied::default()
             });
         }
-        if let Some(message) = &effect.message {
+        let mut message = effect.message.clone();
+        if let Some(change) = &effect.reaction
+            && let Some(mut stored) = stored_message(&mut tx, change.message_id).await?
+        {
+            stored.apply_reaction(change.user_id, &change.emoji, change.added);
+            message = Some(stored);
+        }
+        if let Some(message) = &message {
             upsert_message(&mut tx, message).await?;
         }
         if let Some((user_id, read_seq)) = effect.receipt {
@@ -266,7 +274,7 @@ impl Cache {
         .await?;
         tx.commit().await?;
         Ok(Applied {
-            message: effect.message,
+            message,
             left: false,
             refetch,
             receipt: effect.receipt,
@@ -355,6 +363,51 @@ impl Cache {
         Ok(())
     }
 
+    /// Records that I muted or unmuted a conversation (on any of my devices).
+    pub async fn set_muted(&self, id: ConversationId, muted: bool) -> Result<(), CacheError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT snapshot FROM conversations WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(());
+        };
+        let mut snapshot: Conversation = json(row.get(0))?;
+        snapshot.muted = muted;
+        sqlx::query("UPDATE conversations SET snapshot = ? WHERE id = ?")
+            .bind(to_json(&snapshot)?)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a message the server answered with (a reaction's), if its conversation is
+    /// cached; the events that follow bring it no further than it is.
+    pub async fn store_message(&self, message: &Message) -> Result<(), CacheError> {
+        let mut tx = self.write().await?;
+        let known: Option<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
+            .bind(message.conversation_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_some() {
+            upsert_message(&mut tx, message).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One cached message.
+    pub async fn message(&self, id: MessageId) -> Result<Option<Message>, CacheError> {
+        let row = sqlx::query("SELECT message FROM messages WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| json(row.get::<&str, _>(0))).transpose()
+    }
+
     /// Up to `limit` cached messages before `before` (the newest ones when `None`), oldest
     /// first.
     pub async fn messages_before(
@@ -398,12 +451,14 @@ impl Cache {
         created_at: Timestamp,
     ) -> Result<(), CacheError> {
         sqlx::query(
-            "INSERT INTO outbox (client_id, conversation_id, body, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO outbox (client_id, conversation_id, body, created_at, reply_to)
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(message.client_id.to_string())
         .bind(message.conversation_id.to_string())
         .bind(&message.body)
         .bind(created_at)
+        .bind(message.reply_to.map(|id| id.to_string()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -415,7 +470,7 @@ impl Cache {
         conversation_id: Option<ConversationId>,
     ) -> Result<Vec<OutboxEntry>, CacheError> {
         let rows = sqlx::query(
-            "SELECT client_id, conversation_id, body, created_at, failed FROM outbox
+            "SELECT client_id, conversation_id, body, created_at, failed, reply_to FROM outbox
              WHERE ? IS NULL OR conversation_id = ? ORDER BY position",
         )
         .bind(conversation_id.map(|id| id.to_string()))
@@ -429,6 +484,7 @@ impl Cache {
                         client_id: uuid(row.get(0))?,
                         conversation_id: uuid(row.get(1))?,
                         body: row.get(2),
+                        reply_to: row.get::<Option<&str>, _>(5).map(uuid).transpose()?,
                     },
                     created_at: row.get(3),
                     failed: row.get(4),
@@ -501,6 +557,17 @@ async fn upsert_receipt(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+async fn stored_message(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: MessageId,
+) -> Result<Option<Message>, CacheError> {
+    let row = sqlx::query("SELECT message FROM messages WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| json(row.get::<&str, _>(0))).transpose()
 }
 
 async fn upsert_message(

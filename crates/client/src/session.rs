@@ -86,6 +86,8 @@ pub struct OutgoingMessage {
     pub client_id: ClientMessageId,
     pub conversation_id: ConversationId,
     pub body: String,
+    /// The message this one answers.
+    pub reply_to: Option<natter_protocol::MessageId>,
 }
 
 /// Why an outbox send did not succeed.
@@ -451,7 +453,9 @@ impl Session {
                     last_seq,
                 });
             }
-            frame @ (ServerFrame::Typing { .. } | ServerFrame::Presence { .. }) => {
+            frame @ (ServerFrame::Typing { .. }
+            | ServerFrame::Presence { .. }
+            | ServerFrame::ConversationMuted { .. }) => {
                 self.outputs.push_back(Output::Ephemeral(frame));
             }
             ServerFrame::Error { code, message } => {

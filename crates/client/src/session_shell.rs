@@ -278,6 +278,7 @@ impl SessionShell {
                     self.shared.emit(ClientEvent::Message {
                         message: view,
                         incoming: false,
+                        alert: false,
                     });
                 }
             }
@@ -351,6 +352,7 @@ impl SessionShell {
             let request = SendMessageRequest {
                 client_id: message.client_id,
                 body: message.body.clone(),
+                reply_to: message.reply_to,
             };
             let input = match shared
                 .api
@@ -439,6 +441,7 @@ impl SessionShell {
             shared.emit(ClientEvent::Message {
                 message: view::pending_view(&entry, &me),
                 incoming: false,
+                alert: false,
             });
         }
         Ok(())
@@ -502,9 +505,16 @@ impl SessionShell {
             && let Some(view) = shared.message_view(message).await?
         {
             let incoming = matches!(event.body, EventBody::MessageCreated { .. }) && !view.mine;
+            let alert = incoming
+                && shared
+                    .cache
+                    .conversation(conversation_id)
+                    .await?
+                    .is_some_and(|conversation| view::alerts(message, &conversation, me.id));
             shared.emit(ClientEvent::Message {
                 message: view,
                 incoming,
+                alert,
             });
         }
         if let Some(previous) = previous_read_up_to {
@@ -523,6 +533,7 @@ impl SessionShell {
                         shared.emit(ClientEvent::Message {
                             message: view,
                             incoming: false,
+                            alert: false,
                         });
                     }
                 }
@@ -545,6 +556,7 @@ impl SessionShell {
                 me: &me,
                 online: &online,
                 receipts: &receipts,
+                originals: &std::collections::HashMap::new(),
             },
         ))
     }
@@ -603,6 +615,13 @@ impl SessionShell {
                         shared.emit(ClientEvent::Conversation { conversation });
                     }
                 }
+            }
+            ServerFrame::ConversationMuted {
+                conversation_id,
+                muted,
+            } => {
+                shared.cache.set_muted(conversation_id, muted).await?;
+                shared.emit_conversation(conversation_id).await?;
             }
             _ => {}
         }

@@ -7,7 +7,7 @@
 //! is what keeps unread counts from counting a message twice when a snapshot fetched from the
 //! server races with the event stream.
 
-use natter_protocol::{Conversation, Event, EventBody, Message, ReadPosition, UserId};
+use natter_protocol::{Conversation, Event, EventBody, Message, MessageId, ReadPosition, UserId};
 
 /// What applying an event did, beyond the snapshot itself.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +23,17 @@ pub struct Effect {
     pub refetch: bool,
     /// My read position moved: recount unread messages.
     pub recount_unread: bool,
+    /// A reaction to apply to the stored message, if it is stored.
+    pub reaction: Option<ReactionChange>,
+}
+
+/// A `reaction_added` (`added`) or `reaction_removed` event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactionChange {
+    pub message_id: MessageId,
+    pub user_id: UserId,
+    pub emoji: String,
+    pub added: bool,
 }
 
 /// Applies one event to the snapshot.
@@ -102,6 +113,32 @@ pub fn apply(conversation: &mut Conversation, event: &Event, me: UserId) -> Effe
                 conversation.name = Some(name.clone());
             }
         }
+        EventBody::ReactionAdded {
+            message_id,
+            user_id,
+            emoji,
+        }
+        | EventBody::ReactionRemoved {
+            message_id,
+            user_id,
+            emoji,
+        } => {
+            let added = matches!(event.body, EventBody::ReactionAdded { .. });
+            if let Some(last) = &mut conversation.last_message
+                && last.id == *message_id
+            {
+                last.apply_reaction(*user_id, emoji, added);
+            }
+            effect.reaction = Some(ReactionChange {
+                message_id: *message_id,
+                user_id: *user_id,
+                emoji: emoji.clone(),
+                added,
+            });
+        }
+        // From a newer server: what it changed is unknown, so the conversation is fetched anew
+        // (protocol 5.3); its seq still moves the cursor.
+        EventBody::Unknown => effect.refetch = fresh,
     }
     if fresh {
         conversation.last_seq = event.seq;
@@ -132,6 +169,7 @@ mod tests {
             unread_count: 0,
             read_seq: 0,
             read_positions: Vec::new(),
+            muted: false,
         }
     }
 
@@ -152,6 +190,9 @@ mod tests {
                     edited_at: None,
                     deleted_at: None,
                     call: None,
+                    reply_to: None,
+                    mentions: Vec::new(),
+                    reactions: Vec::new(),
                 },
             },
         }
@@ -268,5 +309,71 @@ mod tests {
         assert_eq!(snapshot.read_seq, 3);
         assert!(effect.recount_unread);
         assert_eq!(effect.receipt, Some((ME, 3)));
+    }
+
+    fn reaction(seq: Seq, message_seq: Seq, user_id: UserId, emoji: &str, added: bool) -> Event {
+        let message_id = Uuid::from_u128(100 + message_seq as u128);
+        let emoji = emoji.to_owned();
+        Event {
+            conversation_id: Uuid::from_u128(10),
+            seq,
+            at: seq * 1000,
+            body: if added {
+                EventBody::ReactionAdded {
+                    message_id,
+                    user_id,
+                    emoji,
+                }
+            } else {
+                EventBody::ReactionRemoved {
+                    message_id,
+                    user_id,
+                    emoji,
+                }
+            },
+        }
+    }
+
+    #[test]
+    fn reactions_change_the_message_and_the_preview_not_the_unread_count() {
+        let mut snapshot = conversation(1);
+        apply(&mut snapshot, &created(2, BOB), ME);
+        let effect = apply(&mut snapshot, &reaction(3, 2, ME, "👍", true), ME);
+        assert_eq!(
+            effect.reaction,
+            Some(ReactionChange {
+                message_id: Uuid::from_u128(102),
+                user_id: ME,
+                emoji: "👍".into(),
+                added: true
+            })
+        );
+        apply(&mut snapshot, &reaction(4, 2, BOB, "👍", true), ME);
+        apply(&mut snapshot, &reaction(5, 2, BOB, "🎉", true), ME);
+        apply(&mut snapshot, &reaction(6, 2, ME, "👍", false), ME);
+        let last = snapshot.last_message.clone().expect("a last message");
+        assert_eq!(
+            last.reactions
+                .iter()
+                .map(|r| (r.emoji.as_str(), r.user_ids.clone()))
+                .collect::<Vec<_>>(),
+            [("👍", vec![BOB]), ("🎉", vec![BOB])]
+        );
+        assert_eq!(snapshot.unread_count, 1, "a reaction is not a message");
+        assert_eq!(snapshot.last_seq, 6);
+    }
+
+    #[test]
+    fn an_unknown_kind_moves_the_cursor_and_asks_for_the_conversation() {
+        let mut snapshot = conversation(3);
+        let unknown = Event {
+            conversation_id: snapshot.id,
+            seq: 4,
+            at: 0,
+            body: EventBody::Unknown,
+        };
+        assert!(apply(&mut snapshot, &unknown, ME).refetch);
+        assert_eq!(snapshot.last_seq, 4);
+        assert!(!apply(&mut snapshot, &unknown, ME).refetch, "already seen");
     }
 }

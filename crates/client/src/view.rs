@@ -3,7 +3,7 @@
 //! online, unread counts, message states), so the webview only renders.
 //! The shapes are those of docs/desktop-ipc.md.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use natter_protocol::{
     CallEndReason, CallKind, CallRecord, ClientMessageId, Conversation, ConversationId,
@@ -53,7 +53,45 @@ pub struct MessageView {
     pub error: Option<String>,
     /// Set for the record of a call; `body` then describes it ("Missed video call").
     pub call: Option<CallRecord>,
+    /// The message this one answers, as its quote shows it.
+    pub reply_to: Option<ReplyQuote>,
+    /// Emoji reactions in the order they were first used.
+    pub reactions: Vec<ReactionView>,
+    /// `@username`s of members in the text, lower case, for the page to highlight.
+    pub mentioned_usernames: Vec<String>,
+    /// The text mentions me: notify even when the conversation is muted.
+    pub mentions_me: bool,
 }
+
+/// The message a reply answers, as the reply's quote shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct ReplyQuote {
+    pub message_id: MessageId,
+    /// Where the original is in the conversation (to jump to it); null when it could not be
+    /// loaded (offline): show "Original message unavailable".
+    pub seq: Option<Seq>,
+    pub sender_name: String,
+    /// The start of its text on one line (at most 140 characters), or the call it records;
+    /// empty when deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: u32,
+    /// I reacted with it (clicking it takes mine back).
+    pub mine: bool,
+    /// Who reacted, oldest first, as names to show on hover.
+    pub names: Vec<String>,
+}
+
+/// Characters of a reply's quote.
+pub const QUOTE_MAX_CHARS: usize = 140;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
@@ -73,6 +111,8 @@ pub struct ConversationView {
     pub last_message: Option<MessageView>,
     pub last_activity_at: Timestamp,
     pub unread_count: i64,
+    /// I muted it: no notifications except for messages that mention me.
+    pub muted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,6 +128,45 @@ pub struct Context<'a> {
     pub me: &'a User,
     pub online: &'a HashSet<UserId>,
     pub receipts: &'a BTreeMap<UserId, Seq>,
+    /// The originals of the replies being shown, as far as they could be loaded.
+    pub originals: &'a HashMap<MessageId, Message>,
+}
+
+/// Whether a new message should be announced (notification, sound) on my devices: from
+/// someone else, and either the conversation is not muted or the message mentions me.
+pub fn alerts(message: &Message, conversation: &Conversation, me: UserId) -> bool {
+    message.sender_id != me
+        && message.deleted_at.is_none()
+        && (!conversation.muted || message.mentions.contains(&me))
+}
+
+fn quote(reply_to: MessageId, conversation: &Conversation, context: &Context<'_>) -> ReplyQuote {
+    let Some(original) = context.originals.get(&reply_to) else {
+        return ReplyQuote {
+            message_id: reply_to,
+            seq: None,
+            sender_name: String::new(),
+            excerpt: String::new(),
+            deleted: false,
+        };
+    };
+    let text = match &original.call {
+        Some(call) => call_summary(call, context.me.id),
+        None => original.body.clone(),
+    };
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut excerpt: String = one_line.chars().take(QUOTE_MAX_CHARS).collect();
+    if one_line.chars().count() > QUOTE_MAX_CHARS {
+        excerpt.push('…');
+    }
+    let deleted = original.deleted_at.is_some();
+    ReplyQuote {
+        message_id: reply_to,
+        seq: Some(original.seq),
+        sender_name: sender_name(conversation, original.sender_id, context.me),
+        excerpt: if deleted { String::new() } else { excerpt },
+        deleted,
+    }
 }
 
 /// The seq up to which every other member has read (0 when unknown).
@@ -143,6 +222,39 @@ pub fn message_view(
         state,
         error: None,
         call: message.call,
+        reply_to: message
+            .reply_to
+            .map(|original| quote(original, conversation, context)),
+        reactions: message
+            .reactions
+            .iter()
+            .map(|reaction| ReactionView {
+                emoji: reaction.emoji.clone(),
+                count: u32::try_from(reaction.user_ids.len()).unwrap_or(u32::MAX),
+                mine: reaction.user_ids.contains(&context.me.id),
+                names: reaction
+                    .user_ids
+                    .iter()
+                    .map(|id| sender_name(conversation, *id, context.me))
+                    .collect(),
+            })
+            .collect(),
+        mentioned_usernames: message
+            .mentions
+            .iter()
+            .filter_map(|id| {
+                (*id == context.me.id)
+                    .then(|| context.me.username.clone())
+                    .or_else(|| {
+                        conversation
+                            .members
+                            .iter()
+                            .find(|member| member.id == *id)
+                            .map(|member| member.username.clone())
+                    })
+            })
+            .collect(),
+        mentions_me: message.mentions.contains(&context.me.id),
     }
 }
 
@@ -203,6 +315,16 @@ pub fn pending_view(entry: &OutboxEntry, me: &User) -> MessageView {
         },
         error: entry.failed.clone(),
         call: None,
+        reply_to: entry.message.reply_to.map(|message_id| ReplyQuote {
+            message_id,
+            seq: None,
+            sender_name: String::new(),
+            excerpt: String::new(),
+            deleted: false,
+        }),
+        reactions: Vec::new(),
+        mentioned_usernames: Vec::new(),
+        mentions_me: false,
     }
 }
 
@@ -239,6 +361,7 @@ pub fn conversation_view(conversation: &Conversation, context: &Context<'_>) -> 
             .map(|message| message_view(message, conversation, context, read_up_to)),
         last_activity_at: conversation.last_activity_at,
         unread_count: conversation.unread_count,
+        muted: conversation.muted,
     }
 }
 

@@ -203,6 +203,7 @@ async fn post(
         &SendMessageRequest {
             client_id: uuid::Uuid::now_v7(),
             body: body.into(),
+            reply_to: None,
         },
     )
     .await
@@ -227,7 +228,7 @@ async fn messages_written_while_the_server_is_down_arrive_once_in_order_when_it_
     wait_for_status(&client, offline, "offline").await;
     let written = bodies("while down", 5);
     for body in &written {
-        let pending = client.send(chat, body).await.expect("queued");
+        let pending = client.send(chat, body, None).await.expect("queued");
         assert_eq!(pending.state, MessageState::Sending);
     }
     // Offline, the messages are shown as pending, in order.
@@ -320,7 +321,7 @@ async fn an_app_restart_with_a_pending_outbox_loses_nothing() {
     server.down().await;
     let written = bodies("before restart", 3);
     for body in &written {
-        client.send(chat, body).await.expect("queued");
+        client.send(chat, body, None).await.expect("queued");
     }
     // The app exits with the messages unsent.
     client.stop().await;
@@ -348,7 +349,10 @@ async fn live_messages_receipts_and_revocation_reach_the_client() {
     let mut events = client.subscribe();
     wait_for_status(&client, online, "online").await;
 
-    let sent = client.send(chat, "are you there?").await.expect("queued");
+    let sent = client
+        .send(chat, "are you there?", None)
+        .await
+        .expect("queued");
     wait_for_history(&client, chat, &["are you there?".to_owned()], |m| {
         m.state == MessageState::Sent
     })
@@ -357,7 +361,9 @@ async fn live_messages_receipts_and_revocation_reach_the_client() {
     let reply = post(&bob_api, chat, "<img src=x onerror=alert(1)>").await;
     let stored = tokio::time::timeout(WAIT, async {
         loop {
-            if let Ok(ClientEvent::Message { message, incoming }) = events.recv().await
+            if let Ok(ClientEvent::Message {
+                message, incoming, ..
+            }) = events.recv().await
                 && message.client_id == reply.client_id
             {
                 return (message, incoming);

@@ -89,6 +89,10 @@ pub struct Conversation {
     /// ticks at once; later changes come as `read_receipt` events.
     #[serde(default)]
     pub read_positions: Vec<ReadPosition>,
+    /// I muted this conversation (`PUT /api/conversations/{id}/mute`): my devices do not
+    /// notify of its messages, except those that mention me. Mine alone; others are not told.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 /// A member's read position in a conversation.

@@ -17,6 +17,8 @@ pub const STATUS_TEXT_MAX_CHARS: usize = 140;
 /// Message text: 1 to 4000 characters, at most 16 KiB of UTF-8.
 pub const MESSAGE_MAX_CHARS: usize = 4000;
 pub const MESSAGE_MAX_BYTES: usize = 16 * 1024;
+/// Different emoji on one message (each may be used by every member); one more is refused.
+pub const REACTIONS_MAX_EMOJI: usize = 20;
 /// Group names: 1 to 64 characters.
 pub const GROUP_NAME_MAX_CHARS: usize = 64;
 /// Members of one group, creator included.

@@ -16,6 +16,11 @@ pub struct SendMessageRequest {
     /// characters except newline and tab (CR LF and lone CR are stored as LF); not trimmed.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub body: String,
+    /// The message this one answers: a message of the same conversation that I can see
+    /// (deleted or not). Left out or `null` for a message that answers nothing.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub reply_to: Option<MessageId>,
 }
 
 /// `PATCH /api/conversations/{id}/messages/{message_id}` (sender only).
@@ -52,6 +57,31 @@ pub struct Message {
     /// events stored before this field was always written leave it out.)
     #[serde(default)]
     pub call: Option<crate::CallRecord>,
+    /// The message this one answers, in the same conversation; `null` when it answers nothing.
+    /// Fetch it with `GET /api/conversations/{id}/messages/{message_id}` when it is not at
+    /// hand; it may have been deleted since.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub reply_to: Option<MessageId>,
+    /// Members named in `body` as `@username` when it was sent or last edited, once each, in
+    /// order of first mention (outside code). Empty for a tombstone.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Uuid))]
+    pub mentions: Vec<UserId>,
+    /// Emoji reactions, one entry per emoji in the order the emoji was first used, each with
+    /// the users who reacted with it (oldest first). Empty for a tombstone.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// Users who reacted to a message with one emoji; the count is `user_ids.len()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    /// One emoji as Unicode defines it (skin tones included), e.g. `"👍"` or `"👍🏽"`.
+    pub emoji: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Uuid))]
+    pub user_ids: Vec<UserId>,
 }
 
 impl Message {
@@ -59,6 +89,35 @@ impl Message {
     /// messages from others, not deleted, and of call records only the calls they missed.
     pub fn counts_as_unread_for(&self, reader: UserId) -> bool {
         self.deleted_at.is_none() && self.would_be_unread_for(reader)
+    }
+
+    /// Applies a `reaction_added` (`added`) or `reaction_removed` event to `reactions`
+    /// (protocol 4.4): a user is in an emoji's list once, a new emoji goes last, an emoji
+    /// nobody uses any more goes away. Applying the same change twice changes nothing.
+    pub fn apply_reaction(&mut self, user_id: UserId, emoji: &str, added: bool) {
+        let entry = self
+            .reactions
+            .iter_mut()
+            .position(|reaction| reaction.emoji == emoji);
+        match (entry, added) {
+            (Some(index), true) => {
+                let users = &mut self.reactions[index].user_ids;
+                if !users.contains(&user_id) {
+                    users.push(user_id);
+                }
+            }
+            (None, true) => self.reactions.push(Reaction {
+                emoji: emoji.to_owned(),
+                user_ids: vec![user_id],
+            }),
+            (Some(index), false) => {
+                self.reactions[index].user_ids.retain(|id| *id != user_id);
+                if self.reactions[index].user_ids.is_empty() {
+                    self.reactions.remove(index);
+                }
+            }
+            (None, false) => {}
+        }
     }
 
     /// The same rule, ignoring deletion: whether this message counted as unread before it was

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    CallEndReason, CallId, CallInfo, CallKind, CallSignal, ConversationId, Message, Seq, SessionId,
-    Timestamp, UserId,
+    CallEndReason, CallId, CallInfo, CallKind, CallSignal, ConversationId, Message, MessageId, Seq,
+    SessionId, Timestamp, UserId,
 };
 
 /// WebSocket close codes the server uses, besides the standard 1000 and 1001 (shutting down).
@@ -76,6 +76,9 @@ pub enum ClientFrame {
 }
 
 /// Frames the server sends.
+// A frame is parsed, handled and dropped one at a time, never kept in bulk: boxing the event
+// would cost an allocation per frame to save stack space nobody holds.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -149,6 +152,11 @@ pub enum ServerFrame {
         call_id: CallId,
         reason: CallEndReason,
     },
+    /// I muted or unmuted a conversation (on any of my devices); sent to my sessions only.
+    ConversationMuted {
+        conversation_id: ConversationId,
+        muted: bool,
+    },
     /// A `call_*` frame of mine was refused: `not_found` for a call I may not act on (or a user
     /// I may not call), `conflict` when I am already in a call or it was answered already.
     CallError {
@@ -213,4 +221,20 @@ pub enum EventBody {
     ConversationRenamed {
         name: String,
     },
+    /// `user_id` reacted to the message with `emoji` (once per user and emoji).
+    ReactionAdded {
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+    },
+    /// `user_id` took back their `emoji` reaction to the message.
+    ReactionRemoved {
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+    },
+    /// A kind this client does not know (from a newer server): skip it; its `seq` still counts
+    /// for the cursor. Never sent by the server as such.
+    #[serde(other)]
+    Unknown,
 }

@@ -30,6 +30,7 @@ const SERVER_FRAME_TYPES: &[&str] = &[
     "call_signal",
     "call_media",
     "call_ended",
+    "conversation_muted",
     "call_error",
 ];
 const CLIENT_FRAME_TYPES: &[&str] = &[
@@ -53,6 +54,8 @@ const EVENT_KINDS: &[&str] = &[
     "member_removed",
     "owner_changed",
     "conversation_renamed",
+    "reaction_added",
+    "reaction_removed",
 ];
 
 /// Types a client sends: their optional fields may be left out of an example (the server
@@ -93,6 +96,7 @@ fn server_frame_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::CallSignal { .. } => "call_signal",
         ServerFrame::CallMedia { .. } => "call_media",
         ServerFrame::CallEnded { .. } => "call_ended",
+        ServerFrame::ConversationMuted { .. } => "conversation_muted",
         ServerFrame::CallError { .. } => "call_error",
     }
 }
@@ -122,6 +126,9 @@ fn event_kind(body: &EventBody) -> &'static str {
         EventBody::MemberRemoved { .. } => "member_removed",
         EventBody::OwnerChanged { .. } => "owner_changed",
         EventBody::ConversationRenamed { .. } => "conversation_renamed",
+        EventBody::ReactionAdded { .. } => "reaction_added",
+        EventBody::ReactionRemoved { .. } => "reaction_removed",
+        EventBody::Unknown => "unknown",
     }
 }
 
@@ -262,6 +269,7 @@ fn check_example(example: &Example, coverage: &mut Coverage) {
         "SendMessageRequest" => check_only::<SendMessageRequest>(example, &original),
         "EditMessageRequest" => check_only::<EditMessageRequest>(example, &original),
         "Message" => check_only::<Message>(example, &original),
+        "Reaction" => check_only::<Reaction>(example, &original),
         "MessagePage" => check_only::<MessagePage>(example, &original),
         "MarkReadRequest" => check_only::<MarkReadRequest>(example, &original),
         "ReadState" => check_only::<ReadState>(example, &original),
@@ -394,4 +402,24 @@ fn the_checker_refuses_bad_examples() {
     let found = examples(doc);
     let result = std::panic::catch_unwind(|| check_example(&found[0], &mut Coverage::default()));
     assert!(result.is_err(), "an unknown type name was accepted");
+}
+
+/// A newer server may send event kinds this crate does not know: such an event still parses
+/// (its `seq` counts for the cursor) and its body is `Unknown`, with every other field kept.
+#[test]
+fn an_unknown_event_kind_parses_as_unknown() {
+    let frame: ServerFrame = serde_json::from_value(serde_json::json!({
+        "type": "event",
+        "conversation_id": "0190a8f3-0a1b-7c2d-8e3f-4a5b6c7d8e01",
+        "seq": 7,
+        "at": 1720000200000_i64,
+        "kind": "poll_created",
+        "question": "Lunch?",
+        "options": ["yes", "no"]
+    }))
+    .expect("an unknown kind is not an error");
+    let ServerFrame::Event(event) = frame else {
+        panic!("not an event: {frame:?}");
+    };
+    assert_eq!((event.seq, event.body), (7, EventBody::Unknown));
 }

@@ -129,3 +129,31 @@ pub async fn remove_member(
     conversations::remove_member(&core.db, &core.hub, auth, conversation_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Mute a conversation for me: my devices do not notify of its messages unless they mention me.
+#[utoipa::path(put, path = "/api/conversations/{conversation_id}/mute", tag = "conversations",
+    security(("bearer" = [])), params(("conversation_id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "muted"),
+        (status = 404, description = "not_found: not a member", body = ErrorBody)))]
+pub async fn mute(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(conversation_id): Path<ConversationId>,
+) -> ApiResult<StatusCode> {
+    conversations::set_muted(&core.db, &core.hub, auth, conversation_id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unmute a conversation for me.
+#[utoipa::path(delete, path = "/api/conversations/{conversation_id}/mute", tag = "conversations",
+    security(("bearer" = [])), params(("conversation_id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "not muted"),
+        (status = 404, description = "not_found: not a member", body = ErrorBody)))]
+pub async fn unmute(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path(conversation_id): Path<ConversationId>,
+) -> ApiResult<StatusCode> {
+    conversations::set_muted(&core.db, &core.hub, auth, conversation_id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -142,6 +142,81 @@ pub async fn edit(
     ))
 }
 
+/// One message I can see (a tombstone if it was deleted): the original of a reply.
+#[utoipa::path(get, path = "/api/conversations/{conversation_id}/messages/{message_id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Message),
+        (status = 404, description = "not_found: not a message of this conversation that I can see", body = ErrorBody)))]
+pub async fn get_one(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(
+        messages::get(&core.db, auth, conversation_id, message_id).await?,
+    ))
+}
+
+/// React to a message with one emoji (percent-encoded in the path); once per user and emoji.
+#[utoipa::path(put, path = "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
+    tag = "messages", security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path),
+        ("emoji" = String, Path, description = "one emoji, e.g. %F0%9F%91%8D")),
+    responses((status = 200, description = "the message with its reactions", body = Message),
+        (status = 403, description = "forbidden: a direct conversation I may not write in", body = ErrorBody),
+        (status = 404, description = "not_found: not a message I can see", body = ErrorBody),
+        (status = 409, description = "conflict: the message is deleted, or has 20 different emoji", body = ErrorBody),
+        (status = 422, description = "validation_failed: not one emoji", body = ErrorBody),
+        (status = 429, description = "rate_limited: counted with messages", body = ErrorBody)))]
+pub async fn react(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path((conversation_id, message_id, emoji)): Path<(ConversationId, MessageId, String)>,
+) -> ApiResult<Json<Message>> {
+    reaction(core, auth, conversation_id, message_id, &emoji, true).await
+}
+
+/// Take back my reaction with this emoji.
+#[utoipa::path(delete, path = "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
+    tag = "messages", security(("bearer" = [])),
+    params(("conversation_id" = uuid::Uuid, Path), ("message_id" = uuid::Uuid, Path),
+        ("emoji" = String, Path, description = "one emoji, e.g. %F0%9F%91%8D")),
+    responses((status = 200, description = "the message with its reactions", body = Message),
+        (status = 404, description = "not_found: not a message I can see", body = ErrorBody),
+        (status = 422, description = "validation_failed: not one emoji", body = ErrorBody),
+        (status = 429, description = "rate_limited: counted with messages", body = ErrorBody)))]
+pub async fn unreact(
+    State(core): State<Arc<Core>>,
+    auth: AuthSession,
+    Path((conversation_id, message_id, emoji)): Path<(ConversationId, MessageId, String)>,
+) -> ApiResult<Json<Message>> {
+    reaction(core, auth, conversation_id, message_id, &emoji, false).await
+}
+
+async fn reaction(
+    core: Arc<Core>,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    emoji: &str,
+    add: bool,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(
+        messages::set_reaction(
+            &core.db,
+            &core.hub,
+            &core.user_limits,
+            auth,
+            conversation_id,
+            message_id,
+            emoji,
+            add,
+        )
+        .await?,
+    ))
+}
+
 /// Delete my message; it stays as a tombstone.
 #[utoipa::path(delete, path = "/api/conversations/{conversation_id}/messages/{message_id}", tag = "messages",
     security(("bearer" = [])),

@@ -24,7 +24,7 @@ use axum::{
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{delete, get, patch, post},
+    routing::{delete, get, post, put},
 };
 use natter_protocol::{
     ErrorCode,
@@ -99,7 +99,17 @@ pub fn router(core: Arc<Core>) -> Router {
         )
         .route(
             "/api/conversations/{conversation_id}/messages/{message_id}",
-            patch(messages::edit).delete(messages::delete),
+            get(messages::get_one)
+                .patch(messages::edit)
+                .delete(messages::delete),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
+            put(messages::react).delete(messages::unreact),
+        )
+        .route(
+            "/api/conversations/{conversation_id}/mute",
+            put(conversations::mute).delete(conversations::unmute),
         )
         .route(
             "/api/conversations/{conversation_id}/messages/{message_id}/report",

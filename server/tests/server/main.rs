@@ -12,6 +12,7 @@ mod conversations;
 mod crashes;
 mod exposure;
 mod floods;
+mod message_features;
 mod messages;
 mod operations;
 mod profiles;

@@ -265,7 +265,11 @@ peer_id: string | null,
 /**
  * Direct: the other member is online; group: anyone else is.
  */
-online: boolean, members: Array<User>, owner_id: string | null, last_message: MessageView | null, last_activity_at: number, unread_count: number, };
+online: boolean, members: Array<User>, owner_id: string | null, last_message: MessageView | null, last_activity_at: number, unread_count: number, 
+/**
+ * I muted it: no notifications except for messages that mention me.
+ */
+muted: boolean, };
 
 /**
  * A new invite with the links to pass on.
@@ -376,7 +380,23 @@ error: string | null,
 /**
  * Set for the record of a call; `body` then describes it ("Missed video call").
  */
-call: CallRecord | null, };
+call: CallRecord | null, 
+/**
+ * The message this one answers, as its quote shows it.
+ */
+reply_to: ReplyQuote | null, 
+/**
+ * Emoji reactions in the order they were first used.
+ */
+reactions: Array<ReactionView>, 
+/**
+ * `@username`s of members in the text, lower case, for the page to highlight.
+ */
+mentioned_usernames: Array<string>, 
+/**
+ * The text mentions me: notify even when the conversation is muted.
+ */
+mentions_me: boolean, };
 
 /**
  * The device test's microphone: 0…1, the peak of the last 60 ms (three 20 ms frames).
@@ -408,6 +428,34 @@ export type Presence = { online: boolean,
 last_seen_at: number | null, };
 
 export type PresenceChange = { user_id: string, online: boolean, last_seen_at: number | null, };
+
+/**
+ * One emoji's reactions to a message.
+ */
+export type ReactionView = { emoji: string, count: number, 
+/**
+ * I reacted with it (clicking it takes mine back).
+ */
+mine: boolean, 
+/**
+ * Who reacted, oldest first, as names to show on hover.
+ */
+names: Array<string>, };
+
+/**
+ * The message a reply answers, as the reply's quote shows it.
+ */
+export type ReplyQuote = { message_id: string, 
+/**
+ * Where the original is in the conversation (to jump to it); null when it could not be
+ * loaded (offline): show "Original message unavailable".
+ */
+seq: number | null, sender_name: string, 
+/**
+ * The start of its text on one line (at most 140 characters), or the call it records;
+ * empty when deleted.
+ */
+excerpt: string, deleted: boolean, };
 
 /**
  * A message reported to the admins, with what it said when it was reported.

@@ -94,10 +94,12 @@ impl Client {
         let receipts = cache.receipts(id).await?;
         let me = self.me();
         let online = self.shared.online_snapshot();
+        let originals = self.shared.originals(&messages).await?;
         let context = view::Context {
             me: &me,
             online: &online,
             receipts: &receipts,
+            originals: &originals,
         };
         let read_up_to = view::read_by_all_up_to(&conversation, &context);
         let has_more = match from {
@@ -128,8 +130,13 @@ impl Client {
     }
 
     /// Writes a message to the outbox (on disk) and hands it to the session, which sends it
-    /// as soon as the server is reachable.
-    pub async fn send(&self, id: ConversationId, body: &str) -> Result<MessageView, ClientError> {
+    /// as soon as the server is reachable. `reply_to`: the message it answers.
+    pub async fn send(
+        &self,
+        id: ConversationId,
+        body: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<MessageView, ClientError> {
         let body = validate_body(body)?;
         if self.shared.cache.conversation(id).await?.is_none() {
             return Err(CacheError::UnknownConversation(id).into());
@@ -138,6 +145,7 @@ impl Client {
             client_id: uuid::Uuid::now_v7(),
             conversation_id: id,
             body,
+            reply_to,
         };
         let created_at = now_ms();
         self.shared.cache.outbox_push(&message, created_at).await?;
@@ -150,6 +158,7 @@ impl Client {
         self.shared.emit(ClientEvent::Message {
             message: view.clone(),
             incoming: false,
+            alert: false,
         });
         self.commands
             .send(Command::Queue(message))
@@ -175,6 +184,64 @@ impl Client {
     ) -> Result<(), ClientError> {
         self.shared.api.delete_message(id, message_id).await?;
         Ok(())
+    }
+
+    /// Adds (`add`) or takes back my `emoji` reaction to a message. The change shows at once;
+    /// the event that follows changes nothing more.
+    pub async fn react(
+        &self,
+        id: ConversationId,
+        message_id: MessageId,
+        emoji: &str,
+        add: bool,
+    ) -> Result<MessageView, ClientError> {
+        let message = self
+            .shared
+            .api
+            .set_reaction(id, message_id, emoji, add)
+            .await?;
+        self.shared.cache.store_message(&message).await?;
+        let view = self
+            .shared
+            .message_view(&message)
+            .await?
+            .ok_or(CacheError::UnknownConversation(id))?;
+        self.shared.emit(ClientEvent::Message {
+            message: view.clone(),
+            incoming: false,
+            alert: false,
+        });
+        Ok(view)
+    }
+
+    /// Mutes (no notifications unless I am mentioned) or unmutes a conversation, on all my
+    /// devices.
+    pub async fn mute_conversation(
+        &self,
+        id: ConversationId,
+        muted: bool,
+    ) -> Result<(), ClientError> {
+        self.shared.api.set_muted(id, muted).await?;
+        self.shared.cache.set_muted(id, muted).await?;
+        self.shared.emit_conversation(id).await?;
+        Ok(())
+    }
+
+    /// One message of a conversation (the original of a reply), from the cache or the server.
+    pub async fn message(
+        &self,
+        id: ConversationId,
+        message_id: MessageId,
+    ) -> Result<MessageView, ClientError> {
+        let message = match self.shared.cache.message(message_id).await? {
+            Some(message) if message.conversation_id == id => message,
+            _ => self.shared.api.message(id, message_id).await?,
+        };
+        Ok(self
+            .shared
+            .message_view(&message)
+            .await?
+            .ok_or(CacheError::UnknownConversation(id))?)
     }
 
     /// Removes a message the server refused from the outbox.

@@ -71,10 +71,12 @@ pub enum ClientEvent {
     ConversationRemoved {
         conversation_id: ConversationId,
     },
-    /// A message appeared or changed; `incoming` is set for a new message from someone else.
+    /// A message appeared or changed; `incoming` is set for a new message from someone else,
+    /// `alert` when it should also be announced (not muted, or it mentions me: `view::alerts`).
     Message {
         message: MessageView,
         incoming: bool,
+        alert: bool,
     },
     MessageDiscarded {
         conversation_id: ConversationId,
@@ -187,6 +189,7 @@ impl Client {
             cache,
             me: RwLock::new(me),
             online: RwLock::new(HashSet::new()),
+            fetched_originals: std::sync::Mutex::new(std::collections::HashMap::new()),
             events,
             status,
         });

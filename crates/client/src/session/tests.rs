@@ -41,6 +41,9 @@ fn message(seq: Seq, sender_id: UserId, client_id: Uuid) -> Message {
         edited_at: None,
         deleted_at: None,
         call: None,
+        reply_to: None,
+        mentions: Vec::new(),
+        reactions: Vec::new(),
     }
 }
 
@@ -60,6 +63,7 @@ fn outgoing(n: u128) -> OutgoingMessage {
         client_id: Uuid::from_u128(500 + n),
         conversation_id: CHAT,
         body: format!("draft {n}"),
+        reply_to: None,
     }
 }
 

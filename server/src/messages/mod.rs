@@ -1,9 +1,17 @@
-//! Messages: send (idempotent by client id), history, edit, delete, read receipts, typing,
-//! full-text search.
+//! Messages: send (idempotent by client id), history, edit, delete; replies and mentions are
+//! part of a message. Reactions, read receipts with typing, and search are submodules.
+
+mod reactions;
+mod receipts;
+mod search;
+
+pub use reactions::set_reaction;
+pub use receipts::{mark_read, typing};
+pub use search::search;
 
 use natter_protocol::{
-    CallRecord, ConversationId, EventBody, Message, MessageId, MessagePage, ReadState,
-    SearchResults, SendMessageRequest, ServerFrame, UserId, limits::TYPING_TTL_MS,
+    CallRecord, ConversationId, EventBody, Message, MessageId, MessagePage, SendMessageRequest,
+    UserId,
 };
 
 use sqlx::AssertSqlSafe;
@@ -11,17 +19,19 @@ use sqlx::AssertSqlSafe;
 use crate::{
     auth::AuthSession,
     blocks,
-    db::{Backend, Db},
+    db::Db,
     error::{Error, Result, is_unique_violation},
     events,
-    live::{Live, Outbound},
+    live::Live,
+    mentions,
     rate_limit::UserRateLimits,
     util::{new_id, now_ms, parse_id},
     validate,
 };
 
 pub const MESSAGE_COLUMNS: &str = "msg.id, msg.conversation_id, msg.seq, msg.sender_id, \
-     msg.client_id, msg.body, msg.created_at, msg.edited_at, msg.deleted_at, msg.call";
+     msg.client_id, msg.body, msg.created_at, msg.edited_at, msg.deleted_at, msg.call, \
+     msg.reply_to, msg.mentions";
 
 /// SQL condition on a message `x` and a membership `m`: the message counts as unread for the
 /// member once past their read position (see `Message::counts_as_unread_for`).
@@ -40,6 +50,8 @@ pub struct MessageRow {
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
     pub call: Option<String>,
+    pub reply_to: Option<String>,
+    pub mentions: Option<String>,
 }
 
 impl MessageRow {
@@ -62,8 +74,73 @@ impl MessageRow {
                 .map_err(|error| {
                     Error::Internal(anyhow::anyhow!("a stored call record: {error}"))
                 })?,
+            reply_to: self.reply_to.as_deref().map(parse_id).transpose()?,
+            mentions: self
+                .mentions
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|error| {
+                    Error::Internal(anyhow::anyhow!("a stored list of mentions: {error}"))
+                })?
+                .unwrap_or_default(),
+            // Filled in by `reactions::attach` where they are wanted.
+            reactions: Vec::new(),
         })
     }
+}
+
+/// The stored form of a message's mentions: `NULL` for none.
+fn mentions_column(mentions: &[UserId]) -> Result<Option<String>> {
+    if mentions.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(mentions)
+        .map(Some)
+        .map_err(|error| Error::Internal(error.into()))
+}
+
+/// Fills in the reactions of messages read from the table.
+pub async fn with_reactions(
+    connection: &mut sqlx::AnyConnection,
+    mut messages: Vec<Message>,
+) -> Result<Vec<Message>> {
+    reactions::attach(connection, &mut messages).await?;
+    Ok(messages)
+}
+
+/// A message of the conversation that `user_id` can see (a member who joined before it was
+/// sent), without its reactions; `NotFound` otherwise.
+async fn visible_row(
+    connection: &mut sqlx::AnyConnection,
+    user_id: UserId,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+) -> Result<Message> {
+    let from_seq = joined_seq(&mut *connection, user_id, conversation_id).await?;
+    let row: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages msg \
+         WHERE msg.id = $1 AND msg.conversation_id = $2 AND msg.seq >= $3"
+    )))
+    .bind(message_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(from_seq)
+    .fetch_optional(connection)
+    .await?;
+    row.ok_or(Error::NotFound)?.into_message()
+}
+
+/// `GET …/messages/{message_id}`: one message I can see, with its reactions.
+pub async fn get(
+    db: &Db,
+    auth: AuthSession,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+) -> Result<Message> {
+    let mut connection = db.pool.acquire().await?;
+    let message = visible_row(&mut connection, auth.user_id, conversation_id, message_id).await?;
+    let mut messages = with_reactions(&mut connection, vec![message]).await?;
+    messages.pop().ok_or(Error::NotFound)
 }
 
 /// The seq from which the user may see a conversation they are in now; `NotFound` otherwise.
@@ -103,8 +180,10 @@ fn resent(
     existing: Message,
     conversation_id: ConversationId,
     body: &str,
+    reply_to: Option<MessageId>,
 ) -> Result<(Message, bool)> {
     if existing.conversation_id == conversation_id
+        && existing.reply_to == reply_to
         && (existing.body == body || existing.deleted_at.is_some())
     {
         Ok((existing, false))
@@ -131,7 +210,7 @@ pub async fn send(
             conversation_id,
         )
         .await?;
-        return resent(existing, conversation_id, &body);
+        return resent(existing, conversation_id, &body, request.reply_to);
     }
     limits.check_message(auth.user_id)?;
     let mut tx = db.begin_write().await?;
@@ -139,13 +218,28 @@ pub async fn send(
     if !blocks::may_write(&mut tx, auth.user_id, conversation_id).await? {
         return Err(Error::Forbidden(blocks::REFUSAL));
     }
+    if let Some(original) = request.reply_to {
+        visible_row(&mut tx, auth.user_id, conversation_id, original)
+            .await
+            .map_err(|error| match error {
+                Error::NotFound => Error::validation(
+                    "reply_to must be a message of this conversation that you can see",
+                ),
+                other => other,
+            })?;
+    }
+    let mentions = mentions::resolve(&mut tx, conversation_id, &body).await?;
     let inserted = insert(
         &mut tx,
         conversation_id,
         auth.user_id,
         request.client_id,
-        body.clone(),
-        None,
+        Content {
+            body: body.clone(),
+            call: None,
+            reply_to: request.reply_to,
+            mentions,
+        },
     )
     .await;
     let message = match inserted {
@@ -156,7 +250,7 @@ pub async fn send(
             let existing = message_by_client_id(db, auth.user_id, request.client_id)
                 .await?
                 .ok_or(Error::IdempotencyConflict)?;
-            return resent(existing, conversation_id, &body);
+            return resent(existing, conversation_id, &body, request.reply_to);
         }
         Err(error) => return Err(error),
     };
@@ -166,17 +260,31 @@ pub async fn send(
     Ok((message, true))
 }
 
+/// What a new message says.
+struct Content {
+    body: String,
+    call: Option<CallRecord>,
+    reply_to: Option<MessageId>,
+    mentions: Vec<UserId>,
+}
+
 /// Inserts a new message at the conversation's next seq (the caller checked who may write).
 async fn insert(
     tx: &mut sqlx::AnyConnection,
     conversation_id: ConversationId,
     sender_id: UserId,
     client_id: uuid::Uuid,
-    body: String,
-    call: Option<CallRecord>,
+    content: Content,
 ) -> Result<Message> {
     let now = now_ms();
     let seq = events::next_seq(&mut *tx, conversation_id).await?;
+    let Content {
+        body,
+        call,
+        reply_to,
+        mentions,
+    } = content;
+    let mentions_json = mentions_column(&mentions)?;
     let message = Message {
         id: new_id(),
         conversation_id,
@@ -188,6 +296,9 @@ async fn insert(
         edited_at: None,
         deleted_at: None,
         call,
+        reply_to,
+        mentions,
+        reactions: Vec::new(),
     };
     let call_json = call
         .map(|call| serde_json::to_string(&call))
@@ -196,8 +307,9 @@ async fn insert(
     let call_end_reason = call.map(|call| call.end_reason.as_str());
     sqlx::query(
         "INSERT INTO messages \
-           (id, conversation_id, seq, sender_id, client_id, body, created_at, call, call_end_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           (id, conversation_id, seq, sender_id, client_id, body, created_at, call, \
+            call_end_reason, reply_to, mentions) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(message.id.to_string())
     .bind(conversation_id.to_string())
@@ -208,6 +320,8 @@ async fn insert(
     .bind(now)
     .bind(call_json)
     .bind(call_end_reason)
+    .bind(reply_to.map(|id| id.to_string()))
+    .bind(mentions_json)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -254,8 +368,12 @@ pub async fn post_call_record(
         conversation_id,
         call.caller_id,
         call.call_id,
-        String::new(),
-        Some(call),
+        Content {
+            body: String::new(),
+            call: Some(call),
+            reply_to: None,
+            mentions: Vec::new(),
+        },
     )
     .await?;
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
@@ -274,12 +392,8 @@ pub async fn history(
     limit: Option<u32>,
 ) -> Result<MessagePage> {
     let limit = validate::page_limit(limit)?;
-    let from_seq = joined_seq(
-        &mut *db.pool.acquire().await?,
-        auth.user_id,
-        conversation_id,
-    )
-    .await?;
+    let mut connection = db.pool.acquire().await?;
+    let from_seq = joined_seq(&mut connection, auth.user_id, conversation_id).await?;
     let (condition, order, bound) = match (before, after) {
         (Some(_), Some(_)) => {
             return Err(Error::validation("give either before or after, not both"));
@@ -297,7 +411,7 @@ pub async fn history(
     .bind(from_seq)
     .bind(bound)
     .bind(limit + 1)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *connection)
     .await?;
     let has_more = rows.len() as i64 > limit;
     let mut messages = rows
@@ -308,6 +422,7 @@ pub async fn history(
     if order == "DESC" {
         messages.reverse();
     }
+    let messages = with_reactions(&mut connection, messages).await?;
     Ok(MessagePage { messages, has_more })
 }
 
@@ -327,16 +442,11 @@ async fn change(
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     let seq = events::next_seq(&mut tx, conversation_id).await?;
-    let from_seq = joined_seq(&mut tx, auth.user_id, conversation_id).await?;
-    let row: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages msg WHERE msg.id = $1 AND msg.conversation_id = $2 AND msg.seq >= $3"
-    )))
-    .bind(message_id.to_string())
-    .bind(conversation_id.to_string())
-    .bind(from_seq)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let mut message = row.ok_or(Error::NotFound)?.into_message()?;
+    let message = visible_row(&mut tx, auth.user_id, conversation_id, message_id).await?;
+    let mut message = with_reactions(&mut tx, vec![message])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound)?;
     if message.sender_id != auth.user_id {
         return Err(Error::Forbidden("only the sender may change a message"));
     }
@@ -350,6 +460,7 @@ async fn change(
         }
         Change::Edit(body) if body == message.body => return Ok(message),
         Change::Edit(body) => {
+            message.mentions = mentions::resolve(&mut tx, conversation_id, &body).await?;
             message.body = body;
             message.edited_at = Some(now);
             EventBody::MessageEdited {
@@ -359,18 +470,28 @@ async fn change(
         Change::Delete => {
             message.body = String::new();
             message.deleted_at = Some(now);
+            message.mentions.clear();
+            message.reactions.clear();
+            sqlx::query("DELETE FROM reactions WHERE message_id = $1")
+                .bind(message_id.to_string())
+                .execute(&mut *tx)
+                .await?;
             EventBody::MessageDeleted {
                 message: message.clone(),
             }
         }
     };
-    sqlx::query("UPDATE messages SET body = $1, edited_at = $2, deleted_at = $3 WHERE id = $4")
-        .bind(&message.body)
-        .bind(message.edited_at)
-        .bind(message.deleted_at)
-        .bind(message_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE messages SET body = $1, edited_at = $2, deleted_at = $3, mentions = $4 \
+         WHERE id = $5",
+    )
+    .bind(&message.body)
+    .bind(message.edited_at)
+    .bind(message.deleted_at)
+    .bind(mentions_column(&message.mentions)?)
+    .bind(message_id.to_string())
+    .execute(&mut *tx)
+    .await?;
     let event = natter_protocol::Event {
         conversation_id,
         seq,
@@ -416,171 +537,4 @@ pub async fn delete(
     message_id: MessageId,
 ) -> Result<Message> {
     change(db, live, auth, conversation_id, message_id, Change::Delete).await
-}
-
-async fn unread_count(
-    connection: &mut sqlx::AnyConnection,
-    user_id: UserId,
-    conversation_id: ConversationId,
-) -> Result<(i64, i64)> {
-    let (read_seq, unread): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT m.read_seq, (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = m.conversation_id \
-            AND x.seq > m.read_seq AND {COUNTS_AS_UNREAD}) \
-         FROM members m WHERE m.conversation_id = $1 AND m.user_id = $2",
-    )))
-    .bind(conversation_id.to_string())
-    .bind(user_id.to_string())
-    .fetch_one(connection)
-    .await?;
-    Ok((read_seq, unread))
-}
-
-/// Moves my read position forward to `message_id` (never backwards) and tells the other
-/// members and my other devices.
-pub async fn mark_read(
-    db: &Db,
-    live: &dyn Live,
-    auth: AuthSession,
-    conversation_id: ConversationId,
-    message_id: MessageId,
-) -> Result<ReadState> {
-    let mut tx = db.begin_write().await?;
-    let event_seq = events::next_seq(&mut tx, conversation_id).await?;
-    let from_seq = joined_seq(&mut tx, auth.user_id, conversation_id).await?;
-    let target: Option<(i64,)> = sqlx::query_as(
-        "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2 AND seq >= $3",
-    )
-    .bind(message_id.to_string())
-    .bind(conversation_id.to_string())
-    .bind(from_seq)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (target_seq,) = target.ok_or(Error::NotFound)?;
-    let moved = sqlx::query(
-        "UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3 AND read_seq < $1",
-    )
-    .bind(target_seq)
-    .bind(conversation_id.to_string())
-    .bind(auth.user_id.to_string())
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() == 0 {
-        // Already read that far: nothing changes, no event; the taken seq is rolled back.
-        let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
-        drop(tx);
-        return Ok(ReadState {
-            conversation_id,
-            read_seq,
-            unread_count: unread,
-        });
-    }
-    let event = natter_protocol::Event {
-        conversation_id,
-        seq: event_seq,
-        at: now_ms(),
-        body: EventBody::ReadReceipt {
-            user_id: auth.user_id,
-            read_seq: target_seq,
-        },
-    };
-    let stored = events::store(&mut tx, event).await?;
-    let (read_seq, unread) = unread_count(&mut tx, auth.user_id, conversation_id).await?;
-    let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
-    events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
-    Ok(ReadState {
-        conversation_id,
-        read_seq,
-        unread_count: unread,
-    })
-}
-
-/// Tells the other members that I am typing. Not stored; it expires by itself.
-pub async fn typing(
-    db: &Db,
-    live: &dyn Live,
-    limits: &UserRateLimits,
-    auth: AuthSession,
-    conversation_id: ConversationId,
-) -> Result<()> {
-    let mut connection = db.pool.acquire().await?;
-    // Membership first: a non-member gets `not_found` every time, never a throttled success,
-    // and only real memberships take a place in the limiter's map.
-    joined_seq(&mut connection, auth.user_id, conversation_id).await?;
-    if !blocks::may_write(&mut connection, auth.user_id, conversation_id).await? {
-        return Ok(());
-    }
-    // Clients renew every few seconds; anything faster is noise (or a flood): drop it quietly.
-    if !limits.allow_typing(auth.user_id, conversation_id) {
-        return Ok(());
-    }
-    let mut others = events::current_member_ids(&mut connection, conversation_id).await?;
-    others.retain(|user_id| *user_id != auth.user_id);
-    let frame = serde_json::to_string(&ServerFrame::Typing {
-        conversation_id,
-        user_id: auth.user_id,
-        expires_in_ms: TYPING_TTL_MS,
-    })
-    .map_err(anyhow::Error::from)?;
-    live.send_to_users(&others, Outbound::Frame(frame.into()));
-    Ok(())
-}
-
-/// Full-text search over the messages of conversations I am in (from when I joined),
-/// newest first. `cursor` is the id of the last message of the previous page.
-pub async fn search(
-    db: &Db,
-    auth: AuthSession,
-    query: &str,
-    limit: Option<u32>,
-    cursor: Option<MessageId>,
-) -> Result<SearchResults> {
-    let terms = validate::search_terms(query)?;
-    let limit = validate::page_limit(limit)?;
-    let (source, matcher, expression) = match db.backend {
-        Backend::Sqlite => (
-            "messages_fts f JOIN messages msg ON msg.rowid = f.rowid",
-            "messages_fts MATCH $2",
-            // Every term as a quoted prefix: user text is never FTS syntax.
-            terms
-                .iter()
-                .map(|term| format!("\"{term}\"*"))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        Backend::Postgres => (
-            "messages msg",
-            "to_tsvector('simple', msg.body) @@ to_tsquery('simple', $2)",
-            terms
-                .iter()
-                .map(|term| format!("{term}:*"))
-                .collect::<Vec<_>>()
-                .join(" & "),
-        ),
-    };
-    let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {source} \
-         JOIN members m ON m.conversation_id = msg.conversation_id AND m.user_id = $1 \
-           AND m.left_seq IS NULL AND msg.seq >= m.joined_seq \
-         WHERE {matcher} AND msg.deleted_at IS NULL AND ($3 = '' OR msg.id < $3) \
-         ORDER BY msg.id DESC LIMIT $4"
-    )))
-    .bind(auth.user_id.to_string())
-    .bind(expression)
-    .bind(cursor.map(|id| id.to_string()).unwrap_or_default())
-    .bind(limit + 1)
-    .fetch_all(&db.pool)
-    .await?;
-    let has_more = rows.len() as i64 > limit;
-    let messages = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(MessageRow::into_message)
-        .collect::<Result<Vec<_>>>()?;
-    let next_cursor = has_more
-        .then(|| messages.last().map(|message| message.id.to_string()))
-        .flatten();
-    Ok(SearchResults {
-        messages,
-        next_cursor,
-    })
 }
