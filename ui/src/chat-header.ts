@@ -8,7 +8,8 @@ import { avatarElement } from "./avatar";
 import { confirmAction } from "./confirm-dialog";
 import { byId, setText, show } from "./dom";
 import { lastSeen, plural, typingText } from "./format";
-import { errorMessage, type CallKind, type ConversationView } from "./ipc";
+import { icon } from "./icons";
+import { commands, errorMessage, type CallKind, type ConversationView } from "./ipc";
 import type { TypingTracker } from "./typing";
 
 export type ChatHeaderOptions = {
@@ -55,6 +56,7 @@ export class ChatHeader {
   private readonly typingLine = byId("typing-indicator", HTMLElement);
   private readonly callButtons = byId("chat-call-buttons", HTMLElement);
   private readonly blockButton = byId("chat-block", HTMLButtonElement);
+  private readonly muteButton = byId("chat-mute", HTMLButtonElement);
   /** Who I blocked, loaded when a direct conversation is first shown. */
   private blockedIds: Set<string> | null = null;
 
@@ -74,11 +76,25 @@ export class ChatHeader {
       });
     }
     this.blockButton.addEventListener("click", () => void this.toggleBlock());
+    this.muteButton.addEventListener("click", () => void this.toggleMute());
     options.typing.subscribe((conversationId) => {
       if (conversationId === options.conversation()?.id) {
         this.renderTyping();
       }
     });
+  }
+
+  private async toggleMute(): Promise<void> {
+    const conversation = this.options.conversation();
+    if (conversation === null) {
+      return;
+    }
+    try {
+      // The conversation's new view (muted or not) comes back as an event and re-renders this.
+      await commands.muteConversation(conversation.id, !conversation.muted);
+    } catch (error: unknown) {
+      this.options.notify(`Could not change notifications: ${errorMessage(error)}`);
+    }
   }
 
   /** Blocks may have changed elsewhere (the account dialog): read them again when next shown. */
@@ -104,6 +120,13 @@ export class ChatHeader {
     }
     this.subtitle.classList.toggle("online", conversation.kind === "direct" && conversation.online);
     setText(this.subtitle, subtitle.text);
+    const muted = conversation.muted;
+    this.muteButton.replaceChildren(icon(muted ? "bell-off" : "bell", 20));
+    this.muteButton.setAttribute("aria-pressed", String(muted));
+    this.muteButton.setAttribute("aria-label", muted ? "Unmute" : "Mute");
+    this.muteButton.title = muted
+      ? "Muted: only messages that mention you notify. Click to unmute"
+      : "Mute: no notifications except when you are mentioned";
     // Calls are one to one: only a direct conversation has someone to call.
     show(this.callButtons, conversation.kind === "direct" && conversation.peer_id !== null);
     const peerId = conversation.kind === "direct" ? conversation.peer_id : null;

@@ -15,6 +15,7 @@ import {
   type MessageView,
 } from "./ipc";
 import { PopupMenu } from "./menu";
+import { MentionSuggest, ReactionPicker, ReplyBar } from "./message-responses";
 import { buildRows, canChange, canReport, estimateRowHeight, renderRow, sameRow, type Row } from "./message-row";
 import { MessageStore } from "./message-store";
 import { ReportDialog } from "./report-dialog";
@@ -51,6 +52,10 @@ export class ChatView {
   private readonly composer: Composer;
   private readonly menu = new PopupMenu(byId("message-menu", HTMLElement));
   private readonly store = new MessageStore();
+  private readonly replyBar: ReplyBar;
+  private readonly reactions = new ReactionPicker();
+  /** My username, for my mentions to stand out (set by the workspace once signed in). */
+  private me: { id: string; username: string } = { id: "", username: "" };
 
   private conversation: ConversationView | null = null;
   /** Increases with every open; answers for an earlier one are dropped. */
@@ -75,7 +80,16 @@ export class ChatView {
       onNearTop: () => void this.loadOlder(),
       onPinnedChange: (pinned) => show(this.toBottom, !pinned),
     });
-    this.composer = new Composer(byId("composer-form", HTMLFormElement), byId("composer", HTMLTextAreaElement), {
+    const composerBox = byId("composer", HTMLTextAreaElement);
+    this.replyBar = new ReplyBar(() => this.composer.focus());
+    new MentionSuggest(composerBox, () => ({ members: this.conversation?.members ?? [], myId: this.me.id }));
+    composerBox.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.replyBar.replyTo() !== null) {
+        event.preventDefault();
+        this.replyBar.clear();
+      }
+    });
+    this.composer = new Composer(byId("composer-form", HTMLFormElement), composerBox, {
       send: (body) => this.send(body),
       typing: () => {
         const id = this.conversation?.id;
@@ -119,6 +133,11 @@ export class ChatView {
     }, 30_000);
   }
 
+  /** Who is signed in: my mentions stand out, and I am not suggested to myself. */
+  setMe(me: { id: string; username: string }): void {
+    this.me = me;
+  }
+
   /** The id of the conversation shown, if any. */
   currentId(): string | null {
     return this.conversation?.id ?? null;
@@ -148,6 +167,8 @@ export class ChatView {
     this.menu.close(false);
     this.conversation = conversation;
     this.editing = null;
+    this.replyBar.clear();
+    this.reactions.close();
     this.store.clear();
     this.list.reset();
     this.hasMore = false;
@@ -223,6 +244,8 @@ export class ChatView {
     this.menu.close(false);
     this.conversation = null;
     this.editing = null;
+    this.replyBar.clear();
+    this.reactions.close();
     this.loading = false;
     this.older = null;
     this.store.clear();
@@ -281,8 +304,12 @@ export class ChatView {
     if (conversationId === undefined) {
       return false;
     }
+    const replyTo = this.replyBar.replyTo();
     try {
-      const message = await commands.sendMessage(conversationId, body);
+      const message = await commands.sendMessage(conversationId, body, replyTo);
+      if (replyTo !== null && this.replyBar.replyTo() === replyTo) {
+        this.replyBar.clear();
+      }
       // The event for this message may have come first with a newer state: keep that one.
       if (message.conversation_id === this.conversation?.id && !this.store.has(message.client_id)) {
         this.store.upsert([message]);
@@ -343,21 +370,28 @@ export class ChatView {
 
   /** Scrolls to a message, loading older pages while it is older than what is held. */
   private async reveal(message: MessageView): Promise<void> {
+    await this.revealWhere((held) => held.client_id === message.client_id, message.seq);
+  }
+
+  /** Scrolls to the first held message that `matches`, loading older pages down to `seq`. */
+  private async revealWhere(matches: (message: MessageView) => boolean, seq: number | null): Promise<void> {
     const generation = this.generation;
-    for (let page = 0; page < MAX_REVEAL_PAGES && !this.store.has(message.client_id); page += 1) {
+    const find = (): MessageView | undefined => this.store.list().find(matches);
+    for (let page = 0; page < MAX_REVEAL_PAGES && find() === undefined; page += 1) {
       const oldest = this.store.oldestSeq();
-      if (!this.hasMore || message.seq === null || (oldest !== null && message.seq >= oldest)) {
+      if (!this.hasMore || seq === null || (oldest !== null && seq >= oldest)) {
         break;
       }
       if (!(await this.loadOlder()) || generation !== this.generation) {
         break;
       }
     }
-    if (generation !== this.generation || !this.store.has(message.client_id)) {
+    const found = find();
+    if (generation !== this.generation || found === undefined) {
       return;
     }
-    this.list.scrollToKey(message.client_id);
-    const element = this.list.elementOf(message.client_id);
+    this.list.scrollToKey(found.client_id);
+    const element = this.list.elementOf(found.client_id);
     if (element !== null) {
       element.classList.remove("flash");
       // Restart the animation even if the row was flashed before.
@@ -374,7 +408,7 @@ export class ChatView {
     const rows =
       conversation === null
         ? []
-        : buildRows(this.store.list(), conversation.kind === "group", this.editing);
+        : this.rows(conversation);
     this.list.setItems(rows);
     if (this.loading) {
       this.setStatus("Loading messages…");
@@ -386,6 +420,17 @@ export class ChatView {
     if (this.editing !== null && editBoxHadFocus) {
       this.focusEditBox();
     }
+  }
+
+  private rows(conversation: ConversationView): Row[] {
+    const messages = this.store.list();
+    const byId = new Map<string, MessageView>();
+    for (const message of messages) {
+      if (message.id !== null) {
+        byId.set(message.id, message);
+      }
+    }
+    return buildRows(messages, conversation.kind === "group", this.editing, (id) => byId.get(id), this.me.username);
   }
 
   private setStatus(text: string): void {
@@ -418,6 +463,22 @@ export class ChatView {
     const action = target.dataset["action"];
     if (action === "menu") {
       this.openMenu(found.message, target, target);
+    } else if (action === "reply") {
+      this.replyBar.set(found.message);
+      this.composer.focus();
+    } else if (action === "react") {
+      this.reactions.open(target, (emoji) => void this.react(found.message, emoji, true));
+    } else if (action === "reaction") {
+      const emoji = target.dataset["emoji"];
+      const mine = found.message.reactions.some((reaction) => reaction.emoji === emoji && reaction.mine);
+      if (emoji !== undefined) {
+        void this.react(found.message, emoji, !mine);
+      }
+    } else if (action === "quote") {
+      const original = found.message.reply_to;
+      if (original !== null) {
+        void this.revealWhere((held) => held.id === original.message_id, this.quoteSeq(found.message));
+      }
     } else if (action === "discard") {
       commands.discardMessage(found.message.client_id).catch((error: unknown) => {
         this.options.notify(errorMessage(error));
@@ -459,6 +520,26 @@ export class ChatView {
           ]
         : [{ label: "Report…", action: "report", danger: true }],
     );
+  }
+
+  /** Where a reply's original is: from the loaded original, else from Rust's quote. */
+  private quoteSeq(message: MessageView): number | null {
+    const originalId = message.reply_to?.message_id;
+    const held = this.store.list().find((candidate) => candidate.id === originalId);
+    return held?.seq ?? message.reply_to?.seq ?? null;
+  }
+
+  private async react(message: MessageView, emoji: string, add: boolean): Promise<void> {
+    const conversationId = this.conversation?.id;
+    if (conversationId === undefined || message.id === null) {
+      return;
+    }
+    try {
+      const changed = await commands.reactToMessage(conversationId, message.id, emoji, add);
+      this.messageChanged(changed);
+    } catch (error: unknown) {
+      this.options.notify(`Could not react: ${errorMessage(error)}`);
+    }
   }
 
   private startEdit(clientId: string): void {

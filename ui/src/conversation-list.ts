@@ -7,6 +7,7 @@
 // Tab reaches the selected (or first) row, arrows move, Enter or Space opens.
 
 import { avatarElement } from "./avatar";
+import { icon } from "./icons";
 import { h, show } from "./dom";
 import { fullDateTime, relativeTime, typingText } from "./format";
 import type { ConversationView, PresenceChange, User } from "./ipc";
@@ -208,6 +209,12 @@ export class ConversationList {
     }
 
     const bottom = h("div", { class: "conversation-bottom" }, previewElement);
+    if (conversation.muted) {
+      const bell = h("span", { class: "conversation-muted", attrs: { role: "img", "aria-label": "Muted", title: "Muted" } });
+      bell.appendChild(icon("bell-off", 14));
+      bottom.appendChild(bell);
+      element.classList.add("is-muted");
+    }
     if (conversation.unread_count > 0) {
       bottom.appendChild(
         h("span", {

@@ -5,7 +5,7 @@
 import { h } from "./dom";
 import { clockTime, dayKey, dayLabel, fullDateTime } from "./format";
 import { icon } from "./icons";
-import type { MessageState, MessageView } from "./ipc";
+import type { MessageState, MessageView, ReactionView } from "./ipc";
 import { renderMessageText } from "./message-text";
 
 export type DayRow = { kind: "day"; key: string; label: string; at: number };
@@ -17,7 +17,41 @@ export type MessageRow = {
   showSender: boolean;
   /** Being edited: the text in the edit box. */
   editDraft: string | null;
+  /** The quote of the message it answers, from the original when it is loaded. */
+  quote: Quote | null;
+  /** My username, for my mentions to stand out. */
+  me: string;
 };
+
+/** What a reply's quote shows. `seq` null: the original could not be loaded. */
+export type Quote = { messageId: string; seq: number | null; senderName: string; excerpt: string; deleted: boolean };
+
+/** The quote of `message`'s original: the loaded original when there is one (it follows edits
+ * and deletion live), else what Rust found. */
+export function quoteOf(message: MessageView, original: MessageView | undefined): Quote | null {
+  const reply = message.reply_to;
+  if (reply === null) {
+    return null;
+  }
+  if (original !== undefined) {
+    const deleted = original.deleted_at !== null;
+    const text = original.body.replace(/\s+/gu, " ").trim();
+    return {
+      messageId: reply.message_id,
+      seq: original.seq,
+      senderName: original.sender_name,
+      excerpt: deleted ? "" : text.length > 140 ? `${text.slice(0, 140)}…` : text,
+      deleted,
+    };
+  }
+  return {
+    messageId: reply.message_id,
+    seq: reply.seq,
+    senderName: reply.sender_name,
+    excerpt: reply.excerpt,
+    deleted: reply.deleted,
+  };
+}
 export type Row = DayRow | MessageRow;
 
 /** Rows for the messages in display order, with a separator before each new local day. */
@@ -25,6 +59,8 @@ export function buildRows(
   messages: readonly MessageView[],
   isGroup: boolean,
   editing: { clientId: string; draft: string } | null,
+  originalOf: (messageId: string) => MessageView | undefined = () => undefined,
+  me = "",
   now: number = Date.now(),
 ): Row[] {
   const rows: Row[] = [];
@@ -60,6 +96,8 @@ export function buildRows(
       message,
       showSender: isGroup && !message.mine && message.sender_id !== previousSender,
       editDraft: editing !== null && editing.clientId === message.client_id ? editing.draft : null,
+      quote: message.reply_to === null ? null : quoteOf(message, originalOf(message.reply_to.message_id)),
+      me,
     });
     previousSender = message.sender_id;
   }
@@ -74,7 +112,8 @@ export function sameRow(a: Row, b: Row): boolean {
   return (
     a.message === b.message &&
     a.showSender === b.showSender &&
-    (a.editDraft === null) === (b.editDraft === null)
+    (a.editDraft === null) === (b.editDraft === null) &&
+    JSON.stringify(a.quote) === JSON.stringify(b.quote)
   );
 }
 
@@ -85,7 +124,14 @@ export function estimateRowHeight(row: Row): number {
   const lines = row.message.body
     .split("\n")
     .reduce((total, line) => total + Math.max(1, Math.ceil(line.length / 56)), 0);
-  return 40 + 21 * lines + (row.showSender ? 20 : 0) + (row.message.state === "failed" ? 24 : 0);
+  return (
+    40 +
+    21 * lines +
+    (row.showSender ? 20 : 0) +
+    (row.message.state === "failed" ? 24 : 0) +
+    (row.quote !== null ? 44 : 0) +
+    (row.message.reactions.length > 0 ? 32 : 0)
+  );
 }
 
 export function renderRow(row: Row): HTMLElement {
@@ -152,6 +198,9 @@ function renderMessage(row: MessageRow): HTMLElement {
   }
 
   const bubble = h("div", { class: "message-bubble" });
+  if (row.quote !== null && !deleted) {
+    bubble.appendChild(renderQuote(row.quote));
+  }
   if (row.editDraft !== null) {
     const editor = h("textarea", {
       class: "message-edit",
@@ -166,7 +215,8 @@ function renderMessage(row: MessageRow): HTMLElement {
     bubble.appendChild(h("div", { class: "message-body message-deleted", text: "Message deleted" }));
   } else {
     // A call's record is our own sentence; people's text gets its formatting and links.
-    const body = message.call === null ? renderMessageText(message.body) : [message.body];
+    const body =
+      message.call === null ? renderMessageText(message.body, message.mentioned_usernames, row.me) : [message.body];
     bubble.appendChild(h("div", { class: "message-body" }, ...body));
   }
 
@@ -186,8 +236,14 @@ function renderMessage(row: MessageRow): HTMLElement {
     meta.appendChild(renderStatus(message.state));
   }
   bubble.appendChild(meta);
+  if (message.mentions_me) {
+    element.classList.add("mentions-me");
+  }
   const line = h("div", { class: "message-line" }, bubble);
   element.appendChild(line);
+  if (message.reactions.length > 0 && !deleted) {
+    element.appendChild(renderReactions(message.reactions));
+  }
 
   if (message.mine && message.state === "failed") {
     const failed = h(
@@ -206,6 +262,21 @@ function renderMessage(row: MessageRow): HTMLElement {
     element.appendChild(failed);
   }
 
+  if (canRespond(message) && row.editDraft === null) {
+    const tools = h("div", { class: "message-tools" });
+    const react = h("button", {
+      class: "message-tool icon-button",
+      attrs: { type: "button", "aria-label": "Add a reaction", title: "React", "data-action": "react" },
+    });
+    react.appendChild(icon("smile", 18));
+    const reply = h("button", {
+      class: "message-tool icon-button",
+      attrs: { type: "button", "aria-label": "Reply", title: "Reply", "data-action": "reply" },
+    });
+    reply.appendChild(icon("reply", 18));
+    tools.append(react, reply);
+    line.appendChild(tools);
+  }
   if ((canChange(message) || canReport(message)) && row.editDraft === null) {
     const actions = h("button", {
       class: "message-actions-button icon-button",
@@ -223,12 +294,67 @@ function renderMessage(row: MessageRow): HTMLElement {
   return element;
 }
 
-/** Whether the Edit and Delete actions apply: my own stored message, not deleted, not a call. */
+function renderQuote(quote: Quote): HTMLElement {
+  const label =
+    quote.seq === null
+      ? "Original message unavailable"
+      : quote.deleted
+        ? "Message deleted"
+        : quote.excerpt;
+  return h(
+    "button",
+    {
+      class: quote.deleted || quote.seq === null ? "message-quote unavailable" : "message-quote",
+      attrs: {
+        type: "button",
+        "data-action": "quote",
+        title: quote.seq === null ? label : "Show the original message",
+        "aria-label": `In reply to ${quote.senderName === "" ? "a message" : quote.senderName}: ${label}`,
+      },
+      dataset: { replyTo: quote.messageId },
+    },
+    quote.senderName === "" ? null : h("span", { class: "message-quote-sender", text: quote.senderName }),
+    h("span", { class: "message-quote-text", text: label }),
+  );
+}
+
+function renderReactions(reactions: readonly ReactionView[]): HTMLElement {
+  const bar = h("div", { class: "message-reactions" });
+  for (const reaction of reactions) {
+    const who = reaction.names.join(", ");
+    bar.appendChild(
+      h(
+        "button",
+        {
+          class: reaction.mine ? "reaction-chip mine" : "reaction-chip",
+          attrs: {
+            type: "button",
+            "data-action": "reaction",
+            "aria-pressed": String(reaction.mine),
+            title: who,
+            "aria-label": `${reaction.emoji} ${reaction.count}: ${who}`,
+          },
+          dataset: { emoji: reaction.emoji },
+        },
+        h("span", { class: "reaction-emoji", text: reaction.emoji }),
+        h("span", { class: "reaction-count", text: String(reaction.count) }),
+      ),
+    );
+  }
+  return bar;
+}
+
+/** A stored message that is not deleted: it can be answered and reacted to. */
+export function canRespond(message: MessageView): boolean {
+  return message.id !== null && message.deleted_at === null;
+}
+
 /** Someone else's message that can be reported to the admins. */
 export function canReport(message: MessageView): boolean {
   return !message.mine && message.call === null && message.id !== null && message.deleted_at === null;
 }
 
+/** Whether the Edit and Delete actions apply: my own stored message, not deleted, not a call. */
 export function canChange(message: MessageView): boolean {
   return (
     message.mine &&

@@ -13,6 +13,8 @@ export type Span = {
   italic?: boolean;
   code?: boolean;
   link?: string;
+  /** A member named as `@username` (the lower-case username). */
+  mention?: string;
 };
 
 export type Block = { kind: "paragraph"; spans: Span[] } | { kind: "code"; text: string };
@@ -22,13 +24,13 @@ const FENCE = "```";
 /** Splits a message into paragraphs and fenced code blocks (a fence opens and closes on a line
  * of its own; text after the opening fence, such as a language name, is ignored). An unclosed
  * fence is plain text. */
-export function parseMessageText(body: string): Block[] {
+export function parseMessageText(body: string, mentioned: ReadonlySet<string> = new Set()): Block[] {
   const blocks: Block[] = [];
   const lines = body.split("\n");
   let paragraph: string[] = [];
   const flush = (): void => {
     if (paragraph.length > 0) {
-      blocks.push({ kind: "paragraph", spans: parseInline(paragraph.join("\n")) });
+      blocks.push({ kind: "paragraph", spans: parseInline(paragraph.join("\n"), mentioned) });
       paragraph = [];
     }
   };
@@ -50,17 +52,17 @@ export function parseMessageText(body: string): Block[] {
 }
 
 /** Inline styles of one paragraph. Code spans are taken first: nothing inside them is styled. */
-export function parseInline(text: string): Span[] {
+export function parseInline(text: string, mentioned: ReadonlySet<string> = new Set()): Span[] {
   const spans: Span[] = [];
   let rest = text;
   while (rest.length > 0) {
     const open = rest.indexOf("`");
     const close = open === -1 ? -1 : rest.indexOf("`", open + 1);
     if (open === -1 || close === -1 || close === open + 1) {
-      spans.push(...parseEmphasis(rest, {}));
+      spans.push(...parseEmphasis(rest, {}, mentioned));
       break;
     }
-    spans.push(...parseEmphasis(rest.slice(0, open), {}));
+    spans.push(...parseEmphasis(rest.slice(0, open), {}, mentioned));
     spans.push({ text: rest.slice(open + 1, close), code: true });
     rest = rest.slice(close + 1);
   }
@@ -71,7 +73,7 @@ type Style = { bold?: boolean; italic?: boolean };
 
 /** `**bold**`, `*italic*` and `_italic_`: the marks must hug the text (no space inside them),
  * and `_` only counts at word boundaries, so snake_case names stay as they are. */
-function parseEmphasis(text: string, style: Style): Span[] {
+function parseEmphasis(text: string, style: Style, mentioned: ReadonlySet<string>): Span[] {
   const spans: Span[] = [];
   let plain = "";
   let index = 0;
@@ -82,10 +84,10 @@ function parseEmphasis(text: string, style: Style): Span[] {
       const end = findClosing(text, index, mark);
       if (end !== -1) {
         const inner = text.slice(index + mark.length, end);
-        spans.push(...links(plain, style));
+        spans.push(...links(plain, style, mentioned));
         plain = "";
         const nested: Style = mark === "**" ? { ...style, bold: true } : { ...style, italic: true };
-        spans.push(...parseEmphasis(inner, nested));
+        spans.push(...parseEmphasis(inner, nested, mentioned));
         index = end + mark.length;
         continue;
       }
@@ -93,7 +95,7 @@ function parseEmphasis(text: string, style: Style): Span[] {
     plain += char;
     index += 1;
   }
-  spans.push(...links(plain, style));
+  spans.push(...links(plain, style, mentioned));
   return spans;
 }
 
@@ -130,7 +132,7 @@ const TRAILING = /[.,;:!?'"\]]+$/u;
 
 /** Web addresses (http and https) within plain text. A closing parenthesis belongs to the
  * address only when the address opened one (Wikipedia's `Foo_(bar)`). */
-function links(text: string, style: Style): Span[] {
+function links(text: string, style: Style, mentioned: ReadonlySet<string>): Span[] {
   if (text === "") {
     return [];
   }
@@ -143,10 +145,43 @@ function links(text: string, style: Style): Span[] {
     }
     const at = match.index;
     if (at > last) {
-      spans.push({ text: text.slice(last, at), ...style });
+      spans.push(...mentions(text.slice(last, at), style, mentioned));
     }
     spans.push({ text: address, link: address, ...style });
     last = at + address.length;
+  }
+  if (last < text.length) {
+    spans.push(...mentions(text.slice(last), style, mentioned));
+  }
+  return spans;
+}
+
+/** `@username` after anything but a username character (an e-mail address names nobody). */
+const MENTION = /(?<![a-z0-9_.@-])@([a-z0-9_.-]+)/giu;
+
+/** The members named in plain text, by the server's rule (protocol 1.5): the whole word, or
+ * the word without the punctuation that ends a sentence. */
+function mentions(text: string, style: Style, mentioned: ReadonlySet<string>): Span[] {
+  if (mentioned.size === 0 || !text.includes("@")) {
+    return [{ text, ...style }];
+  }
+  const spans: Span[] = [];
+  let last = 0;
+  for (const match of text.matchAll(MENTION)) {
+    let word = (match[1] ?? "").toLowerCase();
+    while (word !== "" && !mentioned.has(word) && /[._-]$/u.test(word)) {
+      word = word.slice(0, -1);
+    }
+    if (!mentioned.has(word)) {
+      continue;
+    }
+    const at = match.index;
+    if (at > last) {
+      spans.push({ text: text.slice(last, at), ...style });
+    }
+    const length = word.length + 1;
+    spans.push({ text: text.slice(at, at + length), mention: word, ...style });
+    last = at + length;
   }
   if (last < text.length) {
     spans.push({ text: text.slice(last), ...style });
@@ -167,6 +202,8 @@ function merge(spans: Span[]): Span[] {
       previous !== undefined &&
       previous.link === undefined &&
       span.link === undefined &&
+      previous.mention === undefined &&
+      span.mention === undefined &&
       previous.bold === span.bold &&
       previous.italic === span.italic &&
       previous.code === span.code
@@ -179,17 +216,21 @@ function merge(spans: Span[]): Span[] {
   return merged.filter((span) => span.text !== "");
 }
 
-/** The DOM of a message's text: paragraphs and code blocks, text only. */
-export function renderMessageText(body: string): Node[] {
-  return parseMessageText(body).map((block) =>
+/** The DOM of a message's text: paragraphs and code blocks, text only. `mentioned`: the
+ * usernames the server found in it; `me`: mine, to stand out. */
+export function renderMessageText(body: string, mentioned: readonly string[] = [], me = ""): Node[] {
+  return parseMessageText(body, new Set(mentioned)).map((block) =>
     block.kind === "code"
       ? h("pre", { class: "message-code-block" }, h("code", { text: block.text }))
-      : h("p", { class: "message-paragraph" }, ...block.spans.map(renderSpan)),
+      : h("p", { class: "message-paragraph" }, ...block.spans.map((span) => renderSpan(span, me))),
   );
 }
 
-function renderSpan(span: Span): Child {
+function renderSpan(span: Span, me: string): Child {
   let node: Child = span.text;
+  if (span.mention !== undefined) {
+    node = h("span", { class: span.mention === me ? "mention mention-me" : "mention" }, node);
+  }
   if (span.code === true) {
     node = h("code", { class: "message-code" }, node);
   }

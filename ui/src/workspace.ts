@@ -138,6 +138,7 @@ export class Workspace {
       this.leave();
     }
     this.renderMe();
+    this.chat.setMe({ id: state.me?.id ?? "", username: state.me?.username ?? "" });
     void this.learnRole();
     this.settingsDialog.show(state.settings);
     this.callScreen.settingsChanged(state.settings);

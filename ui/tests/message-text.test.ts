@@ -91,3 +91,29 @@ describe("parseMessageText", () => {
     assert.deepEqual(parseMessageText("```\n```"), [{ kind: "code", text: "" }]);
   });
 });
+
+describe("mentions", () => {
+  const members = new Set(["bob", "dave.smith"]);
+
+  test("a member's @username stands out, by the server's rule", () => {
+    assert.deepEqual(parseInline("hi @Bob. and @dave.smith!", members), [
+      { text: "hi " },
+      { text: "@Bob", mention: "bob" },
+      { text: ". and " },
+      { text: "@dave.smith", mention: "dave.smith" },
+      { text: "!" },
+    ]);
+  });
+
+  test("not in addresses, code, or for people the server did not find", () => {
+    assert.deepEqual(parseInline("mail bob@example.com, `@bob`, @carol", members), [
+      { text: "mail bob@example.com, " },
+      { text: "@bob", code: true },
+      { text: ", @carol" },
+    ]);
+  });
+
+  test("inside bold text it keeps the style", () => {
+    assert.deepEqual(parseInline("**@bob**", members), [{ text: "@bob", mention: "bob", bold: true }]);
+  });
+});
