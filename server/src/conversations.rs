@@ -52,7 +52,8 @@ struct LastMessageRow {
 }
 
 /// Lists my conversations, or only `only` when given: newest activity first, with members,
-/// last message and unread count. Three queries whatever the number of conversations.
+/// last message (with its reactions) and unread count. Four queries whatever the number of
+/// conversations.
 async fn load(
     db: &Db,
     live: &dyn Live,
@@ -562,7 +563,8 @@ pub async fn rename(
     get(db, live, auth, conversation_id).await
 }
 
-/// Mutes (`muted`) or unmutes a conversation for me, and tells my connected devices.
+/// Mutes (`muted`) or unmutes a conversation for me, and tells my connected devices. Not an
+/// event: it is mine alone, and a device that was offline reads it from the conversation.
 pub async fn set_muted(
     db: &Db,
     live: &dyn Live,
@@ -570,6 +572,7 @@ pub async fn set_muted(
     conversation_id: ConversationId,
     muted: bool,
 ) -> Result<()> {
+    let mut tx = db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE members SET muted = $1 \
          WHERE conversation_id = $2 AND user_id = $3 AND left_seq IS NULL",
@@ -577,16 +580,18 @@ pub async fn set_muted(
     .bind(i64::from(muted))
     .bind(conversation_id.to_string())
     .bind(auth.user_id.to_string())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
         return Err(Error::NotFound);
     }
+    tx.commit().await?;
     let frame = serde_json::to_string(&ServerFrame::ConversationMuted {
         conversation_id,
         muted,
     })
     .map_err(anyhow::Error::from)?;
-    live.send_to_users(&[auth.user_id], Outbound::Frame(frame.into()));
+    // Vital: a full queue must not lose it (nothing would bring it back until a reload).
+    live.send_to_users(&[auth.user_id], Outbound::Vital(frame.into()));
     Ok(())
 }

@@ -1,44 +1,72 @@
-//! Mentions: the `@username`s of a message body that name a current member of its conversation
-//! (protocol 1.5). The only thing the server reads in a body; clients notify the members named
-//! even in a conversation they muted.
+//! Mentions: the `@username`s of a message body that name a member (protocol 1.5), by the rule
+//! the desktop app highlights them with (`ui/src/message-text.ts`): the only thing the server
+//! reads in a body. Pure; `messages` asks it with the conversation's members.
 
-use natter_protocol::{ConversationId, UserId};
-
-use crate::{error::Result, util::parse_id};
+use natter_protocol::UserId;
 
 /// Characters a username is made of (protocol 1.5), lower case.
 fn username_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
 }
 
-/// The body without its code: closed fenced blocks (lines starting with three backticks) and
-/// inline code between pairs of backticks on a line. What is left is where mentions count,
-/// the same rule clients style the text by.
+/// The body without its code, as the app parses it: a line that starts (after spaces) with
+/// three backticks opens a block that a line of exactly three backticks closes (unclosed: text);
+/// between blocks, each paragraph's inline code runs between pairs of backticks, and an empty
+/// pair ends the code spans of its paragraph (the rest is text).
 fn outside_code(body: &str) -> Vec<&str> {
     let lines: Vec<&str> = body.split('\n').collect();
     let mut prose = Vec::new();
+    let mut paragraph_start: Option<usize> = None;
+    let mut offsets = Vec::with_capacity(lines.len() + 1);
+    let mut offset = 0;
+    for line in &lines {
+        offsets.push(offset);
+        offset += line.len() + 1;
+    }
+    offsets.push(body.len() + 1);
     let mut index = 0;
     while index < lines.len() {
         let line = lines[index];
-        if line.starts_with("```")
+        if line.trim_start().starts_with("```")
             && let Some(close) = lines[index + 1..]
                 .iter()
-                .position(|later| later.starts_with("```"))
+                .position(|later| later.trim() == "```")
         {
+            if let Some(start) = paragraph_start.take() {
+                prose.extend(inline_prose(&body[offsets[start]..offsets[index] - 1]));
+            }
             index += close + 2;
             continue;
         }
-        // Between pairs of backticks is code; an odd backtick out, the last, is text.
-        let parts: Vec<&str> = line.split('`').collect();
-        prose.extend(parts.iter().step_by(2).copied());
-        if parts.len().is_multiple_of(2)
-            && let Some(tail) = parts.last()
-        {
-            prose.push(tail);
-        }
+        paragraph_start.get_or_insert(index);
         index += 1;
     }
+    if let Some(start) = paragraph_start {
+        prose.extend(inline_prose(&body[offsets[start]..body.len()]));
+    }
     prose
+}
+
+/// A paragraph's text outside its inline code spans.
+fn inline_prose(paragraph: &str) -> Vec<&str> {
+    let mut prose = Vec::new();
+    let mut rest = paragraph;
+    loop {
+        let Some(open) = rest.find('`') else {
+            prose.push(rest);
+            return prose;
+        };
+        match rest[open + 1..].find('`') {
+            Some(0) | None => {
+                prose.push(rest);
+                return prose;
+            }
+            Some(length) => {
+                prose.push(&rest[..open]);
+                rest = &rest[open + 1 + length + 1..];
+            }
+        }
+    }
 }
 
 /// Every `@word` that could be a username, lower-cased, in order, once each: an `@` not right
@@ -49,7 +77,7 @@ pub fn candidates(body: &str) -> Vec<String> {
     for text in outside_code(body) {
         let mut previous: Option<char> = None;
         for (at, c) in text.char_indices() {
-            if c == '@' && !previous.is_some_and(username_char) {
+            if c == '@' && !previous.is_some_and(|c| username_char(c) || c == '@') {
                 let word: String = text[at + 1..]
                     .chars()
                     .take_while(|c| username_char(*c))
@@ -88,29 +116,6 @@ pub fn named(body: &str, members: &[(UserId, String)]) -> Vec<UserId> {
         }
     }
     ids
-}
-
-/// The current members of the conversation that `body` mentions.
-pub async fn resolve(
-    connection: &mut sqlx::AnyConnection,
-    conversation_id: ConversationId,
-    body: &str,
-) -> Result<Vec<UserId>> {
-    if !body.contains('@') {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT u.id, u.username FROM members m JOIN users u ON u.id = m.user_id \
-         WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND u.deleted_at IS NULL",
-    )
-    .bind(conversation_id.to_string())
-    .fetch_all(connection)
-    .await?;
-    let members = rows
-        .into_iter()
-        .map(|(id, username)| Ok((parse_id(&id)?, username)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(named(body, &members))
 }
 
 #[cfg(test)]
@@ -175,6 +180,22 @@ mod tests {
             "an unmatched backtick is text"
         );
         assert!(names("```\n@bob in a block\n```").is_empty());
+        assert!(names("  ```rust\n@bob in an indented block\n```").is_empty());
+        assert_eq!(
+            names("```\n@carol\n```rust\n@bob\n```\n@dave.smith"),
+            ["dave.smith"],
+            "only a bare fence closes a block"
+        );
+        assert!(
+            names("`a\n@bob b`").is_empty(),
+            "inline code runs across a paragraph's lines"
+        );
+        assert_eq!(
+            names("`` then @bob"),
+            ["bob"],
+            "an empty pair ends the code spans"
+        );
+        assert!(names("@@bob").is_empty());
         assert_eq!(
             names("```\nunclosed @bob"),
             ["bob"],

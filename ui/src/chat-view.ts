@@ -535,8 +535,8 @@ export class ChatView {
       return;
     }
     try {
-      const changed = await commands.reactToMessage(conversationId, message.id, emoji, add);
-      this.messageChanged(changed);
+      // The message changes with the event that follows, in order with its other changes.
+      await commands.reactToMessage(conversationId, message.id, emoji, add);
     } catch (error: unknown) {
       this.options.notify(`Could not react: ${errorMessage(error)}`);
     }

@@ -24,8 +24,10 @@ pub(crate) struct AccountState {
     pub me: RwLock<User>,
     pub online: RwLock<HashSet<UserId>>,
     /// Originals of replies fetched from the server because the cache had not got them
-    /// (older than the history loaded); the cache, kept current by events, is asked first.
-    pub fetched_originals: Mutex<HashMap<MessageId, Message>>,
+    /// (older than the history loaded), `None` for those the server would not give (from
+    /// before I joined); the cache, kept current by events, is asked first. An edit or delete
+    /// of one, and a reload, forget it.
+    pub fetched_originals: Mutex<HashMap<MessageId, Option<Message>>>,
     pub events: broadcast::Sender<ClientEvent>,
     pub status: watch::Sender<ConnectionStatus>,
 }
@@ -66,6 +68,8 @@ impl AccountState {
         /// Fetched originals kept in memory at most; past it the memory starts over.
         const FETCHED_MAX: usize = 1_000;
         let mut originals = HashMap::new();
+        // Once the server is unreachable, this view does without the originals it lacks.
+        let mut reachable = true;
         for message in messages {
             let Some(id) = message.reply_to else { continue };
             if originals.contains_key(&id) {
@@ -80,24 +84,50 @@ impl AccountState {
                 .lock()
                 .ok()
                 .and_then(|fetched| fetched.get(&id).cloned());
-            if let Some(original) = remembered {
-                originals.insert(id, original);
-                continue;
-            }
-            match self.api.message(message.conversation_id, id).await {
-                Ok(original) => {
-                    if let Ok(mut fetched) = self.fetched_originals.lock() {
-                        if fetched.len() >= FETCHED_MAX {
-                            fetched.clear();
-                        }
-                        fetched.insert(id, original.clone());
-                    }
+            match remembered {
+                Some(Some(original)) => {
                     originals.insert(id, original);
+                    continue;
                 }
-                Err(error) => tracing::debug!(%error, "the original of a reply was not loaded"),
+                Some(None) => continue,
+                None if !reachable => continue,
+                None => {}
+            }
+            let fetched = match self.api.message(message.conversation_id, id).await {
+                Ok(original) => Some(original),
+                Err(error) if error.is_retryable() => {
+                    tracing::debug!(%error, "the original of a reply was not loaded");
+                    reachable = false;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "the original of a reply is not to be had");
+                    None
+                }
+            };
+            if let Ok(mut memory) = self.fetched_originals.lock() {
+                if memory.len() >= FETCHED_MAX {
+                    memory.clear();
+                }
+                memory.insert(id, fetched.clone());
+            }
+            if let Some(original) = fetched {
+                originals.insert(id, original);
             }
         }
         Ok(originals)
+    }
+
+    /// Forgets fetched originals: one that changed (`Some`), or all (a reload).
+    pub fn forget_originals(&self, changed: Option<MessageId>) {
+        if let Ok(mut memory) = self.fetched_originals.lock() {
+            match changed {
+                Some(id) => {
+                    memory.remove(&id);
+                }
+                None => memory.clear(),
+            }
+        }
     }
 
     pub async fn conversation_view(

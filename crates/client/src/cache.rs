@@ -171,6 +171,8 @@ impl Cache {
             if cached.last_seq > snapshot.last_seq {
                 snapshot = Conversation {
                     members: snapshot.members,
+                    // Muting has no seq: the server's answer says it as it is now.
+                    muted: snapshot.muted,
                     ..cached
                 };
             }
@@ -380,21 +382,6 @@ impl Cache {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Stores a message the server answered with (a reaction's), if its conversation is
-    /// cached; the events that follow bring it no further than it is.
-    pub async fn store_message(&self, message: &Message) -> Result<(), CacheError> {
-        let mut tx = self.write().await?;
-        let known: Option<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
-            .bind(message.conversation_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if known.is_some() {
-            upsert_message(&mut tx, message).await?;
-        }
         tx.commit().await?;
         Ok(())
     }

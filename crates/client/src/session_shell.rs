@@ -391,6 +391,7 @@ impl SessionShell {
     ) -> Result<(), ClientError> {
         let shared = &self.shared;
         shared.cache.reset_history(conversation_id).await?;
+        shared.forget_originals(None);
         let conversation = shared.api.conversation(conversation_id).await?;
         shared
             .cache
@@ -500,6 +501,10 @@ impl SessionShell {
                 Ok(conversation) => shared.cache.store_conversation(&conversation, None).await?,
                 Err(error) => tracing::debug!(%error, "conversation not refetched"),
             }
+        }
+        if let Some(message) = &applied.message {
+            // The cache has it now, edited or deleted: no stale copy may stand in for it.
+            shared.forget_originals(Some(message.id));
         }
         if let Some(message) = &applied.message
             && let Some(view) = shared.message_view(message).await?

@@ -9,5 +9,6 @@ pub mod measure;
 pub mod media;
 pub mod processes;
 pub mod reach_story;
+pub mod responses_story;
 pub mod slow_upgrades;
 pub mod update_story;

@@ -262,3 +262,40 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
+
+/// A small X window that takes the keyboard focus from the app while it lives.
+pub fn focus_other_window() -> Result<Running> {
+    const TITLE: &str = "natter-e2e-other-window";
+    let mut window = Running::logged(
+        "another window",
+        Command::new("display").args([
+            "-title",
+            TITLE,
+            "-geometry",
+            "120x80+1100+700",
+            "-size",
+            "120x80",
+            "xc:gray",
+        ]),
+        Path::new("/dev/null"),
+    )?;
+    // Only a mapped (viewable) window can take the focus: focusing one found by its title
+    // before it is mapped fails with BadMatch.
+    let id = poll(
+        "the other window appearing",
+        crate::harness::START_TIMEOUT,
+        || {
+            window.ensure_running()?;
+            let found = Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--name", TITLE])
+                .output()
+                .context("cannot run xdotool")?;
+            Ok(String::from_utf8_lossy(&found.stdout)
+                .lines()
+                .next()
+                .map(str::to_owned))
+        },
+    )?;
+    output(Command::new("xdotool").args(["windowfocus", "--sync", id.trim()]))?;
+    Ok(window)
+}

@@ -7,10 +7,15 @@ ALTER TABLE messages ADD COLUMN reply_to TEXT;
 ALTER TABLE messages ADD COLUMN mentions TEXT;
 
 -- One row per user and emoji on a message; a deleted message loses its reactions.
+-- `seq`: the seq of the reaction_added event, the order of users within an emoji.
+-- `emoji_seq`: the seq at which the emoji's entry appeared (copied while the entry has users),
+-- the order of the emoji: the order a client gets by applying the events one by one.
 CREATE TABLE reactions (
     message_id  TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
     user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     emoji       TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    emoji_seq   BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (message_id, emoji, user_id)
 );

@@ -171,7 +171,37 @@ async fn message_by_client_id(
     .bind(client_id.to_string())
     .fetch_optional(&db.pool)
     .await?;
-    row.map(MessageRow::into_message).transpose()
+    let Some(message) = row.map(MessageRow::into_message).transpose()? else {
+        return Ok(None);
+    };
+    Ok(
+        with_reactions(&mut *db.pool.acquire().await?, vec![message])
+            .await?
+            .pop(),
+    )
+}
+
+/// The current members of the conversation that `body` mentions (see `mentions`).
+async fn mentioned(
+    connection: &mut sqlx::AnyConnection,
+    conversation_id: ConversationId,
+    body: &str,
+) -> Result<Vec<UserId>> {
+    if !body.contains('@') {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.username FROM members m JOIN users u ON u.id = m.user_id \
+         WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND u.deleted_at IS NULL",
+    )
+    .bind(conversation_id.to_string())
+    .fetch_all(connection)
+    .await?;
+    let members = rows
+        .into_iter()
+        .map(|(id, username)| Ok((parse_id(&id)?, username)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(mentions::named(body, &members))
 }
 
 /// A resend of a message already stored: the same message, or a conflict if the client id
@@ -228,7 +258,7 @@ pub async fn send(
                 other => other,
             })?;
     }
-    let mentions = mentions::resolve(&mut tx, conversation_id, &body).await?;
+    let mentions = mentioned(&mut tx, conversation_id, &body).await?;
     let inserted = insert(
         &mut tx,
         conversation_id,
@@ -460,7 +490,7 @@ async fn change(
         }
         Change::Edit(body) if body == message.body => return Ok(message),
         Change::Edit(body) => {
-            message.mentions = mentions::resolve(&mut tx, conversation_id, &body).await?;
+            message.mentions = mentioned(&mut tx, conversation_id, &body).await?;
             message.body = body;
             message.edited_at = Some(now);
             EventBody::MessageEdited {

@@ -37,7 +37,7 @@ pub async fn attach(connection: &mut sqlx::AnyConnection, messages: &mut [Messag
         .join(", ");
     let sql = format!(
         "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({placeholders}) \
-         ORDER BY created_at, user_id"
+         ORDER BY emoji_seq, seq"
     );
     let mut query = sqlx::query_as::<_, (String, String, String)>(AssertSqlSafe(sql));
     for id in &ids {
@@ -81,10 +81,11 @@ pub async fn set_reaction(
     add: bool,
 ) -> Result<Message> {
     let emoji = validate::reaction_emoji(emoji)?;
-    limits.check_message(auth.user_id)?;
     let mut tx = db.begin_write().await?;
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     let mut message = visible_row(&mut tx, auth.user_id, conversation_id, message_id).await?;
+    // After membership: a non-member learns nothing, not even that they are throttled.
+    limits.check_message(auth.user_id)?;
     if message.deleted_at.is_some() {
         if add {
             return Err(Error::Conflict("a deleted message cannot get reactions"));
@@ -110,12 +111,16 @@ pub async fn set_reaction(
             ));
         }
         sqlx::query(
-            "INSERT INTO reactions (message_id, emoji, user_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            "INSERT INTO reactions (message_id, emoji, user_id, seq, emoji_seq, created_at) \
+             VALUES ($1, $2, $3, $4, \
+               COALESCE((SELECT MIN(emoji_seq) FROM reactions WHERE message_id = $1 AND emoji = $2), $4), \
+               $5) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(message_id.to_string())
         .bind(emoji)
         .bind(auth.user_id.to_string())
+        .bind(seq)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?

@@ -186,8 +186,10 @@ impl Client {
         Ok(())
     }
 
-    /// Adds (`add`) or takes back my `emoji` reaction to a message. The change shows at once;
-    /// the event that follows changes nothing more.
+    /// Adds (`add`) or takes back my `emoji` reaction to a message; answers with the message as
+    /// the server had it then. The cache and the app change with the event that follows (in
+    /// order with every other change of the message; storing this answer could undo a later
+    /// edit or delete that overtook it).
     pub async fn react(
         &self,
         id: ConversationId,
@@ -200,18 +202,11 @@ impl Client {
             .api
             .set_reaction(id, message_id, emoji, add)
             .await?;
-        self.shared.cache.store_message(&message).await?;
-        let view = self
+        Ok(self
             .shared
             .message_view(&message)
             .await?
-            .ok_or(CacheError::UnknownConversation(id))?;
-        self.shared.emit(ClientEvent::Message {
-            message: view.clone(),
-            incoming: false,
-            alert: false,
-        });
-        Ok(view)
+            .ok_or(CacheError::UnknownConversation(id))?)
     }
 
     /// Mutes (no notifications unless I am mentioned) or unmutes a conversation, on all my

@@ -34,9 +34,11 @@ use natter_e2e::harness::{
     connection_banner_hidden, unlock_keyring, until_js, wait_for_exit,
 };
 use natter_e2e::media::Pulse;
-use natter_e2e::processes::{Running, output, poll};
+use natter_e2e::processes::{Running, focus_other_window, output, poll};
 use natter_e2e::slow_upgrades::SlowUpgrades;
-use natter_e2e::{account_story, call_story, links_story, reach_story, update_story};
+use natter_e2e::{
+    account_story, call_story, links_story, reach_story, responses_story, update_story,
+};
 
 /// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
 const REALTIME_DELAY: Duration = Duration::from_secs(1);
@@ -187,6 +189,10 @@ async fn run(options: &Options) -> Result<()> {
     };
     let story = match story {
         Ok(()) => links_story::run(&session, &bob, &browser).await,
+        Err(error) => Err(error),
+    };
+    let story = match story {
+        Ok(()) => responses_story::run(&session, &bob, &mut monitor).await,
         Err(error) => Err(error),
     };
     let story = match story {
@@ -698,37 +704,4 @@ fn start_dunst(artifacts: &Path) -> Result<Running> {
         },
     )?;
     Ok(dunst)
-}
-
-/// A small X window that takes the keyboard focus from the app while it lives.
-fn focus_other_window() -> Result<Running> {
-    const TITLE: &str = "natter-e2e-other-window";
-    let mut window = Running::logged(
-        "another window",
-        Command::new("display").args([
-            "-title",
-            TITLE,
-            "-geometry",
-            "120x80+1100+700",
-            "-size",
-            "120x80",
-            "xc:gray",
-        ]),
-        Path::new("/dev/null"),
-    )?;
-    // Only a mapped (viewable) window can take the focus: focusing one found by its title
-    // before it is mapped fails with BadMatch.
-    let id = poll("the other window appearing", START_TIMEOUT, || {
-        window.ensure_running()?;
-        let found = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", TITLE])
-            .output()
-            .context("cannot run xdotool")?;
-        Ok(String::from_utf8_lossy(&found.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned))
-    })?;
-    output(Command::new("xdotool").args(["windowfocus", "--sync", id.trim()]))?;
-    Ok(window)
 }
