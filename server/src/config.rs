@@ -83,6 +83,26 @@ pub struct Config {
     #[arg(long, env = "NATTER_WS_QUEUE_FRAMES", default_value_t = 1024)]
     pub ws_queue_frames: usize,
 
+    /// Largest file a user may send, in bytes (a larger upload is refused before any byte is
+    /// read).
+    #[arg(long, env = "NATTER_MAX_FILE_BYTES", default_value_t = natter_protocol::limits::UPLOAD_DEFAULT_MAX_BYTES)]
+    pub max_file_bytes: u64,
+
+    /// Bytes of files one user may keep on the server (sent or not, and uploads in progress).
+    #[arg(long, env = "NATTER_USER_QUOTA_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub user_quota_bytes: u64,
+
+    /// Where files' bytes go: `s3://bucket/prefix` for an S3-compatible store shared by several
+    /// nodes (endpoint, region and credentials from `AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`; `AWS_ALLOW_HTTP=true` for a plain-HTTP
+    /// endpoint). Default: `files/` in the data directory.
+    #[arg(long, env = "NATTER_FILE_STORE")]
+    pub file_store: Option<url::Url>,
+
+    /// Options for `--file-store` besides the `AWS_*` variables (embedders and tests).
+    #[arg(skip)]
+    pub file_store_options: Vec<(String, String)>,
+
     /// Most events replayed per conversation when a client resumes; beyond that the client
     /// is told to reload the conversation through the REST API.
     #[arg(long, env = "NATTER_RESUME_BACKLOG_LIMIT", default_value_t = 1000)]

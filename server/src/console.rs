@@ -126,7 +126,8 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
         })?;
     }
     let db = Db::open(&config.effective_database_url(), 2).await?;
-    let core = Core::new(config, db, CancellationToken::new());
+    let files = crate::open_files(&config)?;
+    let core = Core::new(config, db, files, CancellationToken::new());
     let result = execute(&core, command).await;
     core.db.pool.close().await;
     result

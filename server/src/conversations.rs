@@ -120,7 +120,7 @@ async fn load(
         last_of.push(row.last_of);
         last.push(row.message.into_message()?);
     }
-    let last = messages::with_reactions(&mut *db.pool.acquire().await?, last).await?;
+    let last = messages::with_details(&mut *db.pool.acquire().await?, last).await?;
     let mut last_messages: HashMap<String, Message> = last_of.into_iter().zip(last).collect();
     rows.into_iter()
         .map(|row| {

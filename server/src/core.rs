@@ -13,6 +13,7 @@ use crate::{
     config::Config,
     credentials::PasswordHashing,
     db::Db,
+    files::Files,
     hub::Hub,
     metrics::Metrics,
     rate_limit::{AuthRateLimits, UserRateLimits},
@@ -25,6 +26,8 @@ pub struct Core {
     /// The calls in progress on this node.
     pub calls: Switchboard,
     pub metrics: Arc<Metrics>,
+    /// Where files go, and their limits.
+    pub files: Files,
     /// The sign-in limits and the password hasher.
     pub gate: Gate,
     /// Messages sent, calls placed and typing notices per user.
@@ -37,7 +40,7 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(config: Config, db: Db, shutdown: CancellationToken) -> Arc<Core> {
+    pub fn new(config: Config, db: Db, files: Files, shutdown: CancellationToken) -> Arc<Core> {
         let metrics = Arc::new(Metrics::new());
         let hub = Hub::new(config.ws_queue_frames, metrics.clone());
         let calls = Switchboard::new(
@@ -64,6 +67,7 @@ impl Core {
                 config.user_calls_per_minute,
             ),
             metrics,
+            files,
             db,
             config,
             shutdown,

@@ -39,6 +39,10 @@ pub enum Error {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    QuotaExceeded(String),
+    #[error("the upload stands at byte {expected}; resume from there")]
+    OffsetMismatch { expected: u64 },
+    #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -69,6 +73,8 @@ impl Error {
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Error::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            Error::OffsetMismatch { .. } => ErrorCode::OffsetMismatch,
             Error::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Error::Database(error) if is_unavailable(error) => ErrorCode::Unavailable,
             Error::Database(_) | Error::Internal(_) => ErrorCode::Internal,

@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod hub;
 pub mod live;
 pub mod mentions;
@@ -129,6 +130,21 @@ async fn close_ended_accounts(core: Arc<Core>) {
     }
 }
 
+/// The file store and the staging directory of uploads, both under the data directory unless
+/// `--file-store` names another store.
+pub(crate) fn open_files(config: &Config) -> anyhow::Result<files::Files> {
+    let store = match &config.file_store {
+        Some(url) => files::BlobStore::from_url(url, &config.file_store_options)?,
+        None => files::BlobStore::local(&config.data_dir.join("files"))?,
+    };
+    Ok(files::Files {
+        store,
+        staging: config.data_dir.join("uploads"),
+        max_bytes: config.max_file_bytes,
+        quota_bytes: config.user_quota_bytes,
+    })
+}
+
 impl Server {
     /// Creates the data directory, opens and migrates the database, and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
@@ -141,6 +157,7 @@ impl Server {
             })?;
         }
         let db = Db::open(&config.effective_database_url(), config.database_pool_size).await?;
+        let files = open_files(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -149,7 +166,7 @@ impl Server {
             Some(listen) => Some(start_relay(&mut config, listen).await?),
             None => None,
         };
-        let core = Core::new(config, db, CancellationToken::new());
+        let core = Core::new(config, db, files, CancellationToken::new());
         Ok(Server {
             core,
             listener,

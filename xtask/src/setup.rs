@@ -1,5 +1,6 @@
 //! Installs what the project needs on a Debian or Ubuntu machine: system packages through apt
-//! (with sudo when not root) and cargo tools (tauri-driver, for the desktop end-to-end test).
+//! (with sudo when not root), cargo tools (tauri-driver, for the desktop end-to-end test) and
+//! Python packages (moto, the S3-compatible server the file store's tests talk to).
 //! Does nothing for what is present. (npm packages are installed by `desktop::build_ui`.)
 
 use std::{path::Path, process::Command};
@@ -41,6 +42,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "dunst",
     "postgresql",
     "redis-server",
+    // pip, for moto (see `install_python_packages`).
+    "python3-pip",
     // The WebRTC interoperability test calls a headless Chromium (crates/cli/tests/interop.rs).
     "chromium",
     // Network namespaces, links pulled and slowed for the call tests (crates/cli/tests/network.rs).
@@ -86,7 +89,29 @@ fn is_root() -> bool {
 
 pub fn install() -> Result<()> {
     install_system_packages()?;
+    install_python_packages()?;
     install_cargo_tools()
+}
+
+/// moto's S3 server: the real S3 protocol on a loopback port, for the tests of the file store
+/// on S3 (Debian packages no S3-compatible server; PyPI has moto).
+fn install_python_packages() -> Result<()> {
+    let present = Command::new("python3")
+        .args(["-c", "import moto.server, flask, flask_cors"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !present {
+        eprintln!("xtask: installing moto[server] (pip)");
+        run_command(Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--break-system-packages",
+            "moto[server]>=5.1,<6",
+        ]))?;
+    }
+    Ok(())
 }
 
 fn install_system_packages() -> Result<()> {

@@ -5,6 +5,9 @@
 
 mod account;
 mod admin;
+mod files;
+
+pub use files::UploadTarget;
 
 use std::time::Duration;
 
@@ -236,6 +239,15 @@ impl Api {
         &self,
         builder: RequestBuilder,
     ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
+        let response = self.respond(builder).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(ApiError::Unreachable)?;
+        Ok((status, bytes))
+    }
+
+    /// Sends the request; answers the response of a 2xx (its body not read yet), else the
+    /// server's error.
+    async fn respond(&self, builder: RequestBuilder) -> Result<reqwest::Response, ApiError> {
         let response = builder.send().await.map_err(ApiError::Unreachable)?;
         let status = response.status();
         let retry_after = response
@@ -244,10 +256,10 @@ impl Api {
             .and_then(|value| value.to_str().ok())
             .and_then(|seconds| seconds.trim().parse::<u64>().ok())
             .map(|seconds| Duration::from_secs(seconds.min(3600)));
-        let bytes = response.bytes().await.map_err(ApiError::Unreachable)?;
         if status.is_success() {
-            return Ok((status, bytes));
+            return Ok(response);
         }
+        let bytes = response.bytes().await.map_err(ApiError::Unreachable)?;
         Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => ApiError::Server {
                 status,

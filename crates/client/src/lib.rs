@@ -10,6 +10,7 @@
 //! - [`client`]: [`Client`], the handle the apps hold (its facade over both tasks);
 //! - [`view`]: conversations and messages shaped for display;
 //! - [`credentials`]: the session token in the OS credential store;
+//! - [`files`]: uploads that resume (tus) and downloads that resume (ranges);
 //! - [`call_machine`]: one device's call as a state machine without I/O;
 //! - [`call_shell`]: the task that runs it with the media engine (`natter-media`).
 
@@ -20,6 +21,7 @@ pub mod call_machine;
 pub mod call_shell;
 pub mod client;
 pub mod credentials;
+pub mod files;
 pub mod invites;
 pub mod session;
 pub mod session_shell;

@@ -353,6 +353,7 @@ impl SessionShell {
                 client_id: message.client_id,
                 body: message.body.clone(),
                 reply_to: message.reply_to,
+                attachments: Vec::new(),
             };
             let input = match shared
                 .api

@@ -193,6 +193,7 @@ mod tests {
                     reply_to: None,
                     mentions: Vec::new(),
                     reactions: Vec::new(),
+                    attachments: Vec::new(),
                 },
             },
         }

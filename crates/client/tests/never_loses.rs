@@ -204,6 +204,7 @@ async fn post(
             client_id: uuid::Uuid::now_v7(),
             body: body.into(),
             reply_to: None,
+            attachments: Vec::new(),
         },
     )
     .await

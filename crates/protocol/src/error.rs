@@ -62,6 +62,11 @@ pub enum ErrorCode {
     Conflict,
     /// 413: the body is larger than this endpoint accepts.
     PayloadTooLarge,
+    /// 413: a new upload would take more than the bytes of files I may keep on this server.
+    QuotaExceeded,
+    /// 409: an upload's piece was sent at an offset other than where the upload stands; ask
+    /// for the offset (`HEAD`) and resume from there.
+    OffsetMismatch,
     /// 415: the body's content type is not one this endpoint accepts.
     UnsupportedMediaType,
     /// 429: too many attempts; wait the number of seconds in `Retry-After`.

@@ -19,6 +19,19 @@ pub const MESSAGE_MAX_CHARS: usize = 4000;
 pub const MESSAGE_MAX_BYTES: usize = 16 * 1024;
 /// Different emoji on one message (each may be used by every member); one more is refused.
 pub const REACTIONS_MAX_EMOJI: usize = 20;
+/// Uploads: at most this many bytes unless the server's operator says otherwise
+/// (`Tus-Max-Size` on `OPTIONS /api/uploads` tells the server's figure).
+pub const UPLOAD_DEFAULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
+/// Files attached to one message.
+pub const ATTACHMENTS_MAX_PER_MESSAGE: usize = 10;
+/// Attachment names, in bytes of UTF-8.
+pub const ATTACHMENT_NAME_MAX_BYTES: usize = 255;
+/// Pictures: decoded only up to this many pixels (a 12-megapixel photo is 12,000,000) and this
+/// side; larger ones are kept as plain files.
+pub const PICTURE_MAX_PIXELS: u64 = 50_000_000;
+pub const PICTURE_MAX_SIDE: u32 = 16_384;
+/// Longest side of a picture's thumbnail.
+pub const THUMBNAIL_MAX_SIDE: u32 = 640;
 /// Group names: 1 to 64 characters.
 pub const GROUP_NAME_MAX_CHARS: usize = 64;
 /// Members of one group, creator included.

@@ -14,8 +14,15 @@ pub struct SendMessageRequest {
     pub client_id: ClientMessageId,
     /// 1 to 4000 characters and at most 16 KiB of UTF-8 (longer: 413), not blank, no control
     /// characters except newline and tab (CR LF and lone CR are stored as LF); not trimmed.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
+    /// Empty (or left out) for a message of attachments alone.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub body: String,
+    /// Finished uploads of mine to attach, in order (at most 10), each attached to no other
+    /// message.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Uuid, max_items = 10))]
+    pub attachments: Vec<crate::AttachmentId>,
     /// The message this one answers: a message of the same conversation that I can see
     /// (deleted or not). Left out or `null` for a message that answers nothing.
     #[serde(default)]
@@ -72,6 +79,10 @@ pub struct Message {
     /// the users who reacted with it (oldest first). Empty for a tombstone.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// Files and pictures, in the order sent. Empty for a tombstone (deleting a message deletes
+    /// its files).
+    #[serde(default)]
+    pub attachments: Vec<crate::Attachment>,
 }
 
 /// Users who reacted to a message with one emoji; the count is `user_ids.len()`.

@@ -182,13 +182,14 @@ fn examples(markdown: &str) -> Vec<Example> {
 }
 
 /// Removes from `round_tripped` the object fields that `original` leaves out when their value
-/// is what an omitted optional field becomes (`null`, `{}` or `[]`), at any depth.
+/// is what an omitted optional field becomes (`null`, `""`, `{}` or `[]`), at any depth.
 fn drop_omitted_defaults(original: &Value, round_tripped: &mut Value) {
     match (original, round_tripped) {
         (Value::Object(original), Value::Object(round_tripped)) => {
             round_tripped.retain(|key, value| {
                 original.contains_key(key)
                     || !(value.is_null()
+                        || value.as_str() == Some("")
                         || value.as_object().is_some_and(|map| map.is_empty())
                         || value.as_array().is_some_and(|list| list.is_empty()))
             });
@@ -270,6 +271,7 @@ fn check_example(example: &Example, coverage: &mut Coverage) {
         "EditMessageRequest" => check_only::<EditMessageRequest>(example, &original),
         "Message" => check_only::<Message>(example, &original),
         "Reaction" => check_only::<Reaction>(example, &original),
+        "Attachment" => check_only::<Attachment>(example, &original),
         "MessagePage" => check_only::<MessagePage>(example, &original),
         "MarkReadRequest" => check_only::<MarkReadRequest>(example, &original),
         "ReadState" => check_only::<ReadState>(example, &original),

@@ -47,10 +47,11 @@ impl From<Error> for ApiError {
             | ErrorCode::InviteInvalid => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::UsernameTaken | ErrorCode::IdempotencyConflict | ErrorCode::Conflict => {
-                StatusCode::CONFLICT
-            }
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UsernameTaken
+            | ErrorCode::IdempotencyConflict
+            | ErrorCode::Conflict
+            | ErrorCode::OffsetMismatch => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge | ErrorCode::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

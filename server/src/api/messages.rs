@@ -229,7 +229,15 @@ pub async fn delete(
     Path((conversation_id, message_id)): Path<(ConversationId, MessageId)>,
 ) -> ApiResult<Json<Message>> {
     Ok(Json(
-        messages::delete(&core.db, &core.hub, auth, conversation_id, message_id).await?,
+        messages::delete(
+            &core.db,
+            &core.hub,
+            &core.files.store,
+            auth,
+            conversation_id,
+            message_id,
+        )
+        .await?,
     ))
 }
 

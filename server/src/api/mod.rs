@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod realtime;
 pub mod updates;
+pub mod uploads;
 pub mod users;
 
 use std::{sync::Arc, time::Instant};
@@ -123,6 +124,20 @@ pub fn router(core: Arc<Core>) -> Router {
             "/api/conversations/{conversation_id}/typing",
             post(messages::typing),
         )
+        .route(
+            "/api/uploads",
+            post(uploads::create).options(uploads::options),
+        )
+        .route(
+            "/api/uploads/{id}",
+            axum::routing::head(uploads::head)
+                // The bytes stream to disk with the upload's own length as their limit.
+                .patch(uploads::patch)
+                .layer(DefaultBodyLimit::disable())
+                .delete(uploads::terminate),
+        )
+        .route("/api/attachments/{id}", get(uploads::download))
+        .route("/api/attachments/{id}/thumbnail", get(uploads::thumbnail))
         .route("/api/search/messages", get(messages::search))
         .route("/api/calls", get(calls::list))
         .route("/api/calls/ice-servers", get(calls::ice_servers))

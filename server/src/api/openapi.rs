@@ -14,7 +14,7 @@ use utoipa::{
 
 use crate::api::{
     account, accounts, admin, calls, conversations, invites, messages, ops, realtime, updates,
-    users,
+    uploads, users,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,8 @@ use crate::api::{
         messages::react, messages::unreact, messages::mark_read,
         messages::typing, messages::search, messages::report,
         calls::list, calls::ice_servers,
+        uploads::options, uploads::create, uploads::head, uploads::patch, uploads::terminate,
+        uploads::download, uploads::thumbnail,
         realtime::upgrade,
         ops::healthz, ops::readyz, ops::metrics, ops::stats,
         updates::check, updates::file,
@@ -97,6 +99,8 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
         &mut item.post,
         &mut item.patch,
         &mut item.delete,
+        &mut item.head,
+        &mut item.options,
     ]
     .into_iter()
     .flatten()

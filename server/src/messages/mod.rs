@@ -22,6 +22,7 @@ use crate::{
     db::Db,
     error::{Error, Result, is_unique_violation},
     events,
+    files::{BlobStore, attachments},
     live::Live,
     mentions,
     rate_limit::UserRateLimits,
@@ -84,8 +85,9 @@ impl MessageRow {
                     Error::Internal(anyhow::anyhow!("a stored list of mentions: {error}"))
                 })?
                 .unwrap_or_default(),
-            // Filled in by `reactions::attach` where they are wanted.
+            // Filled in by `with_details` where they are wanted.
             reactions: Vec::new(),
+            attachments: Vec::new(),
         })
     }
 }
@@ -100,12 +102,13 @@ fn mentions_column(mentions: &[UserId]) -> Result<Option<String>> {
         .map_err(|error| Error::Internal(error.into()))
 }
 
-/// Fills in the reactions of messages read from the table.
-pub async fn with_reactions(
+/// Fills in the reactions and attachments of messages read from the table.
+pub async fn with_details(
     connection: &mut sqlx::AnyConnection,
     mut messages: Vec<Message>,
 ) -> Result<Vec<Message>> {
-    reactions::attach(connection, &mut messages).await?;
+    reactions::attach(&mut *connection, &mut messages).await?;
+    attachments::fill(connection, &mut messages).await?;
     Ok(messages)
 }
 
@@ -139,7 +142,7 @@ pub async fn get(
 ) -> Result<Message> {
     let mut connection = db.pool.acquire().await?;
     let message = visible_row(&mut connection, auth.user_id, conversation_id, message_id).await?;
-    let mut messages = with_reactions(&mut connection, vec![message]).await?;
+    let mut messages = with_details(&mut connection, vec![message]).await?;
     messages.pop().ok_or(Error::NotFound)
 }
 
@@ -174,11 +177,9 @@ async fn message_by_client_id(
     let Some(message) = row.map(MessageRow::into_message).transpose()? else {
         return Ok(None);
     };
-    Ok(
-        with_reactions(&mut *db.pool.acquire().await?, vec![message])
-            .await?
-            .pop(),
-    )
+    Ok(with_details(&mut *db.pool.acquire().await?, vec![message])
+        .await?
+        .pop())
 }
 
 /// The current members of the conversation that `body` mentions (see `mentions`).
@@ -210,11 +211,16 @@ fn resent(
     existing: Message,
     conversation_id: ConversationId,
     body: &str,
-    reply_to: Option<MessageId>,
+    request: &SendMessageRequest,
 ) -> Result<(Message, bool)> {
+    let same_files = existing
+        .attachments
+        .iter()
+        .map(|attachment| attachment.id)
+        .eq(request.attachments.iter().copied());
     if existing.conversation_id == conversation_id
-        && existing.reply_to == reply_to
-        && (existing.body == body || existing.deleted_at.is_some())
+        && existing.reply_to == request.reply_to
+        && ((existing.body == body && same_files) || existing.deleted_at.is_some())
     {
         Ok((existing, false))
     } else {
@@ -231,7 +237,12 @@ pub async fn send(
     conversation_id: ConversationId,
     request: SendMessageRequest,
 ) -> Result<(Message, bool)> {
-    let body = validate::message_body(&request.body)?;
+    // A message of files alone has no text; text, when there is some, follows the rules.
+    let body = if request.body.is_empty() && !request.attachments.is_empty() {
+        String::new()
+    } else {
+        validate::message_body(&request.body)?
+    };
     if let Some(existing) = message_by_client_id(db, auth.user_id, request.client_id).await? {
         // Only a member may learn anything about the conversation, even from a resend.
         joined_seq(
@@ -240,7 +251,7 @@ pub async fn send(
             conversation_id,
         )
         .await?;
-        return resent(existing, conversation_id, &body, request.reply_to);
+        return resent(existing, conversation_id, &body, &request);
     }
     limits.check_message(auth.user_id)?;
     let mut tx = db.begin_write().await?;
@@ -280,10 +291,15 @@ pub async fn send(
             let existing = message_by_client_id(db, auth.user_id, request.client_id)
                 .await?
                 .ok_or(Error::IdempotencyConflict)?;
-            return resent(existing, conversation_id, &body, request.reply_to);
+            return resent(existing, conversation_id, &body, &request);
         }
         Err(error) => return Err(error),
     };
+    let mut message = message;
+    if !request.attachments.is_empty() {
+        attachments::attach(&mut tx, auth.user_id, message.id, &request.attachments).await?;
+        attachments::fill(&mut tx, std::slice::from_mut(&mut message)).await?;
+    }
     let recipients = events::current_member_ids(&mut tx, conversation_id).await?;
     let stored = stored_creation(&mut tx, &message).await?;
     events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
@@ -329,6 +345,7 @@ async fn insert(
         reply_to,
         mentions,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     };
     let call_json = call
         .map(|call| serde_json::to_string(&call))
@@ -452,7 +469,7 @@ pub async fn history(
     if order == "DESC" {
         messages.reverse();
     }
-    let messages = with_reactions(&mut connection, messages).await?;
+    let messages = with_details(&mut connection, messages).await?;
     Ok(MessagePage { messages, has_more })
 }
 
@@ -468,27 +485,28 @@ async fn change(
     conversation_id: ConversationId,
     message_id: MessageId,
     change: Change,
-) -> Result<Message> {
+) -> Result<(Message, Vec<String>)> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     let seq = events::next_seq(&mut tx, conversation_id).await?;
     let message = visible_row(&mut tx, auth.user_id, conversation_id, message_id).await?;
-    let mut message = with_reactions(&mut tx, vec![message])
+    let mut message = with_details(&mut tx, vec![message])
         .await?
         .pop()
         .ok_or(Error::NotFound)?;
     if message.sender_id != auth.user_id {
         return Err(Error::Forbidden("only the sender may change a message"));
     }
+    let mut unused = Vec::new();
     let body = match change {
-        Change::Delete if message.deleted_at.is_some() => return Ok(message),
+        Change::Delete if message.deleted_at.is_some() => return Ok((message, Vec::new())),
         Change::Edit(_) if message.deleted_at.is_some() => {
             return Err(Error::Conflict("a deleted message cannot be edited"));
         }
         Change::Edit(_) if message.call.is_some() => {
             return Err(Error::Conflict("the record of a call cannot be edited"));
         }
-        Change::Edit(body) if body == message.body => return Ok(message),
+        Change::Edit(body) if body == message.body => return Ok((message, Vec::new())),
         Change::Edit(body) => {
             message.mentions = mentioned(&mut tx, conversation_id, &body).await?;
             message.body = body;
@@ -502,6 +520,8 @@ async fn change(
             message.deleted_at = Some(now);
             message.mentions.clear();
             message.reactions.clear();
+            message.attachments.clear();
+            unused = attachments::detach_deleted(&mut tx, message_id).await?;
             sqlx::query("DELETE FROM reactions WHERE message_id = $1")
                 .bind(message_id.to_string())
                 .execute(&mut *tx)
@@ -536,7 +556,7 @@ async fn change(
     )
     .await?;
     events::commit_and_publish(live, tx, vec![stored], &recipients).await?;
-    Ok(message)
+    Ok((message, unused))
 }
 
 pub async fn edit(
@@ -548,7 +568,7 @@ pub async fn edit(
     body: &str,
 ) -> Result<Message> {
     let body = validate::message_body(body)?;
-    change(
+    let (message, _) = change(
         db,
         live,
         auth,
@@ -556,15 +576,21 @@ pub async fn edit(
         message_id,
         Change::Edit(body),
     )
-    .await
+    .await?;
+    Ok(message)
 }
 
+/// Deletes my message, and its files with it.
 pub async fn delete(
     db: &Db,
     live: &dyn Live,
+    store: &BlobStore,
     auth: AuthSession,
     conversation_id: ConversationId,
     message_id: MessageId,
 ) -> Result<Message> {
-    change(db, live, auth, conversation_id, message_id, Change::Delete).await
+    let (message, unused) =
+        change(db, live, auth, conversation_id, message_id, Change::Delete).await?;
+    attachments::collect(db, store, unused).await?;
+    Ok(message)
 }

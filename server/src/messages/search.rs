@@ -3,7 +3,7 @@
 use natter_protocol::{MessageId, SearchResults};
 use sqlx::AssertSqlSafe;
 
-use super::{MESSAGE_COLUMNS, MessageRow, with_reactions};
+use super::{MESSAGE_COLUMNS, MessageRow, with_details};
 use crate::{
     auth::AuthSession,
     db::{Backend, Db},
@@ -63,7 +63,7 @@ pub async fn search(
         .take(limit as usize)
         .map(MessageRow::into_message)
         .collect::<Result<Vec<_>>>()?;
-    let messages = with_reactions(&mut connection, messages).await?;
+    let messages = with_details(&mut connection, messages).await?;
     let next_cursor = has_more
         .then(|| messages.last().map(|message| message.id.to_string()))
         .flatten();

@@ -103,6 +103,11 @@ impl TestServer {
         }
     }
 
+    /// The server's data directory (its files live under `files/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     /// Shuts the server down gracefully and waits until it has.
     pub async fn stop(self) -> (Config, Arc<tempfile::TempDir>) {
         self.shutdown.cancel();

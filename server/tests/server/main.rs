@@ -11,6 +11,7 @@ mod configuration;
 mod conversations;
 mod crashes;
 mod exposure;
+mod files;
 mod floods;
 mod message_features;
 mod messages;

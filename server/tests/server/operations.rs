@@ -341,7 +341,8 @@ async fn the_openapi_document_lists_what_the_server_answers() {
         ),
         ("AddMembersRequest.user_ids", "minItems", 1),
         ("AddMembersRequest.user_ids", "maxItems", GROUP_MAX_MEMBERS),
-        ("SendMessageRequest.body", "minLength", 1),
+        // No minimum: a message of files alone has no text (non-blank otherwise, checked by
+        // the messages tests).
         ("SendMessageRequest.body", "maxLength", MESSAGE_MAX_CHARS),
         ("EditMessageRequest.body", "minLength", 1),
         ("EditMessageRequest.body", "maxLength", MESSAGE_MAX_CHARS),
@@ -521,6 +522,9 @@ async fn the_openapi_document_lists_what_the_server_answers() {
                 undeclared,
                 unsupported,
             ));
+            // An upload's piece is limited by the upload's own length (tested in files.rs),
+            // not by a route-wide size.
+            let tus_piece = operation.path == "/api/uploads/{id}";
             let mut too_large = valid(&real);
             let limit = if operation.json_body() {
                 JSON_BODY_MAX_BYTES
@@ -529,13 +533,15 @@ async fn the_openapi_document_lists_what_the_server_answers() {
             };
             too_large.bytes = vec![b' '; limit + 1];
             let payload_too_large = Some(StatusCode::PAYLOAD_TOO_LARGE);
-            attempts.push((
-                "a body too large",
-                operation.url(real),
-                token,
-                too_large,
-                payload_too_large,
-            ));
+            if !tus_piece {
+                attempts.push((
+                    "a body too large",
+                    operation.url(real),
+                    token,
+                    too_large,
+                    payload_too_large,
+                ));
+            }
         }
         if let Some(body) = sample_body(operation, &real) {
             let url = operation.url(real);

@@ -44,6 +44,7 @@ fn message(seq: Seq, sender_id: UserId, client_id: Uuid) -> Message {
         reply_to: None,
         mentions: Vec::new(),
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

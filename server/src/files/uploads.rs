@@ -1,0 +1,378 @@
+//! Resumable uploads, as tus 1.0 has them: create one with its length, send its bytes in any
+//! number of pieces at the offset the server holds, ask for that offset after a cut, and the
+//! last piece turns it into an attachment. The bytes are staged on disk and streamed through
+//! in pieces, never held whole in memory; what arrived before a cut is kept, so a resumed
+//! upload sends again only what never arrived.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use natter_protocol::{AttachmentId, UserId, limits::ATTACHMENT_NAME_MAX_BYTES};
+use tokio::io::AsyncWriteExt;
+
+use super::{Files, attachments, pictures};
+use crate::{
+    auth::AuthSession,
+    db::Db,
+    error::{Error, Result},
+    util::{new_id, now_ms},
+};
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadState {
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// What `POST /api/uploads` declares.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub length: u64,
+    pub name: String,
+    pub declared_type: String,
+}
+
+/// A file name as stored: the last part of whatever path was given, without control
+/// characters, at most `ATTACHMENT_NAME_MAX_BYTES`.
+pub fn file_name(raw: &str) -> Result<String> {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(Error::validation("filename must name a file"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "filename must not contain control characters",
+        ));
+    }
+    if name.len() > ATTACHMENT_NAME_MAX_BYTES {
+        return Err(Error::validation(format!(
+            "filename must be at most {ATTACHMENT_NAME_MAX_BYTES} bytes"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// A declared type as stored: `type/subtype`, lower case, or `application/octet-stream`.
+fn media_type(raw: &str) -> String {
+    let essence = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let valid = essence.split_once('/').is_some_and(|(kind, sub)| {
+        !kind.is_empty()
+            && !sub.is_empty()
+            && essence
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
+    });
+    if valid && essence.len() <= 127 {
+        essence
+    } else {
+        "application/octet-stream".to_owned()
+    }
+}
+
+fn staged(files: &Files, id: AttachmentId) -> PathBuf {
+    files.staging.join(id.to_string())
+}
+
+/// Bytes one user holds: files (sent or not) and uploads in progress, at their full length.
+async fn held_bytes(db: &Db, owner: UserId) -> Result<u64> {
+    let (files, uploads): (i64, i64) = sqlx::query_as(
+        // PostgreSQL sums BIGINTs as NUMERIC: cast back.
+        "SELECT \
+           CAST(COALESCE((SELECT SUM(size) FROM attachments WHERE owner_id = $1), 0) AS BIGINT), \
+           CAST(COALESCE((SELECT SUM(length) FROM uploads WHERE owner_id = $1), 0) AS BIGINT)",
+    )
+    .bind(owner.to_string())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(u64::try_from(files.saturating_add(uploads)).unwrap_or(0))
+}
+
+/// Starts an upload: checked against the size limit and my quota before any byte is read.
+pub async fn create(
+    db: &Db,
+    files: &Files,
+    auth: AuthSession,
+    upload: NewUpload,
+) -> Result<AttachmentId> {
+    if upload.length > files.max_bytes {
+        return Err(Error::PayloadTooLarge(format!(
+            "files can be at most {} bytes on this server",
+            files.max_bytes
+        )));
+    }
+    let name = file_name(&upload.name)?;
+    let held = held_bytes(db, auth.user_id).await?;
+    if held.saturating_add(upload.length) > files.quota_bytes {
+        return Err(Error::QuotaExceeded(format!(
+            "your files would take {} of the {} bytes you may keep on this server; delete some \
+             messages with files first",
+            held.saturating_add(upload.length),
+            files.quota_bytes
+        )));
+    }
+    let id = new_id();
+    tokio::fs::create_dir_all(&files.staging)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot create the upload directory: {error}"))?;
+    tokio::fs::File::create(staged(files, id))
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot stage an upload: {error}"))?;
+    sqlx::query(
+        "INSERT INTO uploads (id, owner_id, length, name, declared_type, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.to_string())
+    .bind(auth.user_id.to_string())
+    .bind(i64::try_from(upload.length).unwrap_or(i64::MAX))
+    .bind(&name)
+    .bind(media_type(&upload.declared_type))
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+struct UploadRow {
+    length: u64,
+    name: String,
+    declared_type: String,
+}
+
+async fn mine(db: &Db, auth: AuthSession, id: AttachmentId) -> Result<Option<UploadRow>> {
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT length, name, declared_type FROM uploads WHERE id = $1 AND owner_id = $2",
+    )
+    .bind(id.to_string())
+    .bind(auth.user_id.to_string())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(length, name, declared_type)| UploadRow {
+        length: u64::try_from(length).unwrap_or(0),
+        name,
+        declared_type,
+    }))
+}
+
+async fn staged_len(files: &Files, id: AttachmentId) -> Result<u64> {
+    Ok(tokio::fs::metadata(staged(files, id))
+        .await
+        .map(|metadata| metadata.len())
+        .unwrap_or(0))
+}
+
+/// Where my upload stands; a finished one stands at its end. `NotFound` for anyone else's.
+pub async fn state(
+    db: &Db,
+    files: &Files,
+    auth: AuthSession,
+    id: AttachmentId,
+) -> Result<UploadState> {
+    if let Some(upload) = mine(db, auth, id).await? {
+        let offset = staged_len(files, id).await?.min(upload.length);
+        return Ok(UploadState {
+            offset,
+            length: upload.length,
+        });
+    }
+    let size = attachments::size_of_mine(db, auth.user_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(UploadState {
+        offset: size,
+        length: size,
+    })
+}
+
+/// Appends a piece at `offset`, which must be where the upload stands (`Conflict` otherwise,
+/// with nothing read). Bytes past the upload's length are refused. When the last byte arrives
+/// the upload becomes an attachment (or is refused for good, for a picture that is not one).
+pub async fn append<S, E>(
+    db: &Db,
+    files: &Files,
+    auth: AuthSession,
+    id: AttachmentId,
+    offset: u64,
+    mut body: S,
+) -> Result<UploadState>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let upload = mine(db, auth, id).await?.ok_or(Error::NotFound)?;
+    // One piece at a time per upload: two would interleave their bytes.
+    let _writing = Writing::start(id)?;
+    let path = staged(files, id);
+    let mut at = staged_len(files, id).await?;
+    if offset != at {
+        return Err(Error::OffsetMismatch { expected: at });
+    }
+    let mut file = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot open a staged upload: {error}"))?;
+    let mut outcome = Ok(());
+    while let Some(piece) = body.next().await {
+        let piece = match piece {
+            Ok(piece) => piece,
+            Err(error) => {
+                // A cut: what arrived is kept for the resume.
+                outcome = Err(Error::validation(format!("the upload was cut: {error}")));
+                break;
+            }
+        };
+        let room = upload.length - at;
+        if piece.len() as u64 > room {
+            let fits = piece.slice(..usize::try_from(room).unwrap_or(0));
+            write(&mut file, &fits).await?;
+            at += room;
+            outcome = Err(Error::PayloadTooLarge(
+                "more bytes than the upload's length".into(),
+            ));
+            break;
+        }
+        write(&mut file, &piece).await?;
+        at += piece.len() as u64;
+    }
+    file.flush()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot write a staged upload: {error}"))?;
+    drop(file);
+    outcome?;
+    let length = upload.length;
+    if at == length {
+        finish(db, files, auth.user_id, id, upload).await?;
+    }
+    Ok(UploadState { offset: at, length })
+}
+
+/// The uploads a piece is being written to right now.
+static WRITING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<AttachmentId>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Holds an upload while a piece is written to it.
+struct Writing(AttachmentId);
+
+impl Writing {
+    fn start(id: AttachmentId) -> Result<Writing> {
+        let mut writing = WRITING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !writing.insert(id) {
+            return Err(Error::Conflict(
+                "another request is writing to this upload; ask for its offset and resume",
+            ));
+        }
+        Ok(Writing(id))
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        WRITING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&self.0);
+    }
+}
+
+async fn write(file: &mut tokio::fs::File, bytes: &[u8]) -> Result<()> {
+    file.write_all(bytes)
+        .await
+        .map_err(|error| Error::Internal(anyhow::anyhow!("cannot write a staged upload: {error}")))
+}
+
+/// The last byte arrived: look inside (pictures), store the bytes, record the attachment.
+async fn finish(
+    db: &Db,
+    files: &Files,
+    owner: UserId,
+    id: AttachmentId,
+    upload: UploadRow,
+) -> Result<()> {
+    let path = staged(files, id);
+    let picture = if upload.length <= pictures::PICTURE_MAX_FILE_BYTES {
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot read a staged upload: {error}"))?;
+        let (declared, name) = (upload.declared_type.clone(), upload.name.clone());
+        tokio::task::spawn_blocking(move || pictures::inspect(&bytes, &declared, &name))
+            .await
+            .map_err(|error| anyhow::anyhow!("picture inspection failed: {error}"))?
+    } else {
+        Ok(None)
+    };
+    let picture = match picture {
+        Ok(picture) => picture,
+        Err(error) => {
+            discard(db, files, id).await?;
+            return Err(Error::validation(error.to_string()));
+        }
+    };
+    let mut recorded = attachments::NewAttachment {
+        id,
+        owner,
+        name: upload.name,
+        content_type: upload.declared_type,
+        size: upload.length,
+        blob: String::new(),
+        picture: None,
+    };
+    if let Some(picture) = picture {
+        {
+            if let Some(cleaned) = picture.cleaned.clone() {
+                tokio::fs::write(&path, &cleaned)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("cannot write a staged upload: {error}"))?;
+                recorded.size = cleaned.len() as u64;
+            }
+            let thumbnail = Bytes::from(picture.thumbnail.clone());
+            let thumbnail_key = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&thumbnail));
+            files.store.put_bytes(&thumbnail_key, thumbnail).await?;
+            recorded.content_type = picture.content_type.to_owned();
+            recorded.picture = Some(attachments::PictureRecord {
+                width: picture.width,
+                height: picture.height,
+                animated: picture.animated,
+                thumbnail_blob: thumbnail_key,
+            });
+        }
+    }
+    recorded.blob = super::BlobStore::digest(&path)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot read a staged upload: {error}"))?;
+    files.store.put_file(&recorded.blob, &path).await?;
+    attachments::record(db, recorded).await?;
+    discard(db, files, id).await
+}
+
+/// Drops an upload and its staged bytes.
+async fn discard(db: &Db, files: &Files, id: AttachmentId) -> Result<()> {
+    sqlx::query("DELETE FROM uploads WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&db.pool)
+        .await?;
+    match tokio::fs::remove_file(staged(files, id)).await {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(Error::Internal(anyhow::anyhow!(
+            "cannot remove a staged upload: {error}"
+        ))),
+    }
+}
+
+/// Abandons my upload in progress (tus termination), or deletes my finished file that no
+/// message carries yet.
+pub async fn terminate(db: &Db, files: &Files, auth: AuthSession, id: AttachmentId) -> Result<()> {
+    if mine(db, auth, id).await?.is_some() {
+        return discard(db, files, id).await;
+    }
+    attachments::delete_unsent(db, files, auth.user_id, id).await
+}
