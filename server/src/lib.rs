@@ -107,6 +107,20 @@ async fn start_relay(
 /// console, or another node), to close their connections here.
 const ACCOUNT_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Removes, every few minutes, uploads abandoned for a day (and their staged bytes) and files
+/// uploaded but never sent for a day: they would hold their owner's quota and the disk forever.
+async fn sweep_files(core: Arc<Core>) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let before = util::now_ms() - files::ABANDONED_AFTER_MS;
+        if let Err(error) = files::sweep(&core.db, &core.files, before).await {
+            tracing::warn!(%error, "abandoned uploads were not swept");
+        }
+    }
+}
+
 /// Closes the connections of accounts disabled or deleted anywhere, and takes deleted accounts
 /// out of their groups. This process's own changes do both at once; this catches the
 /// console's, other nodes' and an interrupted deletion's within a few seconds.
@@ -208,6 +222,7 @@ impl Server {
             async move { core.calls.run_timers(&core.shutdown).await }
         });
         let account_watch = tokio::spawn(close_ended_accounts(core.clone()));
+        let file_sweeper = tokio::spawn(sweep_files(core.clone()));
         let signal = tokio::spawn({
             let core = core.clone();
             async move {
@@ -238,6 +253,7 @@ impl Server {
         janitor.abort();
         call_timers.abort();
         account_watch.abort();
+        file_sweeper.abort();
         if let Some(relay) = &self.relay {
             relay.close().await;
         }

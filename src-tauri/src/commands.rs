@@ -271,6 +271,8 @@ pub async fn search_messages(desktop: State<'_, Desktop>, query: String) -> Resu
                 reactions: Vec::new(),
                 mentioned_usernames: Vec::new(),
                 mentions_me: message.mentions.contains(&client.me().id),
+                attachments: message.attachments,
+                pending_files: Vec::new(),
             },
         });
     }

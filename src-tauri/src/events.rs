@@ -70,6 +70,8 @@ pub async fn forward(
                 }
                 emit(&app, message)
             }
+            // The page has no upload view yet: the message shows as sending until stored.
+            ClientEvent::FileProgress { .. } => Ok(()),
             ClientEvent::MessageDiscarded {
                 conversation_id,
                 client_id,

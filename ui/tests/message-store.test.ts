@@ -24,6 +24,8 @@ function message(clientId: string, seq: number | null, fields: Partial<MessageVi
     reactions: [],
     mentioned_usernames: [],
     mentions_me: false,
+    attachments: [],
+    pending_files: [],
     ...fields,
   };
 }

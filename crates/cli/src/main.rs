@@ -242,7 +242,7 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
             cli.signed_in(&auth, *print_token).await?;
         }
         Command::Account(command) => account::run(&cli, command).await?,
-        Command::Messages(command) => messages::run(&cli, command).await?,
+        Command::Messages(command) => return messages::run(&cli, command).await,
         Command::Logout => {
             let api = cli.signed_in_api().await?;
             api.logout().await.or_else(|error| {
@@ -439,6 +439,9 @@ fn event_conversation(event: &ClientEvent) -> Option<ConversationId> {
         ClientEvent::Conversation { conversation } => Some(conversation.id),
         ClientEvent::ConversationRemoved { conversation_id }
         | ClientEvent::MessageDiscarded {
+            conversation_id, ..
+        }
+        | ClientEvent::FileProgress {
             conversation_id, ..
         }
         | ClientEvent::HistoryReloaded { conversation_id }

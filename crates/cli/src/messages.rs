@@ -1,13 +1,37 @@
-//! Message commands beside `send`: reactions and muting a conversation. Output is the changed
-//! message (or conversation) as a JSON line.
+//! Message commands beside `send`: files, reactions and muting a conversation. Output is the
+//! changed message (or conversation, or file) as a JSON line.
 
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
 use clap::Subcommand;
+use natter_client::{ClientEvent, view::MessageState};
 use natter_protocol::MessageId;
 
 use crate::{Cli, print, resolve_conversation};
 
 #[derive(Debug, Subcommand)]
 pub enum MessageCommand {
+    /// Sends files (and optionally text) and waits until the server has stored the message;
+    /// the upload resumes after a cut, and a message still queued when `--wait-seconds` runs
+    /// out (exit code 3) is sent, upload resumed, the next time `natter` runs.
+    SendFile {
+        conversation: String,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, default_value = "")]
+        text: String,
+        #[arg(long)]
+        reply_to: Option<MessageId>,
+        #[arg(long, default_value = "600")]
+        wait_seconds: u64,
+    },
+    /// Downloads a message's files into PATH (a folder, default the current one, or a file
+    /// name for a message of one file). A download cut short resumes when run again.
+    Download {
+        message: MessageId,
+        path: Option<PathBuf>,
+    },
     /// Reacts to a message with one emoji (once per emoji); `--remove` takes it back.
     /// CONVERSATION is an id, or @username for our direct conversation.
     React {
@@ -26,10 +50,89 @@ pub enum MessageCommand {
     },
 }
 
-pub async fn run(cli: &Cli, command: &MessageCommand) -> anyhow::Result<()> {
+pub async fn run(cli: &Cli, command: &MessageCommand) -> anyhow::Result<std::process::ExitCode> {
     let client = cli.client().await?;
     let outcome = async {
         match command {
+            MessageCommand::SendFile {
+                conversation,
+                paths,
+                text,
+                reply_to,
+                wait_seconds,
+            } => {
+                let id = resolve_conversation(&client, conversation).await?;
+                let mut events = client.subscribe();
+                let pending = client.send_files(id, text, *reply_to, paths).await?;
+                let waited = tokio::time::timeout(Duration::from_secs(*wait_seconds), async {
+                    loop {
+                        match events.recv().await {
+                            Ok(ClientEvent::Message { message, .. })
+                                if message.client_id == pending.client_id
+                                    && message.state != MessageState::Sending =>
+                            {
+                                return Ok(message);
+                            }
+                            Ok(ClientEvent::SignedOut) => bail!("the server refused the session"),
+                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
+                })
+                .await;
+                match waited {
+                    Ok(message) => {
+                        let message = message?;
+                        print(&message)?;
+                        if message.state == MessageState::Failed {
+                            bail!(
+                                "the server refused the message: {}",
+                                message.error.as_deref().unwrap_or("no reason given")
+                            );
+                        }
+                        Ok(std::process::ExitCode::SUCCESS)
+                    }
+                    Err(_) => {
+                        print(&pending)?;
+                        eprintln!(
+                            "natter: not sent yet; the message stays in the outbox and its upload \
+                             resumes the next time natter runs"
+                        );
+                        Ok(std::process::ExitCode::from(3))
+                    }
+                }
+            }
+            MessageCommand::Download { message, path } => {
+                let message = client.find_message(*message).await?;
+                if message.attachments.is_empty() {
+                    bail!("message {} has no files", message.id);
+                }
+                let target = path.clone().unwrap_or_else(|| PathBuf::from("."));
+                for attachment in &message.attachments {
+                    let destination = if target.is_dir() {
+                        natter_client::files::free_path(&target, &attachment.name)
+                    } else if message.attachments.len() == 1 {
+                        target.clone()
+                    } else {
+                        bail!(
+                            "{} is not a folder, and the message has several files",
+                            target.display()
+                        );
+                    };
+                    client
+                        .download(attachment, &destination, |_, _| {})
+                        .await
+                        .with_context(|| format!("downloading {}", attachment.name))?;
+                    print(&serde_json::json!({
+                        "type": "downloaded",
+                        "name": attachment.name,
+                        "path": destination,
+                        "size": attachment.size,
+                        "content_type": attachment.content_type,
+                    }))?;
+                }
+                Ok(std::process::ExitCode::SUCCESS)
+            }
             MessageCommand::React {
                 conversation,
                 message,
@@ -37,12 +140,14 @@ pub async fn run(cli: &Cli, command: &MessageCommand) -> anyhow::Result<()> {
                 remove,
             } => {
                 let id = resolve_conversation(&client, conversation).await?;
-                print(&client.react(id, *message, emoji, !remove).await?)
+                print(&client.react(id, *message, emoji, !remove).await?)?;
+                Ok(std::process::ExitCode::SUCCESS)
             }
             MessageCommand::Mute { conversation, off } => {
                 let id = resolve_conversation(&client, conversation).await?;
                 client.mute_conversation(id, !off).await?;
-                print(&client.conversation(id).await?)
+                print(&client.conversation(id).await?)?;
+                Ok(std::process::ExitCode::SUCCESS)
             }
         }
     }

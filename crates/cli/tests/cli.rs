@@ -473,3 +473,78 @@ async fn replies_reactions_and_a_muted_conversation_that_still_hears_mentions() 
     let unmuted = setup.run(Some(&bob), &["mute", group_id, "--off"]).await;
     assert_eq!(unmuted[0]["muted"], false);
 }
+
+/// Files from the command line: `send-file` uploads (two files and a caption, one of them
+/// empty) and waits until the message is stored; `download` fetches them into a folder by
+/// their names, never over a file already there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_up_and_come_down_through_the_command_line() {
+    let setup = start_server().await;
+    let alice = setup.sign_up("alice").await;
+    let bob = setup.sign_up("bob").await;
+    let outgoing = setup.data.path().join("outgoing");
+    std::fs::create_dir_all(&outgoing).expect("a folder");
+    let big: Vec<u8> = (0..6_000_000u32).map(|index| (index % 253) as u8).collect();
+    let big_path = outgoing.join("big data.bin");
+    std::fs::write(&big_path, &big).expect("a file");
+    let empty_path = outgoing.join("empty.txt");
+    std::fs::write(&empty_path, b"").expect("a file");
+
+    let sent = setup
+        .run(
+            Some(&alice),
+            &[
+                "send-file",
+                "@bob",
+                big_path.to_str().expect("a UTF-8 path"),
+                empty_path.to_str().expect("a UTF-8 path"),
+                "--text",
+                "the numbers",
+            ],
+        )
+        .await;
+    let message = &sent[0];
+    assert_eq!(message["state"], "sent", "{message}");
+    assert_eq!(message["body"], "the numbers");
+    let names: Vec<&str> = message["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .filter_map(|attachment| attachment["name"].as_str())
+        .collect();
+    assert_eq!(names, ["big data.bin", "empty.txt"]);
+    assert_eq!(message["attachments"][0]["size"], 6_000_000);
+    let message_id = message["id"].as_str().expect("an id");
+
+    let inbox = setup.data.path().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("a folder");
+    let inbox_text = inbox.to_str().expect("a UTF-8 path");
+    let downloaded = setup
+        .run(Some(&bob), &["download", message_id, inbox_text])
+        .await;
+    assert_eq!(downloaded.len(), 2, "{downloaded:?}");
+    assert_eq!(
+        std::fs::read(inbox.join("big data.bin")).expect("downloaded"),
+        big
+    );
+    assert_eq!(
+        std::fs::read(inbox.join("empty.txt")).expect("downloaded"),
+        b""
+    );
+    let again = setup
+        .run(Some(&bob), &["download", message_id, inbox_text])
+        .await;
+    assert_eq!(
+        again[0]["path"],
+        inbox
+            .join("big data (1).bin")
+            .to_str()
+            .expect("a UTF-8 path"),
+        "nothing is overwritten"
+    );
+
+    let stderr = setup
+        .run_failing(&bob, &["send-file", "@alice", "/no/such/file"])
+        .await;
+    assert!(stderr.contains("/no/such/file"), "{stderr}");
+}

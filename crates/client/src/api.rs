@@ -60,6 +60,16 @@ impl ApiError {
         }
     }
 
+    /// The request conflicts with the server's state (409).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, ApiError::Server { status, .. } if *status == StatusCode::CONFLICT)
+    }
+
+    /// The server knows no such thing (or nothing I may see).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Server { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+
     /// The session token is no longer valid: the user must sign in again.
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, ApiError::Server { status, .. } if *status == StatusCode::UNAUTHORIZED)

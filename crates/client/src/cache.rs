@@ -386,6 +386,20 @@ impl Cache {
         Ok(())
     }
 
+    /// Records how far a queued message's files got (an upload started, or finished).
+    pub async fn outbox_files(
+        &self,
+        client_id: ClientMessageId,
+        files: &[crate::session::OutgoingFile],
+    ) -> Result<(), CacheError> {
+        sqlx::query("UPDATE outbox SET files = ? WHERE client_id = ?")
+            .bind(to_json(&files)?)
+            .bind(client_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// One cached message.
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, CacheError> {
         let row = sqlx::query("SELECT message FROM messages WHERE id = ?")
@@ -438,14 +452,19 @@ impl Cache {
         created_at: Timestamp,
     ) -> Result<(), CacheError> {
         sqlx::query(
-            "INSERT INTO outbox (client_id, conversation_id, body, created_at, reply_to)
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (client_id, conversation_id, body, created_at, reply_to, files)
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(message.client_id.to_string())
         .bind(message.conversation_id.to_string())
         .bind(&message.body)
         .bind(created_at)
         .bind(message.reply_to.map(|id| id.to_string()))
+        .bind(if message.files.is_empty() {
+            None
+        } else {
+            Some(to_json(&message.files)?)
+        })
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -457,7 +476,7 @@ impl Cache {
         conversation_id: Option<ConversationId>,
     ) -> Result<Vec<OutboxEntry>, CacheError> {
         let rows = sqlx::query(
-            "SELECT client_id, conversation_id, body, created_at, failed, reply_to FROM outbox
+            "SELECT client_id, conversation_id, body, created_at, failed, reply_to, files FROM outbox
              WHERE ? IS NULL OR conversation_id = ? ORDER BY position",
         )
         .bind(conversation_id.map(|id| id.to_string()))
@@ -472,6 +491,11 @@ impl Cache {
                         conversation_id: uuid(row.get(1))?,
                         body: row.get(2),
                         reply_to: row.get::<Option<&str>, _>(5).map(uuid).transpose()?,
+                        files: row
+                            .get::<Option<&str>, _>(6)
+                            .map(json)
+                            .transpose()?
+                            .unwrap_or_default(),
                     },
                     created_at: row.get(3),
                     failed: row.get(4),

@@ -84,15 +84,26 @@ pub async fn upload(
     progress: impl Fn(u64, u64),
 ) -> Result<AttachmentId, FileError> {
     let length = tokio::fs::metadata(path).await.map_err(local(path))?.len();
-    let (target, mut offset) = match resume {
-        Some(target) => {
-            let offset = (|| api.upload_offset(&target))
-                .retry(backoff())
-                .sleep(tokio::time::sleep)
-                .when(ApiError::is_retryable)
-                .await?;
-            (target, offset)
-        }
+    let where_it_stands = |target: UploadTarget| async move {
+        let stands = (|| api.upload_offset(&target))
+            .retry(backoff())
+            .sleep(tokio::time::sleep)
+            .when(ApiError::is_retryable)
+            .await;
+        (target, stands)
+    };
+    let resumed = match resume {
+        Some(target) => match where_it_stands(target).await {
+            // The same file (by length) as when it started: go on from where the server is.
+            (target, Ok((offset, declared))) if declared == length => Some((target, offset)),
+            (_, Ok(_)) => None,
+            (_, Err(error)) if error.is_not_found() => None,
+            (_, Err(error)) => return Err(error.into()),
+        },
+        None => None,
+    };
+    let (target, mut offset) = match resumed {
+        Some(resumed) => resumed,
         None => {
             let target = api
                 .create_upload(length, &file_name(path), content_type(path))
@@ -104,7 +115,11 @@ pub async fn upload(
     let mut file = tokio::fs::File::open(path).await.map_err(local(path))?;
     let mut buffer = vec![0; PIECE_BYTES];
     progress(offset, length);
-    while offset < length {
+    // The piece that ends the upload must be answered once, even an empty one (a file of no
+    // bytes, or a resume that finds every byte there but no answer to the last piece).
+    let mut finished = false;
+    let mut refusals = 0;
+    while !finished {
         file.seek(std::io::SeekFrom::Start(offset))
             .await
             .map_err(local(path))?;
@@ -114,19 +129,27 @@ pub async fn upload(
             .await
             .map_err(local(path))?;
         let piece = bytes::Bytes::copy_from_slice(&buffer[..wanted]);
-        offset = match api.upload_piece(&target, offset, piece).await {
-            Ok(offset) => offset,
-            Err(error) if error.is_retryable() => {
-                // Cut: ask where the server stands and go on from there.
+        match api.upload_piece(&target, offset, piece).await {
+            Ok(now) => {
+                offset = now;
+                finished = offset == length;
+            }
+            // A cut, or (409) a piece the server still holds from a cut connection or stands
+            // elsewhere: ask where it stands and go on from there.
+            Err(error) if error.is_retryable() || error.is_conflict() => {
+                refusals += 1;
+                if refusals > 20 {
+                    return Err(error.into());
+                }
                 tracing::debug!(%error, offset, "an upload piece failed; resuming");
-                (|| api.upload_offset(&target))
-                    .retry(backoff())
-                    .sleep(tokio::time::sleep)
-                    .when(ApiError::is_retryable)
-                    .await?
+                if error.is_conflict() {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                let (_, stands) = where_it_stands(target.clone()).await;
+                offset = stands?.0;
             }
             Err(error) => return Err(error.into()),
-        };
+        }
         progress(offset, length);
     }
     Ok(target.id)
@@ -140,9 +163,9 @@ pub async fn download(
     destination: &Path,
     progress: impl Fn(u64, u64),
 ) -> Result<(), FileError> {
-    let mut part = destination.as_os_str().to_owned();
-    part.push(".part");
-    let part = PathBuf::from(part);
+    // The part is this attachment's: a part of another file by the same name is never resumed.
+    let directory = destination.parent().unwrap_or(Path::new("."));
+    let part = directory.join(format!(".{}.natter-part", attachment.id));
     let expected = attachment.size;
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
@@ -156,18 +179,27 @@ pub async fn download(
         got = 0;
     }
     let mut attempts = 0;
-    while got < expected {
+    while got < expected && attempts <= 8 {
         let response = match api.download(&attachment.url, got).await {
             Ok(response) => response,
-            Err(error) if error.is_retryable() && attempts < 8 => {
+            Err(error) if error.is_retryable() => {
                 attempts += 1;
                 tokio::time::sleep(Duration::from_millis(250 << attempts.min(5))).await;
                 continue;
             }
             Err(error) => return Err(error.into()),
         };
-        if got > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
-            // The server sent it whole: start the part again.
+        let resumes_here = response.status() == reqwest::StatusCode::PARTIAL_CONTENT
+            && response
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("bytes "))
+                .and_then(|value| value.split('-').next())
+                .and_then(|start| start.parse::<u64>().ok())
+                == Some(got);
+        if got > 0 && !resumes_here {
+            // Not the range asked for: start the part again from what came.
             file.set_len(0).await.map_err(local(&part))?;
             got = 0;
         }
@@ -187,9 +219,6 @@ pub async fn download(
                 }
             }
         }
-        if attempts > 8 {
-            break;
-        }
     }
     file.flush().await.map_err(local(&part))?;
     file.sync_all().await.map_err(local(&part))?;
@@ -197,29 +226,22 @@ pub async fn download(
     if got != expected {
         return Err(FileError::Incomplete { got, expected });
     }
-    tokio::fs::rename(&part, destination)
+    // Never over a file that appeared meanwhile.
+    let destination = if destination.exists() {
+        free_path(directory, &file_name(destination))
+    } else {
+        destination.to_owned()
+    };
+    tokio::fs::rename(&part, &destination)
         .await
-        .map_err(local(destination))?;
+        .map_err(local(&destination))?;
     Ok(())
 }
 
 /// A path in `directory` for `name` that does not exist yet: `name`, then `name (1)`, … (a
 /// file's name from another person never overwrites anything, nor leaves the directory).
 pub fn free_path(directory: &Path, name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | ':' | '\0') || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let safe = match safe.trim_start_matches('.') {
-        "" => "file".to_owned(),
-        trimmed => trimmed.to_owned(),
-    };
+    let safe = safe_name(name);
     let (stem, extension) = match safe.rsplit_once('.') {
         Some((stem, extension)) if !stem.is_empty() => (stem.to_owned(), format!(".{extension}")),
         _ => (safe.clone(), String::new()),
@@ -233,6 +255,46 @@ pub fn free_path(directory: &Path, name: &str) -> PathBuf {
     candidate
 }
 
+/// Names Windows keeps for devices, with any extension (`NUL.txt` is the null device).
+const WINDOWS_DEVICES: [&str; 22] = [
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// A name that is an ordinary file name on Windows, macOS and Linux: no folders, no characters
+/// those systems refuse or that disguise the name (bidirectional overrides), no device name,
+/// no leading dot (hidden) or trailing dot or space, and short enough for a suffix.
+fn safe_name(name: &str) -> String {
+    let mut safe: String = name
+        .chars()
+        .filter(|c| !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    safe = safe
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' '])
+        .to_owned();
+    let stem = safe.split('.').next().unwrap_or("").to_ascii_lowercase();
+    if WINDOWS_DEVICES.contains(&stem.trim_end()) {
+        safe.insert(0, '_');
+    }
+    // 255 bytes is every system's limit; room is left for " (99)".
+    while safe.len() > 200 {
+        safe.pop();
+    }
+    if safe.is_empty() {
+        "file".to_owned()
+    } else {
+        safe
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +305,27 @@ mod tests {
         assert_eq!(
             free_path(directory.path(), "../../etc/passwd"),
             directory.path().join("_.._etc_passwd")
+        );
+        assert_eq!(
+            free_path(directory.path(), "NUL.txt"),
+            directory.path().join("_NUL.txt")
+        );
+        assert_eq!(
+            free_path(directory.path(), "invoice\u{202e}fdp.exe"),
+            directory.path().join("invoicefdp.exe")
+        );
+        assert_eq!(
+            free_path(directory.path(), "what?.txt. "),
+            directory.path().join("what_.txt")
+        );
+        assert_eq!(
+            free_path(directory.path(), "..."),
+            directory.path().join("file")
+        );
+        assert!(
+            free_path(directory.path(), &"é".repeat(300))
+                .file_name()
+                .is_some_and(|name| name.len() <= 200)
         );
         assert_eq!(
             free_path(directory.path(), ".bashrc"),

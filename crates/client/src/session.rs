@@ -88,6 +88,22 @@ pub struct OutgoingMessage {
     pub body: String,
     /// The message this one answers.
     pub reply_to: Option<natter_protocol::MessageId>,
+    /// Files to upload and attach, in order.
+    pub files: Vec<OutgoingFile>,
+}
+
+/// A file of a queued message: where it is on this device, and how far its upload got.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutgoingFile {
+    pub path: std::path::PathBuf,
+    pub name: String,
+    pub size: u64,
+    /// The upload, once started: resumed after a cut or a restart.
+    #[serde(default)]
+    pub upload: Option<crate::api::UploadTarget>,
+    /// The finished upload's attachment id.
+    #[serde(default)]
+    pub attachment: Option<natter_protocol::AttachmentId>,
 }
 
 /// Why an outbox send did not succeed.

@@ -21,6 +21,7 @@ use tokio_tungstenite::{
 
 use crate::{
     account_state::AccountState,
+    api::ApiError,
     cache::CacheError,
     client::{ClientError, ClientEvent, PAGE_SIZE},
     session::{ConnectionStatus, Input, OutgoingMessage, Output, SendFailure, Session},
@@ -349,11 +350,21 @@ impl SessionShell {
         let sender = self.posts.0.clone();
         let shared = self.shared.clone();
         tokio::spawn(async move {
+            let attachments = match upload_files(&shared, &message).await {
+                Ok(attachments) => attachments,
+                Err(failure) => {
+                    let _ = sender.send(Input::SendFailed {
+                        client_id: message.client_id,
+                        failure,
+                    });
+                    return;
+                }
+            };
             let request = SendMessageRequest {
                 client_id: message.client_id,
                 body: message.body.clone(),
                 reply_to: message.reply_to,
-                attachments: Vec::new(),
+                attachments,
             };
             let input = match shared
                 .api
@@ -366,18 +377,7 @@ impl SessionShell {
                 },
                 Err(error) => Input::SendFailed {
                     client_id: message.client_id,
-                    failure: if error.is_unauthorized() {
-                        SendFailure::Unauthorized
-                    } else if let Some(wait) = error.retry_after() {
-                        SendFailure::Throttled {
-                            reason: error.to_string(),
-                            wait,
-                        }
-                    } else if error.is_retryable() {
-                        SendFailure::Retryable(error.to_string())
-                    } else {
-                        SendFailure::Rejected(error.to_string())
-                    },
+                    failure: send_failure(&error),
                 },
             };
             let _ = sender.send(input);
@@ -633,4 +633,77 @@ impl SessionShell {
         }
         Ok(())
     }
+}
+
+/// How a request's failure counts for the outbox.
+fn send_failure(error: &ApiError) -> SendFailure {
+    if error.is_unauthorized() {
+        SendFailure::Unauthorized
+    } else if let Some(wait) = error.retry_after() {
+        SendFailure::Throttled {
+            reason: error.to_string(),
+            wait,
+        }
+    } else if error.is_retryable() {
+        SendFailure::Retryable(error.to_string())
+    } else {
+        SendFailure::Rejected(error.to_string())
+    }
+}
+
+/// Uploads a queued message's files that are not up yet (resuming a started upload), keeping
+/// each step in the outbox so a restart goes on from there; answers their attachment ids.
+async fn upload_files(
+    shared: &Arc<AccountState>,
+    message: &OutgoingMessage,
+) -> Result<Vec<natter_protocol::AttachmentId>, SendFailure> {
+    let mut files = message.files.clone();
+    for index in 0..files.len() {
+        if files[index].attachment.is_some() {
+            continue;
+        }
+        let file = files[index].clone();
+        let started = std::sync::Mutex::new(None);
+        let uploaded = crate::files::upload(
+            &shared.api,
+            &file.path,
+            file.upload.clone(),
+            |target| {
+                if let Ok(mut started) = started.lock() {
+                    *started = Some(target.clone());
+                }
+            },
+            |sent, total| {
+                shared.emit(ClientEvent::FileProgress {
+                    conversation_id: message.conversation_id,
+                    client_id: message.client_id,
+                    file: index,
+                    sent,
+                    total,
+                });
+            },
+        )
+        .await;
+        if let Some(target) = started.lock().ok().and_then(|mut started| started.take()) {
+            files[index].upload = Some(target);
+        }
+        match uploaded {
+            Ok(attachment) => files[index].attachment = Some(attachment),
+            Err(error) => {
+                // Where it got is kept, so the next try resumes.
+                let _ = shared.cache.outbox_files(message.client_id, &files).await;
+                return Err(match &error {
+                    crate::files::FileError::Api(error) => send_failure(error),
+                    crate::files::FileError::Local { .. }
+                    | crate::files::FileError::Incomplete { .. } => {
+                        SendFailure::Rejected(error.to_string())
+                    }
+                });
+            }
+        }
+        if let Err(error) = shared.cache.outbox_files(message.client_id, &files).await {
+            tracing::warn!(%error, "an upload's progress was not kept");
+        }
+    }
+    Ok(files.iter().filter_map(|file| file.attachment).collect())
 }

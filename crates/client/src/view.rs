@@ -61,6 +61,21 @@ pub struct MessageView {
     pub mentioned_usernames: Vec<String>,
     /// The text mentions me: notify even when the conversation is muted.
     pub mentions_me: bool,
+    /// Files and pictures, in the order sent.
+    pub attachments: Vec<natter_protocol::Attachment>,
+    /// While pending: the files being uploaded with it.
+    pub pending_files: Vec<PendingFileView>,
+}
+
+/// A file of a message still in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct PendingFileView {
+    pub name: String,
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
+    pub size: u64,
+    /// Uploaded already (progress comes as `file_progress` events meanwhile).
+    pub uploaded: bool,
 }
 
 /// The message a reply answers, as the reply's quote shows it.
@@ -255,6 +270,8 @@ pub fn message_view(
             })
             .collect(),
         mentions_me: message.mentions.contains(&context.me.id),
+        attachments: message.attachments.clone(),
+        pending_files: Vec::new(),
     }
 }
 
@@ -325,6 +342,17 @@ pub fn pending_view(entry: &OutboxEntry, me: &User) -> MessageView {
         reactions: Vec::new(),
         mentioned_usernames: Vec::new(),
         mentions_me: false,
+        attachments: Vec::new(),
+        pending_files: entry
+            .message
+            .files
+            .iter()
+            .map(|file| PendingFileView {
+                name: file.name.clone(),
+                size: file.size,
+                uploaded: file.attachment.is_some(),
+            })
+            .collect(),
     }
 }
 

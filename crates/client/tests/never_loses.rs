@@ -339,6 +339,60 @@ async fn an_app_restart_with_a_pending_outbox_loses_nothing() {
     server.down().await;
 }
 
+/// A file sent while the server is down, and the app restarted before it is back: the upload
+/// starts when the server returns and the message is delivered once, with the file's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_sent_offline_is_delivered_once_when_the_server_is_back() {
+    let mut server = TestServer::start().await;
+    let alice = server.sign_up("alice").await;
+    let bob = server.sign_up("bob").await;
+    let chat = direct(&server, &alice, &bob).await;
+    let alice_dir = tempfile::tempdir().expect("a data dir");
+    let file = alice_dir.path().join("plans.bin");
+    let bytes: Vec<u8> = (0..9_000_000u32).map(|index| (index % 241) as u8).collect();
+    std::fs::write(&file, &bytes).expect("a file");
+
+    let client = start_client(&server, &alice, alice_dir.path()).await;
+    wait_for_status(&client, online, "online").await;
+    server.down().await;
+    let caption = "plans attached".to_owned();
+    client
+        .send_files(chat, &caption, None, std::slice::from_ref(&file))
+        .await
+        .expect("queued");
+    client.stop().await;
+    drop(client);
+
+    server.up().await;
+    let client = start_client(&server, &alice, alice_dir.path()).await;
+    wait_for_history(&client, chat, std::slice::from_ref(&caption), |m| {
+        m.state == MessageState::Sent
+    })
+    .await;
+    let bob_api = server.api().with_token(&bob.token);
+    let page = bob_api
+        .messages(chat, HistoryPage::After(0), 200)
+        .await
+        .expect("history");
+    assert_eq!(page.messages.len(), 1, "delivered once");
+    let attachment = page.messages[0]
+        .attachments
+        .first()
+        .expect("the file")
+        .clone();
+    assert_eq!(
+        (attachment.name.as_str(), attachment.size),
+        ("plans.bin", 9_000_000)
+    );
+    let downloaded = alice_dir.path().join("downloaded.bin");
+    natter_client::files::download(&bob_api, &attachment, &downloaded, |_, _| {})
+        .await
+        .expect("downloaded");
+    assert_eq!(std::fs::read(&downloaded).expect("the file"), bytes);
+    client.stop().await;
+    server.down().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_messages_receipts_and_revocation_reach_the_client() {
     let mut server = TestServer::start().await;

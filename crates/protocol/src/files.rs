@@ -10,6 +10,7 @@ pub type AttachmentId = uuid::Uuid;
 /// A file attached to a message. Fetch it with `GET {url}` (the session's token; members of the
 /// conversation only), always as a download: it never runs in an app or a browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
@@ -22,6 +23,7 @@ pub struct Attachment {
     /// `application/octet-stream`.
     pub content_type: String,
     /// Bytes.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub size: u64,
     /// Set for a picture.
     pub image: Option<ImageInfo>,
@@ -31,6 +33,7 @@ pub struct Attachment {
 
 /// What a client needs to lay a picture out before it loads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageInfo {
     /// Pixels as shown, the camera's orientation applied.

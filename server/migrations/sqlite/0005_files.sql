@@ -23,6 +23,9 @@ CREATE TABLE attachments (
     position        BIGINT NOT NULL DEFAULT 0,
     blob            TEXT NOT NULL,
     size            BIGINT NOT NULL,
+    -- The length the upload declared (a picture's stored size is less without its metadata):
+    -- what HEAD answers for the finished upload.
+    upload_length   BIGINT NOT NULL,
     name            TEXT NOT NULL,
     content_type    TEXT NOT NULL,
     -- Pictures: size as shown, whether it animates, and the thumbnail's blob.

@@ -269,20 +269,27 @@ pub async fn terminate(
 /// serve (the whole file is sent then, as HTTP allows).
 fn byte_range(headers: &HeaderMap, size: u64) -> Option<Result<std::ops::Range<u64>, ()>> {
     let raw = headers.get(header::RANGE)?.to_str().ok()?;
-    let spec = raw.strip_prefix("bytes=")?;
-    if spec.contains(',') {
+    let (unit, spec) = raw.split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
         return None;
     }
     let (start, end) = spec.split_once('-')?;
     let range = match (start.trim(), end.trim()) {
         ("", suffix) => {
             let length: u64 = suffix.parse().ok()?;
+            if length == 0 {
+                return Some(Err(()));
+            }
             size.saturating_sub(length)..size
         }
         (start, "") => start.parse().ok()?..size,
         (start, end) => {
-            let end: u64 = end.parse().ok()?;
-            start.parse().ok()?..end.saturating_add(1).min(size)
+            let (start, end): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
+            if end < start {
+                // Not a valid range: ignored, as HTTP says (the whole file is sent).
+                return None;
+            }
+            start..end.saturating_add(1).min(size)
         }
     };
     Some(if range.start < range.end && range.start < size {
@@ -368,10 +375,11 @@ pub async fn download(
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // The same id always has the same bytes: a client may keep them.
+    // The same id always has the same bytes, but a deleted message's file must not outlive
+    // it in a cache: kept privately, asked again each time.
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
+        HeaderValue::from_static("private, no-cache"),
     );
     match range {
         Some(range) => {

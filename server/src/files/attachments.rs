@@ -35,16 +35,21 @@ pub struct NewAttachment {
     pub name: String,
     pub content_type: String,
     pub size: u64,
+    pub upload_length: u64,
     pub blob: String,
     pub picture: Option<PictureRecord>,
 }
 
-pub async fn record(db: &Db, new: NewAttachment) -> Result<()> {
+/// Held while a blob is checked and deleted (collection) and while one is stored and recorded
+/// (a finished upload), so neither sees the other half done.
+pub static BLOBS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub async fn record(tx: &mut sqlx::AnyConnection, new: &NewAttachment) -> Result<()> {
     let picture = new.picture.as_ref();
     sqlx::query(
-        "INSERT INTO attachments (id, owner_id, blob, size, name, content_type, width, height, \
-           animated, thumbnail_blob, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO attachments (id, owner_id, blob, size, upload_length, name, content_type, \
+           width, height, animated, thumbnail_blob, created_at) \
+         VALUES ($1, $2, $3, $4, $12, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new.id.to_string())
     .bind(new.owner.to_string())
@@ -57,15 +62,20 @@ pub async fn record(db: &Db, new: NewAttachment) -> Result<()> {
     .bind(picture.map_or(0, |p| i64::from(p.animated)))
     .bind(picture.map(|p| p.thumbnail_blob.clone()))
     .bind(now_ms())
-    .execute(&db.pool)
+    .bind(i64::try_from(new.upload_length).unwrap_or(i64::MAX))
+    .execute(tx)
     .await?;
     Ok(())
 }
 
-/// The size of my finished file, if it is mine.
-pub async fn size_of_mine(db: &Db, owner: UserId, id: AttachmentId) -> Result<Option<u64>> {
+/// The length my finished upload declared, if it is mine.
+pub async fn upload_length_of_mine(
+    db: &Db,
+    owner: UserId,
+    id: AttachmentId,
+) -> Result<Option<u64>> {
     let row: Option<(i64,)> =
-        sqlx::query_as("SELECT size FROM attachments WHERE id = $1 AND owner_id = $2")
+        sqlx::query_as("SELECT upload_length FROM attachments WHERE id = $1 AND owner_id = $2")
             .bind(id.to_string())
             .bind(owner.to_string())
             .fetch_optional(&db.pool)
@@ -75,21 +85,24 @@ pub async fn size_of_mine(db: &Db, owner: UserId, id: AttachmentId) -> Result<Op
 
 /// Deletes my finished file that no message carries (a cancelled send).
 pub async fn delete_unsent(db: &Db, files: &Files, owner: UserId, id: AttachmentId) -> Result<()> {
+    let mut tx = db.begin_write().await?;
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "DELETE FROM attachments WHERE id = $1 AND owner_id = $2 AND message_id IS NULL \
          RETURNING blob, thumbnail_blob",
     )
     .bind(id.to_string())
     .bind(owner.to_string())
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let (blob, thumbnail) = row.ok_or(Error::NotFound)?;
+    tx.commit().await?;
     collect(
         db,
         &files.store,
         [Some(blob), thumbnail].into_iter().flatten(),
     )
-    .await
+    .await;
+    Ok(())
 }
 
 /// Attaches my finished, unsent files to a message being stored, in order.
@@ -255,24 +268,24 @@ pub async fn detach_deleted(
 }
 
 /// Deletes from the store each blob that no attachment uses any more. A failure only leaves a
-/// file behind, logged; the message is deleted either way.
-pub async fn collect(
-    db: &Db,
-    store: &BlobStore,
-    blobs: impl IntoIterator<Item = String>,
-) -> Result<()> {
+/// file behind, logged: the change that freed it is done either way.
+pub async fn collect(db: &Db, store: &BlobStore, blobs: impl IntoIterator<Item = String>) {
+    let _blobs = BLOBS.lock().await;
     for blob in blobs {
-        let (used,): (i64,) = sqlx::query_as(
+        let used: std::result::Result<(i64,), sqlx::Error> = sqlx::query_as(
             "SELECT COUNT(*) FROM attachments WHERE blob = $1 OR thumbnail_blob = $1",
         )
         .bind(&blob)
         .fetch_one(&db.pool)
-        .await?;
-        if used == 0
-            && let Err(error) = store.delete(&blob).await
-        {
-            tracing::warn!(error = format!("{error:#}"), blob, "a file was not deleted");
+        .await;
+        match used {
+            Ok((0,)) => {
+                if let Err(error) = store.delete(&blob).await {
+                    tracing::warn!(error = format!("{error:#}"), blob, "a file was not deleted");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, blob, "a file's use was not counted"),
         }
     }
-    Ok(())
 }

@@ -13,8 +13,9 @@ use image::{
 use img_parts::ImageEXIF;
 use natter_protocol::limits::{PICTURE_MAX_PIXELS, PICTURE_MAX_SIDE, THUMBNAIL_MAX_SIDE};
 
-/// Files larger than this are kept as plain files without a look inside.
-pub const PICTURE_MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
+/// Pictures larger than this are refused: their metadata could not be taken out without
+/// holding them whole.
+pub const PICTURE_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Decoding a large picture takes hundreds of MiB and a good part of a second: one at a time,
 /// so a burst of uploads queues instead of exhausting memory.
@@ -24,13 +25,19 @@ static DECODERS: LazyLock<std::sync::Mutex<()>> = LazyLock::new(|| std::sync::Mu
 #[derive(Debug)]
 pub struct Picture {
     pub content_type: &'static str,
+    /// Within the decoding budget: how it shows.
+    pub shown: Option<Shown>,
+    /// The bytes to store: the upload without its metadata.
+    pub cleaned: Bytes,
+}
+
+#[derive(Debug)]
+pub struct Shown {
     pub width: u32,
     pub height: u32,
     pub animated: bool,
     /// The JPEG thumbnail, at most `THUMBNAIL_MAX_SIDE` a side.
     pub thumbnail: Vec<u8>,
-    /// The bytes to store instead of the upload's, when its metadata had to go.
-    pub cleaned: Option<Bytes>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,62 +76,73 @@ pub fn claims_picture(declared_type: &str, name: &str) -> bool {
             .any(|suffix| lower.ends_with(suffix))
 }
 
-/// Looks at an uploaded file: `Ok(None)` for a file that is not a picture (and does not claim
-/// to be one), or one too large to decode, kept as it is.
-pub fn inspect(
-    bytes: &[u8],
-    declared_type: &str,
-    name: &str,
-) -> Result<Option<Picture>, PictureError> {
-    let Some(format) = format_of(bytes) else {
-        return if claims_picture(declared_type, name) {
-            Err(PictureError::NotAPicture(
-                "its content is not JPEG, PNG, WebP or GIF".into(),
-            ))
-        } else {
-            Ok(None)
-        };
-    };
+/// Looks at a file whose bytes say it is a picture: its metadata goes (always, whatever its
+/// size: fail closed), and when it is within the decoding budget its shown size and thumbnail
+/// come with it. Only JPEG is turned by its EXIF orientation (re-encoded); other formats are
+/// shown as stored.
+pub fn inspect(bytes: &[u8], format: ImageFormat) -> Result<Picture, PictureError> {
+    let cleaned = without_metadata(bytes, format).ok_or_else(|| {
+        PictureError::NotAPicture("its container could not be read to take its metadata out".into())
+    })?;
     let _one_at_a_time = DECODERS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let not_a_picture = |error: image::ImageError| PictureError::NotAPicture(error.to_string());
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits());
+    let mut decoder = reader.into_decoder().map_err(not_a_picture)?;
+    let (raw_width, raw_height) = decoder.dimensions();
+    if u64::from(raw_width) * u64::from(raw_height) > PICTURE_MAX_PIXELS {
+        // Real, but more than we decode: stored without its metadata, shown as a file.
+        return Ok(Picture {
+            content_type: content_type(format),
+            shown: None,
+            cleaned,
+        });
+    }
+    let orientation = match format {
+        ImageFormat::Jpeg => decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        _ => Orientation::NoTransforms,
+    };
+    let mut first = DynamicImage::from_decoder(decoder).map_err(not_a_picture)?;
+    first.apply_orientation(orientation);
+    let cleaned = if orientation == Orientation::NoTransforms {
+        cleaned
+    } else {
+        // The orientation lived in the EXIF that went: store the picture turned.
+        let mut encoded = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, 92)
+            .encode_image(&first.to_rgb8())
+            .map_err(not_a_picture)?;
+        Bytes::from(encoded)
+    };
+    Ok(Picture {
+        content_type: content_type(format),
+        shown: Some(Shown {
+            width: first.width(),
+            height: first.height(),
+            animated: is_animated(bytes, format),
+            thumbnail: thumbnail_of(&first),
+        }),
+        cleaned,
+    })
+}
+
+fn limits() -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(PICTURE_MAX_SIDE);
     limits.max_image_height = Some(PICTURE_MAX_SIDE);
     limits.max_alloc = Some(PICTURE_MAX_PIXELS * 4 + 64 * 1024 * 1024);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(not_a_picture)?;
-    let (raw_width, raw_height) = decoder.dimensions();
-    if u64::from(raw_width) * u64::from(raw_height) > PICTURE_MAX_PIXELS {
-        // Real, but more than we decode: a plain file (no thumbnail).
-        return Ok(None);
-    }
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut first = DynamicImage::from_decoder(decoder).map_err(not_a_picture)?;
-    first.apply_orientation(orientation);
-    let animated = is_animated(bytes, format);
-    let thumbnail = thumbnail_of(&first);
-    let cleaned = without_metadata(bytes, format, orientation, &first);
-    Ok(Some(Picture {
-        content_type: if cleaned.as_ref().is_some_and(|c| c.reencoded) {
-            "image/jpeg"
-        } else {
-            content_type(format)
-        },
-        width: first.width(),
-        height: first.height(),
-        animated,
-        thumbnail,
-        cleaned: cleaned.map(|c| c.bytes),
-    }))
+    limits
 }
 
 fn is_animated(bytes: &[u8], format: ImageFormat) -> bool {
     match format {
         ImageFormat::Gif => image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
-            .map(|decoder| decoder.into_frames().take(2).count() > 1)
+            .and_then(|mut decoder| {
+                decoder.set_limits(limits())?;
+                Ok(decoder.into_frames().take(2).count() > 1)
+            })
             .unwrap_or(false),
         ImageFormat::WebP => image::codecs::webp::WebPDecoder::new(Cursor::new(bytes))
             .map(|decoder| decoder.has_animation())
@@ -147,55 +165,36 @@ fn thumbnail_of(picture: &DynamicImage) -> Vec<u8> {
     encoded
 }
 
-struct Cleaned {
-    bytes: Bytes,
-    reencoded: bool,
-}
+/// JPEG segments that carry metadata: APP1 (EXIF, XMP) and APP13 (IPTC).
+const JPEG_METADATA: [u8; 2] = [0xE1, 0xED];
+/// PNG chunks that carry metadata: EXIF and the three text chunks (XMP and "Raw profile"
+/// EXIF travel in those).
+const PNG_METADATA: [[u8; 4]; 4] = [*b"eXIf", *b"tEXt", *b"zTXt", *b"iTXt"];
 
-/// The file without its EXIF block. A JPEG that needs turning is stored turned (re-encoded at
-/// high quality), since the orientation lived in the EXIF that goes.
-fn without_metadata(
-    bytes: &[u8],
-    format: ImageFormat,
-    orientation: Orientation,
-    oriented: &DynamicImage,
-) -> Option<Cleaned> {
-    let stripped = |bytes: Bytes| {
-        Some(Cleaned {
-            bytes,
-            reencoded: false,
-        })
-    };
+/// The file without its metadata (`None`: its container could not be read). GIF carries none
+/// that locates anyone.
+fn without_metadata(bytes: &[u8], format: ImageFormat) -> Option<Bytes> {
     let input = Bytes::copy_from_slice(bytes);
     match format {
-        ImageFormat::Jpeg if orientation != Orientation::NoTransforms => {
-            let mut encoded = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, 92)
-                .encode_image(&oriented.to_rgb8())
-                .ok()?;
-            Some(Cleaned {
-                bytes: Bytes::from(encoded),
-                reencoded: true,
-            })
-        }
         ImageFormat::Jpeg => {
             let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(input).ok()?;
-            jpeg.exif()?;
-            jpeg.set_exif(None);
-            stripped(jpeg.encoder().bytes())
+            jpeg.segments_mut()
+                .retain(|segment| !JPEG_METADATA.contains(&segment.marker()));
+            Some(jpeg.encoder().bytes())
         }
         ImageFormat::Png => {
             let mut png = img_parts::png::Png::from_bytes(input).ok()?;
-            png.exif()?;
-            png.set_exif(None);
-            stripped(png.encoder().bytes())
+            for kind in PNG_METADATA {
+                png.remove_chunks_by_type(kind);
+            }
+            Some(png.encoder().bytes())
         }
         ImageFormat::WebP => {
             let mut webp = img_parts::webp::WebP::from_bytes(input).ok()?;
-            webp.exif()?;
             webp.set_exif(None);
-            stripped(webp.encoder().bytes())
+            webp.remove_chunks_by_id(*b"XMP ");
+            Some(webp.encoder().bytes())
         }
-        _ => None,
+        _ => Some(input),
     }
 }

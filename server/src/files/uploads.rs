@@ -37,6 +37,11 @@ pub struct NewUpload {
 /// A file name as stored: the last part of whatever path was given, without control
 /// characters, at most `ATTACHMENT_NAME_MAX_BYTES`.
 pub fn file_name(raw: &str) -> Result<String> {
+    // Bidirectional overrides make `invoice\u{202e}fdp.exe` read as `invoiceexe.pdf`.
+    let raw: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .collect();
     let name = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
     if name.is_empty() || name == "." || name == ".." {
         return Err(Error::validation("filename must name a file"));
@@ -80,19 +85,27 @@ fn staged(files: &Files, id: AttachmentId) -> PathBuf {
     files.staging.join(id.to_string())
 }
 
-/// Bytes one user holds: files (sent or not) and uploads in progress, at their full length.
-async fn held_bytes(db: &Db, owner: UserId) -> Result<u64> {
-    let (files, uploads): (i64, i64) = sqlx::query_as(
+/// Bytes one user holds: files (sent or not) and uploads in progress, at their full length;
+/// and how many uploads are in progress.
+async fn held(connection: &mut sqlx::AnyConnection, owner: UserId) -> Result<(u64, i64)> {
+    let (files, uploads, open): (i64, i64, i64) = sqlx::query_as(
         // PostgreSQL sums BIGINTs as NUMERIC: cast back.
         "SELECT \
            CAST(COALESCE((SELECT SUM(size) FROM attachments WHERE owner_id = $1), 0) AS BIGINT), \
-           CAST(COALESCE((SELECT SUM(length) FROM uploads WHERE owner_id = $1), 0) AS BIGINT)",
+           CAST(COALESCE((SELECT SUM(length) FROM uploads WHERE owner_id = $1), 0) AS BIGINT), \
+           (SELECT COUNT(*) FROM uploads WHERE owner_id = $1)",
     )
     .bind(owner.to_string())
-    .fetch_one(&db.pool)
+    .fetch_one(connection)
     .await?;
-    Ok(u64::try_from(files.saturating_add(uploads)).unwrap_or(0))
+    Ok((
+        u64::try_from(files.saturating_add(uploads)).unwrap_or(0),
+        open,
+    ))
 }
+
+/// Uploads one user may have in progress at once.
+pub const OPEN_UPLOADS_MAX: i64 = 50;
 
 /// Starts an upload: checked against the size limit and my quota before any byte is read.
 pub async fn create(
@@ -108,7 +121,20 @@ pub async fn create(
         )));
     }
     let name = file_name(&upload.name)?;
-    let held = held_bytes(db, auth.user_id).await?;
+    let id = new_id();
+    tokio::fs::create_dir_all(&files.staging)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot create the upload directory: {error}"))?;
+    // The check and the insert in one write transaction, the user's row locked on PostgreSQL
+    // (SQLite has one writer): parallel uploads cannot each pass the quota.
+    let mut tx = db.begin_write().await?;
+    if db.backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(auth.user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (held, open) = held(&mut tx, auth.user_id).await?;
     if held.saturating_add(upload.length) > files.quota_bytes {
         return Err(Error::QuotaExceeded(format!(
             "your files would take {} of the {} bytes you may keep on this server; delete some \
@@ -117,13 +143,11 @@ pub async fn create(
             files.quota_bytes
         )));
     }
-    let id = new_id();
-    tokio::fs::create_dir_all(&files.staging)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot create the upload directory: {error}"))?;
-    tokio::fs::File::create(staged(files, id))
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot stage an upload: {error}"))?;
+    if open >= OPEN_UPLOADS_MAX {
+        return Err(Error::Conflict(
+            "too many uploads in progress: finish or cancel some first",
+        ));
+    }
     sqlx::query(
         "INSERT INTO uploads (id, owner_id, length, name, declared_type, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -134,8 +158,12 @@ pub async fn create(
     .bind(&name)
     .bind(media_type(&upload.declared_type))
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tokio::fs::File::create(staged(files, id))
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot stage an upload: {error}"))?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -181,12 +209,12 @@ pub async fn state(
             length: upload.length,
         });
     }
-    let size = attachments::size_of_mine(db, auth.user_id, id)
+    let length = attachments::upload_length_of_mine(db, auth.user_id, id)
         .await?
         .ok_or(Error::NotFound)?;
     Ok(UploadState {
-        offset: size,
-        length: size,
+        offset: length,
+        length,
     })
 }
 
@@ -205,9 +233,21 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let upload = mine(db, auth, id).await?.ok_or(Error::NotFound)?;
     // One piece at a time per upload: two would interleave their bytes.
     let _writing = Writing::start(id)?;
+    let Some(upload) = mine(db, auth, id).await? else {
+        // Finished already (a retry of the last piece whose answer was lost): nothing to add.
+        let length = attachments::upload_length_of_mine(db, auth.user_id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if offset != length {
+            return Err(Error::OffsetMismatch { expected: length });
+        }
+        return Ok(UploadState {
+            offset: length,
+            length,
+        });
+    };
     let path = staged(files, id);
     let mut at = staged_len(files, id).await?;
     if offset != at {
@@ -289,7 +329,11 @@ async fn write(file: &mut tokio::fs::File, bytes: &[u8]) -> Result<()> {
         .map_err(|error| Error::Internal(anyhow::anyhow!("cannot write a staged upload: {error}")))
 }
 
-/// The last byte arrived: look inside (pictures), store the bytes, record the attachment.
+/// Reading a picture whole to take its metadata out happens one upload at a time: memory stays
+/// bounded however many finish at once.
+static PICTURES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// The last byte arrived: look inside (pictures), record the attachment, store the bytes.
 async fn finish(
     db: &Db,
     files: &Files,
@@ -298,67 +342,122 @@ async fn finish(
     upload: UploadRow,
 ) -> Result<()> {
     let path = staged(files, id);
-    let picture = if upload.length <= pictures::PICTURE_MAX_FILE_BYTES {
-        let bytes = tokio::fs::read(&path)
+    let mut head = [0; 64];
+    let sniffed = {
+        let mut file = tokio::fs::File::open(&path)
             .await
             .map_err(|error| anyhow::anyhow!("cannot read a staged upload: {error}"))?;
-        let (declared, name) = (upload.declared_type.clone(), upload.name.clone());
-        tokio::task::spawn_blocking(move || pictures::inspect(&bytes, &declared, &name))
+        let read = tokio::io::AsyncReadExt::read(&mut file, &mut head)
             .await
-            .map_err(|error| anyhow::anyhow!("picture inspection failed: {error}"))?
-    } else {
-        Ok(None)
-    };
-    let picture = match picture {
-        Ok(picture) => picture,
-        Err(error) => {
-            discard(db, files, id).await?;
-            return Err(Error::validation(error.to_string()));
-        }
+            .map_err(|error| anyhow::anyhow!("cannot read a staged upload: {error}"))?;
+        pictures::format_of(&head[..read])
     };
     let mut recorded = attachments::NewAttachment {
         id,
         owner,
-        name: upload.name,
-        content_type: upload.declared_type,
+        name: upload.name.clone(),
+        content_type: upload.declared_type.clone(),
         size: upload.length,
+        upload_length: upload.length,
         blob: String::new(),
         picture: None,
     };
-    if let Some(picture) = picture {
-        {
-            if let Some(cleaned) = picture.cleaned.clone() {
-                tokio::fs::write(&path, &cleaned)
-                    .await
-                    .map_err(|error| anyhow::anyhow!("cannot write a staged upload: {error}"))?;
-                recorded.size = cleaned.len() as u64;
-            }
-            let thumbnail = Bytes::from(picture.thumbnail.clone());
-            let thumbnail_key = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&thumbnail));
-            files.store.put_bytes(&thumbnail_key, thumbnail).await?;
+    // The bytes to store: the staged file, or a cleaned copy beside it (the staged file stays
+    // as uploaded, so a failure here leaves the upload resumable as it was).
+    let mut source = path.clone();
+    let mut thumbnail = None;
+    match sniffed {
+        None if pictures::claims_picture(&upload.declared_type, &upload.name) => {
+            discard(db, files, id).await?;
+            return Err(Error::validation(
+                "the file is not a picture it claims to be: its content is not JPEG, PNG, WebP \
+                 or GIF",
+            ));
+        }
+        None => {}
+        Some(_) if upload.length > pictures::PICTURE_MAX_FILE_BYTES => {
+            discard(db, files, id).await?;
+            return Err(Error::PayloadTooLarge(format!(
+                "pictures can be at most {} bytes",
+                pictures::PICTURE_MAX_FILE_BYTES
+            )));
+        }
+        Some(format) => {
+            let _one_at_a_time = PICTURES
+                .acquire()
+                .await
+                .map_err(|error| anyhow::anyhow!("picture queue closed: {error}"))?;
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|error| anyhow::anyhow!("cannot read a staged upload: {error}"))?;
+            let inspected = tokio::task::spawn_blocking(move || pictures::inspect(&bytes, format))
+                .await
+                .map_err(|error| anyhow::anyhow!("picture inspection failed: {error}"))?;
+            let picture = match inspected {
+                Ok(picture) => picture,
+                Err(error) => {
+                    discard(db, files, id).await?;
+                    return Err(Error::validation(error.to_string()));
+                }
+            };
+            let cleaned = files.staging.join(format!("{id}.clean"));
+            tokio::fs::write(&cleaned, &picture.cleaned)
+                .await
+                .map_err(|error| anyhow::anyhow!("cannot write a staged upload: {error}"))?;
+            recorded.size = picture.cleaned.len() as u64;
             recorded.content_type = picture.content_type.to_owned();
-            recorded.picture = Some(attachments::PictureRecord {
-                width: picture.width,
-                height: picture.height,
-                animated: picture.animated,
-                thumbnail_blob: thumbnail_key,
-            });
+            source = cleaned;
+            if let Some(shown) = picture.shown {
+                let bytes = Bytes::from(shown.thumbnail);
+                let key = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                recorded.picture = Some(attachments::PictureRecord {
+                    width: shown.width,
+                    height: shown.height,
+                    animated: shown.animated,
+                    thumbnail_blob: key.clone(),
+                });
+                thumbnail = Some((key, bytes));
+            }
         }
     }
-    recorded.blob = super::BlobStore::digest(&path)
+    recorded.blob = super::BlobStore::digest(&source)
         .await
         .map_err(|error| anyhow::anyhow!("cannot read a staged upload: {error}"))?;
-    files.store.put_file(&recorded.blob, &path).await?;
-    attachments::record(db, recorded).await?;
-    discard(db, files, id).await
+    // Stored, then recorded, under the lock that collection takes: collection never deletes a
+    // blob between its store check here and the record that uses it. (One process; several
+    // nodes need the lock shared, issue 19.) The database's write lock is taken only for the
+    // record, not across the copy.
+    let blobs = attachments::BLOBS.lock().await;
+    if let Some((key, bytes)) = thumbnail {
+        files.store.put_bytes(&key, bytes).await?;
+    }
+    files.store.put_file(&recorded.blob, &source).await?;
+    let mut tx = db.begin_write().await?;
+    attachments::record(&mut tx, &recorded).await?;
+    sqlx::query("DELETE FROM uploads WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    drop(blobs);
+    for staged in [path, files.staging.join(format!("{id}.clean"))] {
+        if let Err(error) = tokio::fs::remove_file(&staged).await
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(%error, "a staged upload was not removed");
+        }
+    }
+    Ok(())
 }
 
 /// Drops an upload and its staged bytes.
 async fn discard(db: &Db, files: &Files, id: AttachmentId) -> Result<()> {
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM uploads WHERE id = $1")
         .bind(id.to_string())
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     match tokio::fs::remove_file(staged(files, id)).await {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -591,6 +591,6 @@ pub async fn delete(
 ) -> Result<Message> {
     let (message, unused) =
         change(db, live, auth, conversation_id, message_id, Change::Delete).await?;
-    attachments::collect(db, store, unused).await?;
+    attachments::collect(db, store, unused).await;
     Ok(message)
 }

@@ -366,6 +366,16 @@ async fn pictures_are_read_from_their_bytes_and_lose_their_metadata(backend: Bac
     assert!(contains(&photo, b"GPS-SECRET"));
     // Claimed as a plain file: its bytes say JPEG.
     let id = upload(&alice, &photo, "IMG_0001.JPG", "application/octet-stream").await;
+    // Finished, it stands at the length it declared (though stored smaller), and the last piece
+    // sent again (its answer lost) changes nothing.
+    let path = format!("/api/uploads/{id}");
+    let head = tus(&alice, Method::HEAD, &path)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(offset_of(&head), Some(photo.len() as u64));
+    let again = patch(&alice, &path, photo.len(), &[]).await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
     let sent = send_files(&alice, &conversation, "the view", &[&id]).await;
     let attachment = &sent.attachments[0];
     assert_eq!(attachment.content_type, "image/jpeg");

@@ -61,6 +61,35 @@ me: User | null,
 credential_warning: string | null, settings: Settings, };
 
 /**
+ * A file attached to a message. Fetch it with `GET {url}` (the session's token; members of the
+ * conversation only), always as a download: it never runs in an app or a browser.
+ */
+export type Attachment = { id: string, 
+/**
+ * The file's name as the sender gave it, without any folder: 1 to 255 bytes, no control
+ * characters, `/` or `\`.
+ */
+name: string, 
+/**
+ * `image/jpeg`, `image/png`, `image/webp` or `image/gif` for a picture (from its content,
+ * whatever was claimed); otherwise the type the sender gave, or
+ * `application/octet-stream`.
+ */
+content_type: string, 
+/**
+ * Bytes.
+ */
+size: number, 
+/**
+ * Set for a picture.
+ */
+image: ImageInfo | null, 
+/**
+ * `/api/attachments/{id}`: the file (Range requests supported).
+ */
+url: string, };
+
+/**
  * One admin action, as the audit log keeps it.
  */
 export type AuditEntry = { id: string, at: number, 
@@ -297,6 +326,23 @@ export type DeviceView = { id: string, name: string, };
 export type DevicesView = { cameras: Array<DeviceView>, microphones: Array<DeviceView>, speakers: Array<DeviceView>, };
 
 /**
+ * What a client needs to lay a picture out before it loads.
+ */
+export type ImageInfo = { 
+/**
+ * Pixels as shown, the camera's orientation applied.
+ */
+width: number, height: number, 
+/**
+ * An animated GIF or WebP (the file animates; the thumbnail is its first picture).
+ */
+animated: boolean, 
+/**
+ * `/api/attachments/{id}/thumbnail`: a JPEG at most 640 pixels a side, same aspect ratio.
+ */
+thumbnail_url: string, };
+
+/**
  * An invite, without its code (which is shown only when it is made).
  */
 export type Invite = { id: string, 
@@ -396,7 +442,15 @@ mentioned_usernames: Array<string>,
 /**
  * The text mentions me: notify even when the conversation is muted.
  */
-mentions_me: boolean, };
+mentions_me: boolean, 
+/**
+ * Files and pictures, in the order sent.
+ */
+attachments: Array<Attachment>, 
+/**
+ * While pending: the files being uploaded with it.
+ */
+pending_files: Array<PendingFileView>, };
 
 /**
  * The device test's microphone: 0…1, the peak of the last 60 ms (three 20 ms frames).
@@ -415,6 +469,15 @@ export type OpenConversation = { conversation_id: string, reload: boolean, };
  * once (`POST /api/auth/reset-password`), until it expires. Give it to the person privately.
  */
 export type PasswordResetCode = { code: string, expires_at: number, };
+
+/**
+ * A file of a message still in the outbox.
+ */
+export type PendingFileView = { name: string, size: number, 
+/**
+ * Uploaded already (progress comes as `file_progress` events meanwhile).
+ */
+uploaded: boolean, };
 
 export type Phase = "choose_server" | "signed_out" | "signed_in";
 

@@ -14,7 +14,7 @@ const TUS_VERSION: &str = "1.0.0";
 const PIECE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// An upload in progress: where its bytes go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UploadTarget {
     /// `/api/uploads/{id}`.
     pub path: String,
@@ -57,12 +57,19 @@ impl Api {
         Ok(UploadTarget { path, id })
     }
 
-    /// Where an upload stands: the bytes the server has.
-    pub async fn upload_offset(&self, target: &UploadTarget) -> Result<u64, ApiError> {
+    /// Where an upload stands: the bytes the server has, and the upload's length.
+    pub async fn upload_offset(&self, target: &UploadTarget) -> Result<(u64, u64), ApiError> {
         let request = self
             .request(Method::HEAD, &target.path)
             .header("Tus-Resumable", TUS_VERSION);
-        offset(&self.respond(request).await?)
+        let response = self.respond(request).await?;
+        let length = response
+            .headers()
+            .get("Upload-Length")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| ApiError::Malformed("an upload answer without Upload-Length".into()))?;
+        Ok((offset(&response)?, length))
     }
 
     /// Sends `bytes` at `offset`; answers the new offset.

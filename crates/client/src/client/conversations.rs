@@ -137,15 +137,58 @@ impl Client {
         body: &str,
         reply_to: Option<MessageId>,
     ) -> Result<MessageView, ClientError> {
-        let body = validate_body(body)?;
+        self.send_files(id, body, reply_to, &[]).await
+    }
+
+    /// [`send`](Self::send) with files: they are uploaded before the message (resuming after
+    /// a cut or a restart), in the outbox's order. The text may be empty when there are files.
+    pub async fn send_files(
+        &self,
+        id: ConversationId,
+        body: &str,
+        reply_to: Option<MessageId>,
+        paths: &[std::path::PathBuf],
+    ) -> Result<MessageView, ClientError> {
+        if paths.len() > limits::ATTACHMENTS_MAX_PER_MESSAGE {
+            return Err(ClientError::Invalid(format!(
+                "a message can carry at most {} files",
+                limits::ATTACHMENTS_MAX_PER_MESSAGE
+            )));
+        }
+        let body = if paths.is_empty() || !body.trim().is_empty() {
+            validate_body(body)?
+        } else {
+            String::new()
+        };
         if self.shared.cache.conversation(id).await?.is_none() {
             return Err(CacheError::UnknownConversation(id).into());
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let metadata = std::fs::metadata(path)
+                .map_err(|error| ClientError::Invalid(format!("{}: {error}", path.display())))?;
+            if !metadata.is_file() {
+                return Err(ClientError::Invalid(format!(
+                    "{} is not a file",
+                    path.display()
+                )));
+            }
+            // The outbox keeps the path: it must still lead to the file after a restart.
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            files.push(crate::session::OutgoingFile {
+                name: crate::files::file_name(&path),
+                size: metadata.len(),
+                path,
+                upload: None,
+                attachment: None,
+            });
         }
         let message = OutgoingMessage {
             client_id: uuid::Uuid::now_v7(),
             conversation_id: id,
             body,
             reply_to,
+            files,
         };
         let created_at = now_ms();
         self.shared.cache.outbox_push(&message, created_at).await?;
@@ -237,6 +280,33 @@ impl Client {
             .message_view(&message)
             .await?
             .ok_or(CacheError::UnknownConversation(id))?)
+    }
+
+    /// A message by id: from the cache, else from the server, looking in my conversations.
+    pub async fn find_message(&self, message_id: MessageId) -> Result<Message, ClientError> {
+        if let Some(message) = self.shared.cache.message(message_id).await? {
+            return Ok(message);
+        }
+        for conversation in self.shared.cache.conversations().await? {
+            match self.shared.api.message(conversation.id, message_id).await {
+                Ok(message) => return Ok(message),
+                Err(error) if error.is_not_found() => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ClientError::Invalid(format!(
+            "no message {message_id} in my conversations"
+        )))
+    }
+
+    /// Downloads an attachment to `destination` (resuming a part left by an earlier try).
+    pub async fn download(
+        &self,
+        attachment: &natter_protocol::Attachment,
+        destination: &std::path::Path,
+        progress: impl Fn(u64, u64),
+    ) -> Result<(), crate::files::FileError> {
+        crate::files::download(&self.shared.api, attachment, destination, progress).await
     }
 
     /// Removes a message the server refused from the outbox.

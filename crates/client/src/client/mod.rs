@@ -78,6 +78,14 @@ pub enum ClientEvent {
         incoming: bool,
         alert: bool,
     },
+    /// A queued message's file `file` (its index) is on its way: `sent` of `total` bytes.
+    FileProgress {
+        conversation_id: ConversationId,
+        client_id: ClientMessageId,
+        file: usize,
+        sent: u64,
+        total: u64,
+    },
     MessageDiscarded {
         conversation_id: ConversationId,
         client_id: ClientMessageId,

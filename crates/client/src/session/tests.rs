@@ -65,6 +65,7 @@ fn outgoing(n: u128) -> OutgoingMessage {
         conversation_id: CHAT,
         body: format!("draft {n}"),
         reply_to: None,
+        files: Vec::new(),
     }
 }
 
