@@ -51,7 +51,7 @@ fn main() -> ExitCode {
                  run    install what is missing, build, start the server and the desktop app\n  \
                  test   install what is missing, then run every check and test\n  \
                  setup  install system and npm packages only\n  \
-                 bench  run the benchmarks and print their figures (bench server|desktop|desktop-call|call: one)\n  \
+                 bench  run the benchmarks and print their figures (bench server|files|desktop|desktop-call|call: one)\n  \
                  e2e    only the desktop end-to-end test (part of test)\n  \
                  installed  only the packaging check: the .deb installed, signed up, updated (part of test)\n  \
                  windows  only the Windows build and its tests under Wine (part of test)\n  \
@@ -435,15 +435,20 @@ fn desktop_call_bench(root: &Path, extra: &[String]) -> Result<()> {
 fn bench(root: &Path, args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("server") => server_bench(root, &args[1..]),
+        Some("files") => files_bench(root, &args[1..]),
         Some("desktop") => desktop_bench(root, &args[1..]),
         Some("desktop-call") => desktop_call_bench(root, &args[1..]),
         Some("call") => call_bench(root, &args[1..]),
         None => server_bench(root, &[])
+            .and_then(|()| files_bench(root, &[]))
             .and_then(|()| call_bench(root, &[]))
             .and_then(|()| desktop_bench(root, &[]))
             .and_then(|()| desktop_call_bench(root, &[])),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: use `server`, `desktop`, `desktop-call` or `call`")
+            bail!(
+                "unknown benchmark {other:?}: use `server`, `files`, `desktop`, `desktop-call` or \
+                 `call`"
+            )
         }
     }
 }
@@ -453,6 +458,15 @@ fn call_bench(root: &Path, args: &[String]) -> Result<()> {
     command
         .current_dir(root)
         .args(["bench", "-p", "natter-media", "--bench", "call", "--"])
+        .args(args);
+    run_command(&mut command)
+}
+
+fn files_bench(root: &Path, args: &[String]) -> Result<()> {
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["bench", "-p", "natter-server", "--bench", "files", "--"])
         .args(args);
     run_command(&mut command)
 }
