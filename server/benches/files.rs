@@ -119,19 +119,24 @@ impl MemoryWatch {
 async fn sign_up(http: &reqwest::Client, url: &str, name: &str) -> (String, String) {
     let body: Value = http
         .post(format!("{url}/api/auth/signup"))
-        .json(
-            &json!({"username": name, "password": "correct horse battery", "device_name": "bench"}),
-        )
+        .json(&json!({
+            "username": name,
+            "display_name": name,
+            "password": "correct horse battery",
+            "device_name": "bench"
+        }))
         .send()
         .await
         .expect("the server answers")
         .json()
         .await
         .expect("an auth answer");
-    (
-        body["token"].as_str().expect("a token").to_owned(),
-        body["user"]["id"].as_str().expect("an id").to_owned(),
-    )
+    let token = body["token"].as_str();
+    let id = body["user"]["id"].as_str();
+    match (token, id) {
+        (Some(token), Some(id)) => (token.to_owned(), id.to_owned()),
+        _ => panic!("sign-up failed: {body}"),
+    }
 }
 
 async fn create(http: &reqwest::Client, url: &str, token: &str, length: u64) -> String {
@@ -162,7 +167,7 @@ async fn patch(
     offset: u64,
     body: reqwest::Body,
 ) -> Option<u64> {
-    let response = http
+    let response = match http
         .patch(location)
         .bearer_auth(token)
         .header("Tus-Resumable", "1.0.0")
@@ -171,14 +176,26 @@ async fn patch(
         .body(body)
         .send()
         .await
-        .ok()?;
-    response
+    {
+        Ok(response) => response,
+        Err(error) => {
+            eprintln!("a piece at {offset} did not go: {error}");
+            return None;
+        }
+    };
+    let status = response.status();
+    let stands = response
         .headers()
-        .get("upload-offset")?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+        .get("upload-offset")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok());
+    if stands.is_none() {
+        eprintln!(
+            "a piece at {offset} was refused: {status} {:?}",
+            response.text().await
+        );
+    }
+    stands
 }
 
 async fn head(http: &reqwest::Client, location: &str, token: &str) -> u64 {

@@ -202,6 +202,9 @@ pub async fn state(
     auth: AuthSession,
     id: AttachmentId,
 ) -> Result<UploadState> {
+    // A piece cut on its way may still be draining into the file (or finishing the upload):
+    // answer after it.
+    let _settled = Writing::settled(id).await;
     if let Some(upload) = mine(db, auth, id).await? {
         let offset = staged_len(files, id).await?.min(upload.length);
         return Ok(UploadState {
@@ -293,33 +296,69 @@ where
     Ok(UploadState { offset: at, length })
 }
 
-/// The uploads a piece is being written to right now.
-static WRITING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<AttachmentId>>> =
-    std::sync::LazyLock::new(Default::default);
+/// One lock per upload being written or asked about: a piece is written under it, and HEAD
+/// waits for it, so the offset it answers is not one a cut piece still being drained will move.
+type UploadLock = std::sync::Arc<tokio::sync::Mutex<()>>;
+static WRITING: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<AttachmentId, UploadLock>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn lock_of(id: AttachmentId) -> UploadLock {
+    WRITING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(id)
+        .or_default()
+        .clone()
+}
+
+/// Forgets an upload's lock once nobody else holds or waits for it.
+fn release(id: AttachmentId) {
+    let mut writing = WRITING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if writing
+        .get(&id)
+        .is_some_and(|lock| std::sync::Arc::strong_count(lock) == 1)
+    {
+        writing.remove(&id);
+    }
+}
 
 /// Holds an upload while a piece is written to it.
-struct Writing(AttachmentId);
+struct Writing {
+    id: AttachmentId,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
 impl Writing {
     fn start(id: AttachmentId) -> Result<Writing> {
-        let mut writing = WRITING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !writing.insert(id) {
-            return Err(Error::Conflict(
+        let guard = lock_of(id).try_lock_owned().map_err(|_| {
+            release(id);
+            Error::Conflict(
                 "another request is writing to this upload; ask for its offset and resume",
-            ));
-        }
-        Ok(Writing(id))
+            )
+        })?;
+        Ok(Writing {
+            id,
+            guard: Some(guard),
+        })
+    }
+
+    /// Waits (bounded) until no piece is being written.
+    async fn settled(id: AttachmentId) -> Writing {
+        let lock = lock_of(id);
+        let guard = tokio::time::timeout(std::time::Duration::from_secs(10), lock.lock_owned())
+            .await
+            .ok();
+        Writing { id, guard }
     }
 }
 
 impl Drop for Writing {
     fn drop(&mut self) {
-        WRITING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&self.0);
+        drop(self.guard.take());
+        release(self.id);
     }
 }
 
