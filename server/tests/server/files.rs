@@ -14,6 +14,7 @@ crate::on_both_backends!(
     limits_quota_and_protocol_errors_are_clear,
     pictures_are_read_from_their_bytes_and_lose_their_metadata,
     the_same_file_is_stored_once_and_goes_with_its_last_message,
+    abandoned_uploads_and_unsent_files_are_swept,
 );
 
 /// A tus request with the protocol header and the user's token.
@@ -618,4 +619,73 @@ async fn files_live_in_an_s3_compatible_store() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(s3.keys().await.is_empty(), "the file left the bucket");
+}
+
+/// An upload left unfinished and a file never sent hold quota and disk until the sweeper takes
+/// them (after a day; here the sweep is run as if a day had passed). A sent file stays.
+async fn abandoned_uploads_and_unsent_files_are_swept(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let conversation = alice.direct_with(&bob).await;
+    let half_done = location(&alice, 1_000, "half.bin", "").await;
+    assert_eq!(
+        patch(&alice, &half_done, 0, &[1; 400]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let unsent = upload(&alice, &content(5_000), "unsent.bin", "").await;
+    let sent_id = upload(&alice, &content(7_000), "sent.bin", "").await;
+    let sent = send_files(&alice, &conversation, "", &[&sent_id]).await;
+    assert_eq!(stored_files(&server), 2);
+
+    let db = natter_server::db::Db::open(&server.config.effective_database_url(), 2)
+        .await
+        .expect("the database opens");
+    let files = natter_server::files::Files {
+        store: natter_server::files::BlobStore::local(&server.data_dir().join("files"))
+            .expect("the store opens"),
+        staging: server.data_dir().join("uploads"),
+        max_bytes: server.config.max_file_bytes,
+        quota_bytes: server.config.user_quota_bytes,
+    };
+    // A day from now, everything started until now is abandoned: sweep with that cut-off.
+    let cut_off = natter_server::util::now_ms() + 1;
+    natter_server::files::sweep(&db, &files, cut_off)
+        .await
+        .expect("the sweep runs");
+
+    let head = tus(&alice, Method::HEAD, &half_done)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        head.status(),
+        StatusCode::NOT_FOUND,
+        "the unfinished upload is gone"
+    );
+    assert!(
+        !server
+            .data_dir()
+            .join("uploads")
+            .join(half_done.rsplit('/').next().expect("an id"))
+            .exists(),
+        "with its staged bytes"
+    );
+    let gone = tus(&alice, Method::HEAD, &format!("/api/uploads/{unsent}"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        gone.status(),
+        StatusCode::NOT_FOUND,
+        "the unsent file is gone"
+    );
+    assert_eq!(
+        stored_files(&server),
+        1,
+        "its bytes left the store; the sent file's stayed"
+    );
+    assert_eq!(
+        fetch(&bob, &sent.attachments[0].url, None).await.status(),
+        StatusCode::OK
+    );
 }
