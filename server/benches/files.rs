@@ -8,7 +8,6 @@
 
 use std::{
     io::Write,
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -16,7 +15,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+
 use base64::Engine;
+use common::ServerProcess;
 use serde_json::{Value, json};
 
 const PIECE: usize = 8 * 1024 * 1024;
@@ -28,62 +30,6 @@ fn megabytes() -> u64 {
         .and_then(|index| args.get(index + 1))
         .and_then(|value| value.parse().ok())
         .unwrap_or(1024)
-}
-
-struct ServerProcess {
-    child: Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProcess {
-    fn start() -> ServerProcess {
-        let data = tempfile::tempdir().expect("a temporary directory");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["--max-file-bytes", &(8u64 << 30).to_string()])
-            .args(["--user-quota-bytes", &(64u64 << 30).to_string()])
-            .env("NATTER_LOG", "warn")
-            .env("NATTER_SIGNUP", "open")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("natter-server starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ServerProcess {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _data: data,
-        }
-    }
-
-    fn rss_kib(pid: u32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
 }
 
 /// Samples the server's resident memory every 50 ms until stopped; answers the peak.
@@ -101,7 +47,7 @@ impl MemoryWatch {
             let (stop, peak) = (stop.clone(), peak.clone());
             move || {
                 while !stop.load(Ordering::Relaxed) {
-                    peak.fetch_max(ServerProcess::rss_kib(pid), Ordering::Relaxed);
+                    peak.fetch_max(common::rss_kib(pid), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }
@@ -266,7 +212,15 @@ async fn main() {
     let copy = copy_started.elapsed();
     std::fs::remove_file(work.path().join("copy.bin")).expect("removed");
 
-    let server = ServerProcess::start();
+    let server = ServerProcess::start(
+        &[
+            "--max-file-bytes",
+            &(8u64 << 30).to_string(),
+            "--user-quota-bytes",
+            &(64u64 << 30).to_string(),
+        ],
+        &[],
+    );
     let pid = server.child.id();
     let http = reqwest::Client::new();
     let (alice, _) = sign_up(&http, &server.url, "alice").await;
@@ -281,7 +235,7 @@ async fn main() {
         .json()
         .await
         .expect("a conversation");
-    let idle_mib = ServerProcess::rss_kib(pid) as f64 / 1024.0;
+    let idle_mib = server.rss_kib() as f64 / 1024.0;
 
     let location = create(&http, &server.url, &alice, length).await;
     let watch = MemoryWatch::start(pid);

@@ -6,7 +6,6 @@
 //! (`cargo xtask bench` runs it with the defaults: 5,000 clients).
 
 use std::{
-    process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -14,6 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+
+use common::ServerProcess;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
@@ -46,74 +48,6 @@ fn options() -> Options {
     }
     options.clients = options.clients.max(DEVICES_PER_USER * 2);
     options
-}
-
-struct ServerProcess {
-    child: Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProcess {
-    fn start() -> ServerProcess {
-        let data = tempfile::tempdir().expect("a temporary directory");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .args([
-                "--auth-attempts-per-ip-per-minute",
-                "0",
-                "--login-attempts-per-account-per-minute",
-                "0",
-                "--ws-queue-frames",
-                "4096",
-                // Every simulated client comes from 127.0.0.1.
-                "--max-connections-per-ip",
-                "0",
-            ])
-            .env("NATTER_LOG", "warn")
-            .env("NATTER_SIGNUP", "open")
-            .env("NATTER_USER_MESSAGES_PER_MINUTE", "0")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("natter-server starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ServerProcess {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _data: data,
-        }
-    }
-
-    /// Resident memory of the server process in KiB.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
 }
 
 struct BenchUser {
@@ -307,7 +241,20 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let server = ServerProcess::start();
+        let server = ServerProcess::start(
+            &[
+                "--auth-attempts-per-ip-per-minute",
+                "0",
+                "--login-attempts-per-account-per-minute",
+                "0",
+                "--ws-queue-frames",
+                "4096",
+                // Every simulated client comes from 127.0.0.1.
+                "--max-connections-per-ip",
+                "0",
+            ],
+            &[("NATTER_USER_MESSAGES_PER_MINUTE", "0")],
+        );
         let user_count = options.clients.div_ceil(DEVICES_PER_USER).next_multiple_of(2);
         let clients = user_count * DEVICES_PER_USER;
         println!("natter realtime benchmark: {clients} WebSocket clients ({user_count} users × {DEVICES_PER_USER} devices), SQLite, loopback");

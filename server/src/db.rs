@@ -148,3 +148,11 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
+
+/// `$1, $2, …, $count`: the placeholders of an `IN (…)` list, the same text for both backends.
+pub fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|index| format!("${index}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -285,46 +285,11 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
         } => {
             let client = cli.client().await?;
             let id = resolve_conversation(&client, conversation).await?;
-            let mut events = client.subscribe();
+            let events = client.subscribe();
             let pending = client.send(id, text, *reply_to).await?;
-            let outcome = tokio::time::timeout(Duration::from_secs(*wait_seconds), async {
-                loop {
-                    match events.recv().await {
-                        Ok(ClientEvent::Message { message, .. })
-                            if message.client_id == pending.client_id
-                                && message.state != MessageState::Sending =>
-                        {
-                            return Ok(message);
-                        }
-                        Ok(ClientEvent::SignedOut) => bail!("the server refused the session"),
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-            })
-            .await;
+            let outcome = until_stored(events, &pending, Duration::from_secs(*wait_seconds)).await;
             client.stop().await;
-            match outcome {
-                Ok(message) => {
-                    let message = message?;
-                    print(&message)?;
-                    if message.state == MessageState::Failed {
-                        eprintln!(
-                            "natter: the server refused the message: {}",
-                            message.error.as_deref().unwrap_or("no reason given")
-                        );
-                        return Ok(ExitCode::FAILURE);
-                    }
-                }
-                Err(_) => {
-                    print(&pending)?;
-                    eprintln!(
-                        "natter: the server did not answer in time; the message stays in the \
-                         outbox and is sent the next time natter runs"
-                    );
-                    return Ok(ExitCode::from(3));
-                }
-            }
+            return outcome;
         }
         Command::Follow { conversation } => {
             let client = cli.client().await?;
@@ -432,6 +397,54 @@ async fn run(options: Options) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits until the server has stored (or refused) a queued message and prints it; exit code 0
+/// when stored, 1 when refused, 3 when it is still queued after `wait` (the next run of
+/// `natter` sends it). `events` must be subscribed before the message was queued.
+async fn until_stored(
+    mut events: tokio::sync::broadcast::Receiver<ClientEvent>,
+    pending: &natter_client::view::MessageView,
+    wait: Duration,
+) -> anyhow::Result<ExitCode> {
+    let outcome = tokio::time::timeout(wait, async {
+        loop {
+            match events.recv().await {
+                Ok(ClientEvent::Message { message, .. })
+                    if message.client_id == pending.client_id
+                        && message.state != MessageState::Sending =>
+                {
+                    return Ok(message);
+                }
+                Ok(ClientEvent::SignedOut) => bail!("the server refused the session"),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    })
+    .await;
+    match outcome {
+        Ok(message) => {
+            let message = message?;
+            print(&message)?;
+            if message.state == MessageState::Failed {
+                eprintln!(
+                    "natter: the server refused the message: {}",
+                    message.error.as_deref().unwrap_or("no reason given")
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(_) => {
+            print(pending)?;
+            eprintln!(
+                "natter: not sent in time; the message stays in the outbox (its files' uploads \
+                 resume) and is sent the next time natter runs"
+            );
+            Ok(ExitCode::from(3))
+        }
+    }
 }
 
 fn event_conversation(event: &ClientEvent) -> Option<ConversationId> {

@@ -5,10 +5,9 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use natter_client::{ClientEvent, view::MessageState};
 use natter_protocol::MessageId;
 
-use crate::{Cli, print, resolve_conversation};
+use crate::{Cli, print, resolve_conversation, until_stored};
 
 #[derive(Debug, Subcommand)]
 pub enum MessageCommand {
@@ -62,45 +61,9 @@ pub async fn run(cli: &Cli, command: &MessageCommand) -> anyhow::Result<std::pro
                 wait_seconds,
             } => {
                 let id = resolve_conversation(&client, conversation).await?;
-                let mut events = client.subscribe();
+                let events = client.subscribe();
                 let pending = client.send_files(id, text, *reply_to, paths).await?;
-                let waited = tokio::time::timeout(Duration::from_secs(*wait_seconds), async {
-                    loop {
-                        match events.recv().await {
-                            Ok(ClientEvent::Message { message, .. })
-                                if message.client_id == pending.client_id
-                                    && message.state != MessageState::Sending =>
-                            {
-                                return Ok(message);
-                            }
-                            Ok(ClientEvent::SignedOut) => bail!("the server refused the session"),
-                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                            Err(error) => return Err(error.into()),
-                        }
-                    }
-                })
-                .await;
-                match waited {
-                    Ok(message) => {
-                        let message = message?;
-                        print(&message)?;
-                        if message.state == MessageState::Failed {
-                            bail!(
-                                "the server refused the message: {}",
-                                message.error.as_deref().unwrap_or("no reason given")
-                            );
-                        }
-                        Ok(std::process::ExitCode::SUCCESS)
-                    }
-                    Err(_) => {
-                        print(&pending)?;
-                        eprintln!(
-                            "natter: not sent yet; the message stays in the outbox and its upload \
-                             resumes the next time natter runs"
-                        );
-                        Ok(std::process::ExitCode::from(3))
-                    }
-                }
+                until_stored(events, &pending, Duration::from_secs(*wait_seconds)).await
             }
             MessageCommand::Download { message, path } => {
                 let message = client.find_message(*message).await?;

@@ -187,10 +187,7 @@ pub async fn fill(connection: &mut sqlx::AnyConnection, messages: &mut [Message]
     if ids.is_empty() {
         return Ok(());
     }
-    let placeholders = (1..=ids.len())
-        .map(|index| format!("${index}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = crate::db::placeholders(ids.len());
     let sql = format!(
         "SELECT {COLUMNS} FROM attachments a WHERE a.message_id IN ({placeholders}) \
          ORDER BY a.position"

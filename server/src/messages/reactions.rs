@@ -31,10 +31,7 @@ pub async fn attach(connection: &mut sqlx::AnyConnection, messages: &mut [Messag
     if ids.is_empty() {
         return Ok(());
     }
-    let placeholders = (1..=ids.len())
-        .map(|index| format!("${index}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = crate::db::placeholders(ids.len());
     let sql = format!(
         "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({placeholders}) \
          ORDER BY emoji_seq, seq"
