@@ -207,7 +207,7 @@ pub async fn discard_message(
     desktop: State<'_, Desktop>,
     client_id: ClientMessageId,
 ) -> Result<()> {
-    Ok(desktop.client().await?.discard(client_id).await?)
+    Ok(desktop.client().await?.discard(client_id)?)
 }
 
 #[tauri::command]

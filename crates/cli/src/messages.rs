@@ -62,7 +62,8 @@ pub async fn run(cli: &Cli, command: &MessageCommand) -> anyhow::Result<std::pro
             } => {
                 let id = resolve_conversation(&client, conversation).await?;
                 let events = client.subscribe();
-                let pending = client.send_files(id, text, *reply_to, paths).await?;
+                let files = paths.iter().cloned().map(Into::into).collect();
+                let pending = client.send_files(id, text, *reply_to, files).await?;
                 until_stored(events, &pending, Duration::from_secs(*wait_seconds)).await
             }
             MessageCommand::Download { message, path } => {
@@ -82,7 +83,7 @@ pub async fn run(cli: &Cli, command: &MessageCommand) -> anyhow::Result<std::pro
                             target.display()
                         );
                     };
-                    client
+                    let destination = client
                         .download(attachment, &destination, |_, _| {})
                         .await
                         .with_context(|| format!("downloading {}", attachment.name))?;

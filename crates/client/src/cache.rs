@@ -505,7 +505,12 @@ impl Cache {
     }
 
     /// The server stored an outbox message: keep it as a message, drop it from the outbox.
-    pub async fn outbox_sent(&self, message: &Message) -> Result<(), CacheError> {
+    /// Stores the message the server made of an outbox entry and removes the entry; answers
+    /// the entry's files (the app's own copies among them are no longer needed).
+    pub async fn outbox_sent(
+        &self,
+        message: &Message,
+    ) -> Result<Vec<crate::session::OutgoingFile>, CacheError> {
         let mut tx = self.write().await?;
         let known: Option<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
             .bind(message.conversation_id.to_string())
@@ -514,12 +519,18 @@ impl Cache {
         if known.is_some() {
             upsert_message(&mut tx, message).await?;
         }
-        sqlx::query("DELETE FROM outbox WHERE client_id = ?")
-            .bind(message.client_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let files: Option<Option<String>> =
+            sqlx::query_scalar("DELETE FROM outbox WHERE client_id = ? RETURNING files")
+                .bind(message.client_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(files
+            .flatten()
+            .as_deref()
+            .map(json)
+            .transpose()?
+            .unwrap_or_default())
     }
 
     pub async fn outbox_failed(
@@ -535,18 +546,32 @@ impl Cache {
         Ok(())
     }
 
-    /// Removes a failed outbox entry; returns its conversation when there was one.
-    pub async fn outbox_discard(
+    /// Removes an outbox entry, whatever its state; answers it when there was one.
+    pub async fn outbox_remove(
         &self,
         client_id: ClientMessageId,
-    ) -> Result<Option<ConversationId>, CacheError> {
-        let row: Option<String> = sqlx::query_scalar(
-            "DELETE FROM outbox WHERE client_id = ? AND failed IS NOT NULL RETURNING conversation_id",
+    ) -> Result<Option<OutgoingMessage>, CacheError> {
+        let row = sqlx::query(
+            "DELETE FROM outbox WHERE client_id = ?
+             RETURNING client_id, conversation_id, body, reply_to, files",
         )
         .bind(client_id.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|id| uuid(&id)).transpose()
+        row.map(|row| {
+            Ok(OutgoingMessage {
+                client_id: uuid(row.get(0))?,
+                conversation_id: uuid(row.get(1))?,
+                body: row.get(2),
+                reply_to: row.get::<Option<&str>, _>(3).map(uuid).transpose()?,
+                files: row
+                    .get::<Option<&str>, _>(4)
+                    .map(json)
+                    .transpose()?
+                    .unwrap_or_default(),
+            })
+        })
+        .transpose()
     }
 }
 

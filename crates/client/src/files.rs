@@ -37,6 +37,25 @@ fn local(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
     }
 }
 
+/// A file to send: where it is on this device, the name it goes by (its own by default), and
+/// whether it is a copy the app made for the message (removed once sent or discarded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileToSend {
+    pub path: PathBuf,
+    pub name: Option<String>,
+    pub owned: bool,
+}
+
+impl From<PathBuf> for FileToSend {
+    fn from(path: PathBuf) -> Self {
+        Self {
+            path,
+            name: None,
+            owned: false,
+        }
+    }
+}
+
 /// A file's name as sent: the last part of its path.
 pub fn file_name(path: &Path) -> String {
     path.file_name()
@@ -73,14 +92,16 @@ fn backoff() -> ExponentialBuilder {
         .with_jitter()
 }
 
-/// Uploads the file at `path`, continuing `resume` when given (an upload started before a
-/// restart). `started` hears of the target once it exists (to keep it for a resume);
+/// Uploads the file at `path` as `name`, continuing `resume` when given (an upload started before a
+/// restart). `started` hears of the target once it exists, before any byte goes (to keep it
+/// for a resume or a cancel);
 /// `progress` of the bytes the server has. Answers the attachment's id.
 pub async fn upload(
     api: &Api,
     path: &Path,
+    name: &str,
     resume: Option<UploadTarget>,
-    started: impl FnOnce(&UploadTarget),
+    started: impl AsyncFnOnce(&UploadTarget),
     progress: impl Fn(u64, u64),
 ) -> Result<AttachmentId, FileError> {
     let length = tokio::fs::metadata(path).await.map_err(local(path))?.len();
@@ -106,9 +127,9 @@ pub async fn upload(
         Some(resumed) => resumed,
         None => {
             let target = api
-                .create_upload(length, &file_name(path), content_type(path))
+                .create_upload(length, name, content_type(Path::new(name)))
                 .await?;
-            started(&target);
+            started(&target).await;
             (target, 0)
         }
     };
@@ -155,17 +176,23 @@ pub async fn upload(
     Ok(target.id)
 }
 
-/// Downloads an attachment to `destination`, through `<destination>.part`, resuming a part
-/// left by an earlier try. `progress` hears the bytes written.
+/// Where a download of `attachment` into `directory` is written until complete: it is the
+/// attachment's own, so a part of another file by the same name is never resumed.
+pub fn part_path(directory: &Path, attachment: AttachmentId) -> PathBuf {
+    directory.join(format!(".{attachment}.natter-part"))
+}
+
+/// Downloads an attachment to `destination` through a part file beside it, resuming a part
+/// left by an earlier try. `progress` hears the bytes written. Answers where the file is: a
+/// free name beside `destination` if a file took that name meanwhile.
 pub async fn download(
     api: &Api,
     attachment: &Attachment,
     destination: &Path,
     progress: impl Fn(u64, u64),
-) -> Result<(), FileError> {
-    // The part is this attachment's: a part of another file by the same name is never resumed.
+) -> Result<PathBuf, FileError> {
     let directory = destination.parent().unwrap_or(Path::new("."));
-    let part = directory.join(format!(".{}.natter-part", attachment.id));
+    let part = part_path(directory, attachment.id);
     let expected = attachment.size;
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
@@ -235,7 +262,7 @@ pub async fn download(
     tokio::fs::rename(&part, &destination)
         .await
         .map_err(local(&destination))?;
-    Ok(())
+    Ok(destination)
 }
 
 /// A path in `directory` for `name` that does not exist yet: `name`, then `name (1)`, … (a

@@ -23,6 +23,7 @@ pub mod client;
 pub mod credentials;
 pub mod files;
 pub mod invites;
+mod outbox_posts;
 pub mod session;
 pub mod session_shell;
 pub mod sync;

@@ -104,6 +104,10 @@ pub struct OutgoingFile {
     /// The finished upload's attachment id.
     #[serde(default)]
     pub attachment: Option<natter_protocol::AttachmentId>,
+    /// A copy the app made for this message (a pasted picture): removed once the message is
+    /// sent or discarded.
+    #[serde(default)]
+    pub owned: bool,
 }
 
 /// Why an outbox send did not succeed.
@@ -143,6 +147,10 @@ pub enum Input {
         client_id: ClientMessageId,
         failure: SendFailure,
     },
+    /// The user gave up on a queued message (sending, waiting or failed): it leaves the
+    /// outbox, and the next one goes out. A post already on its way is the shell's to stop;
+    /// if the server stored it anyway, its event shows it like any other message.
+    Discard { client_id: ClientMessageId },
     /// An event handed out by [`Output::Apply`] could not be applied (the local store failed,
     /// or the conversation could not be fetched): rewind that conversation's cursor and resume
     /// from the server again.
@@ -370,6 +378,7 @@ impl Session {
                     self.outbox.push_back(message);
                 }
             }
+            Input::Discard { client_id } => self.settled(client_id),
             Input::SendSucceeded { client_id, message } => {
                 self.settled(client_id);
                 self.send_backoff =

@@ -10,8 +10,7 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{
-    ClientFrame, ClientMessageId, ConversationId, EventBody, SendMessageRequest, Seq, ServerFrame,
-    UserId, limits,
+    ClientFrame, ClientMessageId, ConversationId, EventBody, Seq, ServerFrame, UserId, limits,
 };
 use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
 use tokio_tungstenite::{
@@ -21,10 +20,10 @@ use tokio_tungstenite::{
 
 use crate::{
     account_state::AccountState,
-    api::ApiError,
     cache::CacheError,
     client::{ClientError, ClientEvent, PAGE_SIZE},
-    session::{ConnectionStatus, Input, OutgoingMessage, Output, SendFailure, Session},
+    outbox_posts,
+    session::{ConnectionStatus, Input, OutgoingMessage, Output, Session},
     view,
 };
 
@@ -36,6 +35,8 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// What the facade asks of the task.
 pub(crate) enum Command {
     Queue(OutgoingMessage),
+    /// Give up on a queued message, whatever its state.
+    Discard(ClientMessageId),
     Typing(ConversationId),
     /// A live frame (call signaling): sent if the socket is up, dropped otherwise.
     Frame(ClientFrame),
@@ -55,6 +56,8 @@ pub(crate) struct SessionShell {
     socket: Option<Socket>,
     connecting: Option<JoinHandle<Result<Socket, tungstenite::Error>>>,
     posts: (mpsc::UnboundedSender<Input>, mpsc::UnboundedReceiver<Input>),
+    /// The outbox message being posted, to stop when it is discarded.
+    posting: Option<(ClientMessageId, JoinHandle<()>)>,
     typing_sent: HashMap<ConversationId, Instant>,
 }
 
@@ -72,6 +75,7 @@ impl SessionShell {
             socket: None,
             connecting: None,
             posts: mpsc::unbounded_channel(),
+            posting: None,
             typing_sent: HashMap::new(),
         }
     }
@@ -91,6 +95,7 @@ impl SessionShell {
                     Some(Command::Queue(message)) => {
                         self.session.handle_input(Input::Queue(message), Instant::now());
                     }
+                    Some(Command::Discard(client_id)) => self.discard(client_id).await,
                     Some(Command::Typing(id)) => self.send_typing(id).await,
                     Some(Command::Frame(frame)) => self.send_live(&frame).await,
                     Some(Command::Stop) | None => {
@@ -274,7 +279,8 @@ impl SessionShell {
                 let _ = self.call_frames.send(frame);
             }
             Output::Sent { message, .. } => {
-                self.shared.cache.outbox_sent(&message).await?;
+                let files = self.shared.cache.outbox_sent(&message).await?;
+                outbox_posts::remove_copies(&files);
                 if let Some(view) = self.shared.message_view(&message).await? {
                     self.shared.emit(ClientEvent::Message {
                         message: view,
@@ -346,42 +352,28 @@ impl SessionShell {
     }
 
     /// Posts an outbox message in the background; its outcome comes back as an input.
-    fn post(&self, message: OutgoingMessage) {
-        let sender = self.posts.0.clone();
-        let shared = self.shared.clone();
-        tokio::spawn(async move {
-            let attachments = match upload_files(&shared, &message).await {
-                Ok(attachments) => attachments,
-                Err(failure) => {
-                    let _ = sender.send(Input::SendFailed {
-                        client_id: message.client_id,
-                        failure,
-                    });
-                    return;
-                }
-            };
-            let request = SendMessageRequest {
-                client_id: message.client_id,
-                body: message.body.clone(),
-                reply_to: message.reply_to,
-                attachments,
-            };
-            let input = match shared
-                .api
-                .send_message(message.conversation_id, &request)
-                .await
-            {
-                Ok(stored) => Input::SendSucceeded {
-                    client_id: message.client_id,
-                    message: stored,
-                },
-                Err(error) => Input::SendFailed {
-                    client_id: message.client_id,
-                    failure: send_failure(&error),
-                },
-            };
-            let _ = sender.send(input);
-        });
+    fn post(&mut self, message: OutgoingMessage) {
+        let client_id = message.client_id;
+        // The machine posts one at a time: an earlier post has answered already.
+        let task = outbox_posts::spawn(self.shared.clone(), message, self.posts.0.clone());
+        self.posting = Some((client_id, task));
+    }
+
+    /// The user gave up on a queued message: a post on its way stops, the machine moves on,
+    /// and the entry, its uploads and the app's copies of its files go.
+    async fn discard(&mut self, client_id: ClientMessageId) {
+        if let Some((posting, task)) = self.posting.take() {
+            if posting == client_id {
+                task.abort();
+            } else {
+                self.posting = Some((posting, task));
+            }
+        }
+        self.session
+            .handle_input(Input::Discard { client_id }, Instant::now());
+        if let Err(error) = outbox_posts::discard(&self.shared, client_id).await {
+            tracing::warn!(%error, "a discarded message was not removed");
+        }
     }
 
     /// The conversation's history is stale (a gap too wide to replay): fetched again.
@@ -633,77 +625,4 @@ impl SessionShell {
         }
         Ok(())
     }
-}
-
-/// How a request's failure counts for the outbox.
-fn send_failure(error: &ApiError) -> SendFailure {
-    if error.is_unauthorized() {
-        SendFailure::Unauthorized
-    } else if let Some(wait) = error.retry_after() {
-        SendFailure::Throttled {
-            reason: error.to_string(),
-            wait,
-        }
-    } else if error.is_retryable() {
-        SendFailure::Retryable(error.to_string())
-    } else {
-        SendFailure::Rejected(error.to_string())
-    }
-}
-
-/// Uploads a queued message's files that are not up yet (resuming a started upload), keeping
-/// each step in the outbox so a restart goes on from there; answers their attachment ids.
-async fn upload_files(
-    shared: &Arc<AccountState>,
-    message: &OutgoingMessage,
-) -> Result<Vec<natter_protocol::AttachmentId>, SendFailure> {
-    let mut files = message.files.clone();
-    for index in 0..files.len() {
-        if files[index].attachment.is_some() {
-            continue;
-        }
-        let file = files[index].clone();
-        let started = std::sync::Mutex::new(None);
-        let uploaded = crate::files::upload(
-            &shared.api,
-            &file.path,
-            file.upload.clone(),
-            |target| {
-                if let Ok(mut started) = started.lock() {
-                    *started = Some(target.clone());
-                }
-            },
-            |sent, total| {
-                shared.emit(ClientEvent::FileProgress {
-                    conversation_id: message.conversation_id,
-                    client_id: message.client_id,
-                    file: index,
-                    sent,
-                    total,
-                });
-            },
-        )
-        .await;
-        if let Some(target) = started.lock().ok().and_then(|mut started| started.take()) {
-            files[index].upload = Some(target);
-        }
-        match uploaded {
-            Ok(attachment) => files[index].attachment = Some(attachment),
-            Err(error) => {
-                // Where it got is kept, so the next try resumes.
-                let _ = shared.cache.outbox_files(message.client_id, &files).await;
-                return Err(match &error {
-                    crate::files::FileError::Api(error) => send_failure(error),
-                    crate::files::FileError::Local { .. }
-                    | crate::files::FileError::Incomplete { .. } => {
-                        SendFailure::Rejected(error.to_string())
-                    }
-                });
-            }
-        }
-        if let Err(error) = shared.cache.outbox_files(message.client_id, &files).await {
-            tracing::warn!(%error, "an upload's progress was not kept");
-        }
-    }
-    Ok(files.iter().filter_map(|file| file.attachment).collect())
 }

@@ -357,7 +357,7 @@ async fn a_file_sent_offline_is_delivered_once_when_the_server_is_back() {
     server.down().await;
     let caption = "plans attached".to_owned();
     client
-        .send_files(chat, &caption, None, std::slice::from_ref(&file))
+        .send_files(chat, &caption, None, vec![file.clone().into()])
         .await
         .expect("queued");
     client.stop().await;
@@ -391,6 +391,102 @@ async fn a_file_sent_offline_is_delivered_once_when_the_server_is_back() {
     assert_eq!(std::fs::read(&downloaded).expect("the file"), bytes);
     client.stop().await;
     server.down().await;
+}
+
+/// A file given up while it uploads: the upload stops and is cancelled on the server (its
+/// staged bytes go), the app's copy is removed, the message never arrives, and the next one
+/// goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_given_up_while_it_uploads_never_arrives_and_leaves_nothing_behind() {
+    let server = TestServer::start().await;
+    let alice = server.sign_up("alice").await;
+    let bob = server.sign_up("bob").await;
+    let chat = direct(&server, &alice, &bob).await;
+    let alice_dir = tempfile::tempdir().expect("a data dir");
+    let copy = alice_dir.path().join("pasted-copy");
+    std::fs::write(&copy, vec![7u8; 96 * 1024 * 1024]).expect("a file");
+    let client = start_client(&server, &alice, alice_dir.path()).await;
+    wait_for_status(&client, online, "online").await;
+
+    let mut events = client.subscribe();
+    let pending = client
+        .send_files(
+            chat,
+            "",
+            None,
+            vec![natter_client::files::FileToSend {
+                path: copy.clone(),
+                name: Some("holiday.bin".to_owned()),
+                owned: true,
+            }],
+        )
+        .await
+        .expect("queued");
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(ClientEvent::FileProgress {
+                client_id,
+                sent,
+                total,
+                ..
+            }) = events.recv().await
+                && client_id == pending.client_id
+                && sent > 0
+            {
+                assert!(
+                    sent < total,
+                    "the upload was over before it could be given up"
+                );
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the upload starts");
+    client.discard(pending.client_id).expect("discarded");
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(ClientEvent::MessageDiscarded { client_id, .. }) = events.recv().await
+                && client_id == pending.client_id
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the app hears that the message is gone");
+    assert!(!copy.exists(), "the app's copy of the file is removed");
+
+    // The server's staging area empties as the cancel reaches it (in the background).
+    let staging = server._data.path().join("uploads");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let staged: Vec<_> = std::fs::read_dir(&staging)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if staged.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cancelled upload's bytes stay on the server: {staged:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    client.send(chat, "never mind", None).await.expect("queued");
+    wait_for_history(&client, chat, &["never mind".to_owned()], |m| {
+        m.state == MessageState::Sent
+    })
+    .await;
+    let bob_api = server.api().with_token(&bob.token);
+    assert_eq!(server_bodies(&bob_api, chat).await, vec!["never mind"]);
+    client.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -97,6 +97,33 @@ impl Api {
         self.respond(request).await.map(|_| ())
     }
 
+    /// A picture to show (a thumbnail or the file itself), whole: refused beyond `max` bytes.
+    /// `url` is one an [`Attachment`](natter_protocol::Attachment) gave: nothing else of the
+    /// server is fetched through here.
+    pub async fn attachment_bytes(&self, url: &str, max: u64) -> Result<Vec<u8>, ApiError> {
+        let is_attachment = url
+            .strip_prefix("/api/attachments/")
+            .is_some_and(|rest| !rest.contains(['?', '#', '.', '\\']));
+        if !is_attachment {
+            return Err(ApiError::Malformed(format!(
+                "{url:?} is not a file of this server"
+            )));
+        }
+        let too_large = || ApiError::Malformed(format!("{url} is larger than {max} bytes"));
+        let mut response = self.download(url, 0).await?;
+        if response.content_length().is_some_and(|length| length > max) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(ApiError::Unreachable)? {
+            if (bytes.len() + chunk.len()) as u64 > max {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
     /// A file's bytes from `from` on, as a response to stream (`from` > 0: a range).
     pub async fn download(&self, url: &str, from: u64) -> Result<Response, ApiError> {
         let mut request = self.request(Method::GET, url).timeout(PIECE_TIMEOUT * 12);

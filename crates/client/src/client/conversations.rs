@@ -137,7 +137,7 @@ impl Client {
         body: &str,
         reply_to: Option<MessageId>,
     ) -> Result<MessageView, ClientError> {
-        self.send_files(id, body, reply_to, &[]).await
+        self.send_files(id, body, reply_to, Vec::new()).await
     }
 
     /// [`send`](Self::send) with files: they are uploaded before the message (resuming after
@@ -147,15 +147,15 @@ impl Client {
         id: ConversationId,
         body: &str,
         reply_to: Option<MessageId>,
-        paths: &[std::path::PathBuf],
+        files_to_send: Vec<crate::files::FileToSend>,
     ) -> Result<MessageView, ClientError> {
-        if paths.len() > limits::ATTACHMENTS_MAX_PER_MESSAGE {
+        if files_to_send.len() > limits::ATTACHMENTS_MAX_PER_MESSAGE {
             return Err(ClientError::Invalid(format!(
                 "a message can carry at most {} files",
                 limits::ATTACHMENTS_MAX_PER_MESSAGE
             )));
         }
-        let body = if paths.is_empty() || !body.trim().is_empty() {
+        let body = if files_to_send.is_empty() || !body.trim().is_empty() {
             validate_body(body)?
         } else {
             String::new()
@@ -163,8 +163,9 @@ impl Client {
         if self.shared.cache.conversation(id).await?.is_none() {
             return Err(CacheError::UnknownConversation(id).into());
         }
-        let mut files = Vec::with_capacity(paths.len());
-        for path in paths {
+        let mut files = Vec::with_capacity(files_to_send.len());
+        for file in files_to_send {
+            let path = &file.path;
             let metadata = std::fs::metadata(path)
                 .map_err(|error| ClientError::Invalid(format!("{}: {error}", path.display())))?;
             if !metadata.is_file() {
@@ -176,11 +177,15 @@ impl Client {
             // The outbox keeps the path: it must still lead to the file after a restart.
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             files.push(crate::session::OutgoingFile {
-                name: crate::files::file_name(&path),
+                name: file
+                    .name
+                    .filter(|name| !name.trim().is_empty())
+                    .unwrap_or_else(|| crate::files::file_name(&path)),
                 size: metadata.len(),
                 path,
                 upload: None,
                 attachment: None,
+                owned: file.owned,
             });
         }
         let message = OutgoingMessage {
@@ -299,25 +304,38 @@ impl Client {
         )))
     }
 
-    /// Downloads an attachment to `destination` (resuming a part left by an earlier try).
+    /// Downloads an attachment to `destination` (resuming a part left by an earlier try);
+    /// answers where it is (another free name if one took `destination` meanwhile).
     pub async fn download(
         &self,
         attachment: &natter_protocol::Attachment,
         destination: &std::path::Path,
         progress: impl Fn(u64, u64),
-    ) -> Result<(), crate::files::FileError> {
+    ) -> Result<std::path::PathBuf, crate::files::FileError> {
         crate::files::download(&self.shared.api, attachment, destination, progress).await
     }
 
-    /// Removes a message the server refused from the outbox.
-    pub async fn discard(&self, client_id: ClientMessageId) -> Result<(), ClientError> {
-        if let Some(conversation_id) = self.shared.cache.outbox_discard(client_id).await? {
-            self.shared.emit(ClientEvent::MessageDiscarded {
-                conversation_id,
-                client_id,
-            });
-        }
-        Ok(())
+    /// Where the files of my queued messages are on this device (to keep the app's copies of
+    /// them while they wait).
+    pub async fn queued_files(&self) -> Result<Vec<std::path::PathBuf>, ClientError> {
+        Ok(self
+            .shared
+            .cache
+            .outbox(None)
+            .await?
+            .into_iter()
+            .flat_map(|entry| entry.message.files)
+            .map(|file| file.path)
+            .collect())
+    }
+
+    /// Gives up on a message of mine not sent yet, whatever its state (waiting, uploading its
+    /// files, refused): it leaves the outbox, its uploads are cancelled, and a
+    /// `MessageDiscarded` event follows. One the server stored meanwhile shows as sent.
+    pub fn discard(&self, client_id: ClientMessageId) -> Result<(), ClientError> {
+        self.commands
+            .send(Command::Discard(client_id))
+            .map_err(|_| ClientError::Stopped)
     }
 
     /// Marks the conversation read up to its newest message.

@@ -361,6 +361,55 @@ fn the_outbox_waits_for_a_live_session_then_sends_one_at_a_time_in_order() {
 }
 
 #[test]
+fn discarding_the_message_in_flight_sends_the_next_and_a_late_answer_settles_nothing_else() {
+    let now = Instant::now();
+    let mut session = live_session(&[], now);
+    session.handle_input(Input::Queue(outgoing(1)), now);
+    session.handle_input(Input::Queue(outgoing(2)), now);
+    session.handle_input(Input::Queue(outgoing(3)), now);
+    assert_eq!(posts(&drain(&mut session)), vec![outgoing(1).client_id]);
+    session.handle_input(
+        Input::Discard {
+            client_id: outgoing(1).client_id,
+        },
+        now,
+    );
+    assert_eq!(
+        posts(&drain(&mut session)),
+        vec![outgoing(2).client_id],
+        "the next message goes out at once"
+    );
+    // Discarding one still waiting takes it out of the line.
+    session.handle_input(
+        Input::Discard {
+            client_id: outgoing(3).client_id,
+        },
+        now,
+    );
+    // The discarded post's failure arrives late: it neither holds up nor resends anything.
+    session.handle_input(
+        Input::SendFailed {
+            client_id: outgoing(1).client_id,
+            failure: SendFailure::Retryable("cut".into()),
+        },
+        now,
+    );
+    assert!(posts(&drain(&mut session)).is_empty());
+    session.handle_input(
+        Input::SendSucceeded {
+            client_id: outgoing(2).client_id,
+            message: message(2, ME, outgoing(2).client_id),
+        },
+        now,
+    );
+    assert!(
+        posts(&drain(&mut session)).is_empty(),
+        "the discarded third message is never posted"
+    );
+    assert_eq!(session.pending().count(), 0);
+}
+
+#[test]
 fn a_retryable_failure_resends_the_same_message_later_and_a_rejection_moves_on() {
     let now = Instant::now();
     let mut session = live_session(&[], now);
