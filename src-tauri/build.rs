@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 /// Every command of `src/commands.rs`, `src/call_commands.rs`, `src/account_commands.rs`,
-/// `src/admin_commands.rs` (and `follow_links`, the two of `updates.rs`, `open_link`); each needs an
+/// `src/admin_commands.rs`, `src/file_commands.rs` (and `follow_links`, the two of `updates.rs`, `open_link`); each needs an
 /// `allow-…` grant in `capabilities/` to be callable from a window.
 const COMMANDS: &[&str] = &[
     "server_info",
@@ -71,6 +71,15 @@ const COMMANDS: &[&str] = &[
     "upload_avatar",
     "avatar",
     "set_settings",
+    "pick_files",
+    "stage_pasted",
+    "unstage_file",
+    "send_files",
+    "attachment_picture",
+    "download_attachment",
+    "cancel_download",
+    "open_download",
+    "show_download",
     "start_call",
     "accept_call",
     "decline_call",

@@ -283,6 +283,11 @@ impl Desktop {
         }
     }
 
+    /// Where the app keeps its settings and caches.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// The devices picked in the settings, shared with the calls.
     pub fn picks(&self) -> SharedPicks {
         self.picks.clone()

@@ -10,6 +10,7 @@ use crate::{
     call_view::{CallStatsScreenView, quality},
     calls::CallDesk,
     desktop::Desktop,
+    file_desk::UploadProgress,
     page_events::{
         ConversationRemoved, MessageDiscarded, OpenConversation, PresenceChange, Typing, emit,
     },
@@ -70,8 +71,22 @@ pub async fn forward(
                 }
                 emit(&app, message)
             }
-            // The page has no upload view yet: the message shows as sending until stored.
-            ClientEvent::FileProgress { .. } => Ok(()),
+            ClientEvent::FileProgress {
+                conversation_id,
+                client_id,
+                file,
+                sent,
+                total,
+            } => emit(
+                &app,
+                &UploadProgress {
+                    conversation_id: *conversation_id,
+                    client_id: *client_id,
+                    file: u32::try_from(*file).unwrap_or(u32::MAX),
+                    sent: *sent,
+                    total: *total,
+                },
+            ),
             ClientEvent::MessageDiscarded {
                 conversation_id,
                 client_id,

@@ -36,6 +36,7 @@ fn command_types(types: &mut Declarations) {
     types.visit::<desktop::Settings>();
     types.visit::<natter_client::view::MessagePageView>();
     types.visit::<commands::SearchHit>();
+    types.visit::<crate::file_desk::StagedFile>();
     types.visit::<protocol::User>();
     types.visit::<protocol::CallKind>();
     types.visit::<call_commands::DevicesView>();

@@ -17,6 +17,8 @@ mod commands;
 mod connection;
 mod desktop;
 mod events;
+mod file_commands;
+mod file_desk;
 mod frames;
 mod identity;
 #[cfg(test)]
@@ -147,6 +149,7 @@ pub fn run_with(options: Options) -> ExitCode {
         .plugin(autostart::plugin())
         .plugin(updates::plugin())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .register_asynchronous_uri_scheme_protocol(frames::SCHEME, |context, request, responder| {
             let streams = context
                 .app_handle()
@@ -169,6 +172,7 @@ pub fn run_with(options: Options) -> ExitCode {
             app.manage(calls::CallDesk::new(streams, desktop.picks()));
             app.manage(desktop.clone());
             app.manage(links::PendingLink::default());
+            app.manage(file_desk::FileDesk::default());
             app.manage(updates::Found::default());
             let in_tray = match tray::install(&handle, on_tray_action) {
                 Ok(()) => true,
@@ -204,6 +208,9 @@ pub fn run_with(options: Options) -> ExitCode {
             }
             if window.label() != "main" {
                 return;
+            }
+            if let tauri::WindowEvent::DragDrop(drag) = event {
+                file_commands::on_drag_drop(window.app_handle(), drag);
             }
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 let app = window.app_handle();
@@ -273,6 +280,15 @@ pub fn run_with(options: Options) -> ExitCode {
             commands::upload_avatar,
             commands::avatar,
             commands::set_settings,
+            file_commands::pick_files,
+            file_commands::stage_pasted,
+            file_commands::unstage_file,
+            file_commands::send_files,
+            file_commands::attachment_picture,
+            file_commands::download_attachment,
+            file_commands::cancel_download,
+            file_commands::open_download,
+            file_commands::show_download,
             call_commands::start_call,
             call_commands::accept_call,
             call_commands::decline_call,
@@ -373,8 +389,13 @@ static ACCOUNT_HOOKS: desktop::AccountHooks = desktop::AccountHooks {
     forward_events: |app, desktop, client| {
         tauri::async_runtime::spawn(events::forward(app, desktop, client.subscribe()))
     },
-    // A natter:// link that came while nobody was signed in.
-    signed_in: |app| Box::pin(links::follow_pending(app)),
+    // A natter:// link that came while nobody was signed in; pasted copies left behind.
+    signed_in: |app| {
+        Box::pin(async move {
+            file_commands::sweep_copies(app).await;
+            links::follow_pending(app).await;
+        })
+    },
     signed_out: |app| {
         Box::pin(async move {
             let desk = app.state::<calls::CallDesk>().inner().clone();

@@ -22,9 +22,24 @@ use crate::{call_alerts::Answer, call_view::CallScreenView};
 /// Longest message preview shown in a notification, in characters.
 const PREVIEW_CHARS: usize = 120;
 
-/// What a notification says: the sender as title, the start of the message as body.
+/// What a notification says: the sender as title, the start of the message as body (what it
+/// carries, for files sent without a text).
 fn content(message: &MessageView) -> (String, String) {
-    (message.sender_name.clone(), preview(&message.body))
+    let files = &message.attachments;
+    let body = if !message.body.trim().is_empty() || files.is_empty() {
+        preview(&message.body)
+    } else if let [file] = files.as_slice() {
+        if file.image.is_some() {
+            "Sent a picture".to_owned()
+        } else {
+            preview(&format!("Sent a file: {}", file.name))
+        }
+    } else if files.iter().all(|file| file.image.is_some()) {
+        format!("Sent {} pictures", files.len())
+    } else {
+        format!("Sent {} files", files.len())
+    };
+    (message.sender_name.clone(), body)
 }
 
 /// The start of a message, cut at a character boundary and marked when cut.
@@ -335,6 +350,66 @@ mod tests {
         assert_eq!(
             preview(&"a".repeat(PREVIEW_CHARS)).chars().count(),
             PREVIEW_CHARS
+        );
+    }
+
+    fn with_files(body: &str, names: &[(&str, bool)]) -> MessageView {
+        let id = uuid::Uuid::now_v7();
+        MessageView {
+            client_id: id,
+            id: Some(id),
+            conversation_id: id,
+            seq: Some(1),
+            sender_id: id,
+            sender_name: "Bob".into(),
+            mine: false,
+            body: body.into(),
+            created_at: 0,
+            edited_at: None,
+            deleted_at: None,
+            state: natter_client::view::MessageState::Sent,
+            error: None,
+            call: None,
+            reply_to: None,
+            reactions: Vec::new(),
+            mentioned_usernames: Vec::new(),
+            mentions_me: false,
+            attachments: names
+                .iter()
+                .map(|(name, picture)| natter_protocol::Attachment {
+                    id,
+                    name: (*name).into(),
+                    content_type: "application/octet-stream".into(),
+                    size: 1,
+                    image: picture.then(|| natter_protocol::ImageInfo {
+                        width: 1,
+                        height: 1,
+                        animated: false,
+                        thumbnail_url: String::new(),
+                    }),
+                    url: String::new(),
+                })
+                .collect(),
+            pending_files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn files_without_a_text_are_announced_by_what_they_are() {
+        let body = |message: MessageView| content(&message).1;
+        assert_eq!(body(with_files("look", &[("a.jpg", true)])), "look");
+        assert_eq!(body(with_files("", &[("a.jpg", true)])), "Sent a picture");
+        assert_eq!(
+            body(with_files("", &[("plan.pdf", false)])),
+            "Sent a file: plan.pdf"
+        );
+        assert_eq!(
+            body(with_files("", &[("a.jpg", true), ("b.jpg", true)])),
+            "Sent 2 pictures"
+        );
+        assert_eq!(
+            body(with_files("", &[("a.jpg", true), ("plan.pdf", false)])),
+            "Sent 2 files"
         );
     }
 }

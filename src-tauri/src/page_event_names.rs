@@ -9,6 +9,7 @@ use crate::{
     call_view::{CallScreenView, CallStatsScreenView},
     connection::ConnectionView,
     desktop::AppStateView,
+    file_desk::{DownloadView, FileDrag, FilesStaged, UploadProgress},
     links::{CallOffer, InviteOffer},
     page_events::{
         ConversationRemoved, MessageDiscarded, MicLevel, OpenConversation, PageEvent,
@@ -47,4 +48,8 @@ page_events! {
     "natter://call" => CallScreenView,
     "natter://call-stats" => CallStatsScreenView,
     "natter://mic-level" => MicLevel,
+    "natter://upload-progress" => UploadProgress,
+    "natter://download" => DownloadView,
+    "natter://file-drag" => FileDrag,
+    "natter://files-staged" => FilesStaged,
 }

@@ -31,7 +31,7 @@ pub struct ConversationRemoved {
     pub conversation_id: ConversationId,
 }
 
-/// A failed message the user discarded (on this or another device).
+/// A message not sent yet that the user discarded (waiting, uploading or refused).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct MessageDiscarded {
     pub conversation_id: ConversationId,

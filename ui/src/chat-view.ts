@@ -2,6 +2,8 @@
 // (chat-header.ts). Messages are what Rust sends (open_conversation, load_older, message events);
 // this view keeps them in display order and turns clicks and keys into commands.
 
+import { AttachmentTray } from "./attachment-tray";
+import { runFileAction } from "./attachments";
 import { ChatHeader } from "./chat-header";
 import { Composer, fitToContent } from "./composer";
 import { confirmAction } from "./confirm-dialog";
@@ -13,11 +15,13 @@ import {
   type ConversationView,
   type MessageDiscarded,
   type MessageView,
+  type StagedFile,
 } from "./ipc";
 import { PopupMenu } from "./menu";
 import { MentionSuggest, ReactionPicker, ReplyBar } from "./message-responses";
 import { buildRows, canChange, canReport, estimateRowHeight, renderRow, sameRow, type Row } from "./message-row";
 import { MessageStore } from "./message-store";
+import { PictureViewer, picturesOf } from "./picture-viewer";
 import { ReportDialog } from "./report-dialog";
 import type { TypingTracker } from "./typing";
 import { VirtualList } from "./virtual-list";
@@ -54,6 +58,8 @@ export class ChatView {
   private readonly store = new MessageStore();
   private readonly replyBar: ReplyBar;
   private readonly reactions = new ReactionPicker();
+  private readonly tray: AttachmentTray;
+  private readonly viewer: PictureViewer;
   /** My username, for my mentions to stand out (set by the workspace once signed in). */
   private me: { id: string; username: string } = { id: "", username: "" };
 
@@ -89,8 +95,11 @@ export class ChatView {
         this.replyBar.clear();
       }
     });
+    this.tray = new AttachmentTray(composerBox, options.notify);
+    this.viewer = new PictureViewer(options.notify);
     this.composer = new Composer(byId("composer-form", HTMLFormElement), composerBox, {
       send: (body) => this.send(body),
+      hasFiles: () => this.tray.count() > 0,
       typing: () => {
         const id = this.conversation?.id;
         if (id !== undefined) {
@@ -182,6 +191,7 @@ export class ChatView {
     this.header.render();
     this.header.renderTyping();
     this.composer.setConversation(conversation.id);
+    this.tray.setConversation(conversation.id);
     this.rebuild();
     this.composer.focus();
 
@@ -252,6 +262,7 @@ export class ChatView {
     this.list.reset();
     delete this.root.dataset["conversationId"];
     this.composer.setConversation(null);
+    this.tray.setConversation(null);
     show(this.main, false);
     show(this.empty, true);
     show(this.olderSpinner, false);
@@ -262,6 +273,17 @@ export class ChatView {
     this.close();
     this.header.forgetBlocked();
     this.composer.clearDrafts();
+    this.tray.clearAll();
+  }
+
+  /** Files are dragged over the window, or no longer. */
+  fileDrag(over: boolean): void {
+    this.tray.dragging(over);
+  }
+
+  /** Files were dropped on the window: they go with the open conversation's next message. */
+  filesDropped(files: readonly StagedFile[]): void {
+    this.tray.dropped(files);
   }
 
   /** A newer ConversationView of any conversation. */
@@ -305,8 +327,13 @@ export class ChatView {
       return false;
     }
     const replyTo = this.replyBar.replyTo();
+    const files = this.tray.ids();
     try {
-      const message = await commands.sendMessage(conversationId, body, replyTo);
+      const message =
+        files.length > 0
+          ? await commands.sendFiles(conversationId, body, replyTo, files)
+          : await commands.sendMessage(conversationId, body, replyTo);
+      this.tray.sent(conversationId, files);
       if (replyTo !== null && this.replyBar.replyTo() === replyTo) {
         this.replyBar.clear();
       }
@@ -460,8 +487,14 @@ export class ChatView {
     if (target === null || found === null) {
       return;
     }
-    const action = target.dataset["action"];
-    if (action === "menu") {
+    const action = target.dataset["action"] ?? "";
+    if (runFileAction(action, found.message, target, this.options.notify)) {
+      return;
+    }
+    if (action === "view-picture") {
+      const { pictures, index } = picturesOf(this.store.list(), found.message.id, target.dataset["attachmentId"]);
+      this.viewer.open(pictures, index);
+    } else if (action === "menu") {
       this.openMenu(found.message, target, target);
     } else if (action === "reply") {
       this.replyBar.set(found.message);

@@ -9,6 +9,8 @@ export type ComposerOptions = {
   /** Sends the text; resolves to whether it was accepted (the draft is then cleared). */
   send: (body: string) => Promise<boolean>;
   typing: () => void;
+  /** Files wait to go: a message without text may be sent. */
+  hasFiles: () => boolean;
 };
 
 export class Composer {
@@ -71,7 +73,7 @@ export class Composer {
   private async submit(): Promise<void> {
     const conversationId = this.conversationId;
     const body = this.textarea.value.trim();
-    if (conversationId === null || body === "") {
+    if (conversationId === null || (body === "" && !this.options.hasFiles())) {
       return;
     }
     // Cleared at once so the next message can be typed while this one is handed over.

@@ -6,6 +6,7 @@
 // and scroll survive the frequent updates. The list is a listbox with a roving tabindex:
 // Tab reaches the selected (or first) row, arrows move, Enter or Space opens.
 
+import { filesSummary } from "./attachments";
 import { avatarElement } from "./avatar";
 import { icon } from "./icons";
 import { h, show } from "./dom";
@@ -324,5 +325,6 @@ function previewOf(conversation: ConversationView): { text: string; muted: boole
   }
   const prefix = message.mine ? "You: " : conversation.kind === "group" ? `${message.sender_name}: ` : "";
   // One line: newlines and runs of spaces would break the row's layout.
-  return { text: prefix + message.body.replace(/\s+/gu, " ").trim(), muted: false };
+  const text = message.body.replace(/\s+/gu, " ").trim();
+  return { text: prefix + (text === "" ? filesSummary(message) : text), muted: false };
 }

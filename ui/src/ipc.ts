@@ -24,6 +24,7 @@ import type {
   MessageView,
   SearchHit,
   Settings,
+  StagedFile,
   UpdateView,
   User,
 } from "./generated/ipc";
@@ -144,6 +145,25 @@ export const commands = {
   /** Downloads, verifies and installs the offered update, then restarts the app. */
   installUpdate: () => invoke<null>("install_update"),
   offeredUpdate: () => invoke<UpdateView | null>("offered_update"),
+  /** The system's file picker; the files chosen, staged to send (none if cancelled). */
+  pickFiles: () => invoke<StagedFile[]>("pick_files"),
+  /** Keeps a pasted file (a copy) to send. */
+  stagePasted: (name: string, bytes: ArrayBuffer) =>
+    invoke<StagedFile>("stage_pasted", bytes, { headers: { "x-file-name": encodeURIComponent(name) } }),
+  unstageFile: (id: string) => invoke<null>("unstage_file", { id }),
+  /** Sends staged files (by id) with a text, which may be empty. */
+  sendFiles: (conversationId: string, body: string, replyTo: string | null, files: string[]) =>
+    invoke<MessageView>("send_files", { conversationId, body, replyTo, files }),
+  /** A picture's thumbnail (JPEG), or with `full` the picture itself, as bytes. */
+  attachmentPicture: (messageId: string, attachmentId: string, full: boolean) =>
+    invoke<ArrayBuffer>("attachment_picture", { messageId, attachmentId, full }),
+  /** To the Downloads folder; natter://download events follow. */
+  downloadAttachment: (messageId: string, attachmentId: string) =>
+    invoke<null>("download_attachment", { messageId, attachmentId }),
+  cancelDownload: (attachmentId: string) => invoke<null>("cancel_download", { attachmentId }),
+  /** With the system's app for its type. */
+  openDownload: (attachmentId: string) => invoke<null>("open_download", { attachmentId }),
+  showDownload: (attachmentId: string) => invoke<null>("show_download", { attachmentId }),
   /** A link from a message, in the system's browser (http and https only). */
   openLink: (url: string) => invoke<null>("open_link", { url }),
 } as const;

@@ -2,6 +2,7 @@
 // phase. Every later AppStateView (from a command or a natter://state event) goes through `render`.
 // The same page also runs the incoming call window (index.html#call), which shows only that.
 
+import { downloadChanged, uploadProgress } from "./attachments";
 import { AuthView, ServerView } from "./auth-view";
 import { confirmAction } from "./confirm-dialog";
 import { ConnectionBanner, CredentialWarning, UpdateBanner } from "./banners";
@@ -15,6 +16,11 @@ import { Workspace } from "./workspace";
 import "./style.css";
 
 const ICONS: readonly IconName[] = [
+  "paperclip",
+  "download",
+  "forward",
+  "zoom-in",
+  "zoom-out",
   "clock",
   "tick",
   "ticks",
@@ -86,6 +92,10 @@ class App {
       on("natter://call", (call) => workspace.callChanged(call)),
       on("natter://call-stats", (stats) => workspace.callStatsChanged(stats)),
       on("natter://mic-level", (level) => workspace.micLevel(level.level)),
+      on("natter://upload-progress", (progress) => uploadProgress(progress)),
+      on("natter://download", (download) => downloadChanged(download)),
+      on("natter://file-drag", (drag) => workspace.fileDrag(drag.over)),
+      on("natter://files-staged", (staged) => workspace.filesDropped(staged.files)),
     ]);
     // One missing event (e.g. not granted) degrades the app; it must not stop it from starting.
     for (const result of results) {

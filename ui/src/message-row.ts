@@ -2,6 +2,7 @@
 // MessageView Rust sent; the chat view handles the buttons through event delegation
 // (data-action attributes), so rows hold no listeners of their own.
 
+import { attachmentsHeight, renderAttachments } from "./attachments";
 import { h } from "./dom";
 import { clockTime, dayKey, dayLabel, fullDateTime } from "./format";
 import { icon } from "./icons";
@@ -130,7 +131,8 @@ export function estimateRowHeight(row: Row): number {
     (row.showSender ? 20 : 0) +
     (row.message.state === "failed" ? 24 : 0) +
     (row.quote !== null ? 44 : 0) +
-    (row.message.reactions.length > 0 ? 32 : 0)
+    (row.message.reactions.length > 0 ? 32 : 0) +
+    attachmentsHeight(row.message)
   );
 }
 
@@ -214,10 +216,17 @@ function renderMessage(row: MessageRow): HTMLElement {
   } else if (deleted) {
     bubble.appendChild(h("div", { class: "message-body message-deleted", text: "Message deleted" }));
   } else {
+    const files = renderAttachments(message);
+    if (files !== null) {
+      bubble.appendChild(files);
+      bubble.classList.add("with-files");
+    }
     // A call's record is our own sentence; people's text gets its formatting and links.
     const body =
       message.call === null ? renderMessageText(message.body, message.mentioned_usernames, row.me) : [message.body];
-    bubble.appendChild(h("div", { class: "message-body" }, ...body));
+    if (message.body !== "" || files === null) {
+      bubble.appendChild(h("div", { class: "message-body" }, ...body));
+    }
   }
 
   const meta = h("div", { class: "message-meta" });

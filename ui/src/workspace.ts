@@ -27,6 +27,7 @@ import {
   type MessageView,
   type PresenceChange,
   type SearchHit,
+  type StagedFile,
   type Typing,
   type User,
 } from "./ipc";
@@ -220,6 +221,18 @@ export class Workspace {
     if (this.active) {
       this.chat.messageDiscarded(discarded);
     }
+  }
+
+  /** Files are dragged over the window, or no longer. */
+  fileDrag(over: boolean): void {
+    if (this.active) {
+      this.chat.fileDrag(over);
+    }
+  }
+
+  /** Files dropped on the window, staged by Rust. */
+  filesDropped(files: StagedFile[]): void {
+    this.chat.filesDropped(files);
   }
 
   typingChanged(typing: Typing): void {

@@ -3,6 +3,7 @@
 
 pub mod account_story;
 pub mod call_story;
+pub mod files_story;
 pub mod harness;
 pub mod links_story;
 pub mod measure;

@@ -325,6 +325,23 @@ export type DeviceView = { id: string, name: string, };
  */
 export type DevicesView = { cameras: Array<DeviceView>, microphones: Array<DeviceView>, speakers: Array<DeviceView>, };
 
+export type DownloadState = "running" | "done" | "failed" | "cancelled";
+
+/**
+ * Where a download stands; `error` says why one failed.
+ */
+export type DownloadView = { attachment_id: string, state: DownloadState, received: number, total: number, error: string | null, };
+
+/**
+ * Files are dragged over the window (`over`), or no longer.
+ */
+export type FileDrag = { over: boolean, };
+
+/**
+ * Files dropped on the window, staged: the page adds them to the conversation shown.
+ */
+export type FilesStaged = { files: Array<StagedFile>, };
+
 /**
  * What a client needs to lay a picture out before it loads.
  */
@@ -383,7 +400,7 @@ field?: string, };
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
 /**
- * A failed message the user discarded (on this or another device).
+ * A message not sent yet that the user discarded (waiting, uploading or refused).
  */
 export type MessageDiscarded = { conversation_id: string, client_id: string, };
 
@@ -582,6 +599,15 @@ start_at_login: boolean, };
  */
 export type SignupMode = "open" | "invite" | "closed";
 
+/**
+ * A file staged to be sent, as the page shows it above the composer.
+ */
+export type StagedFile = { id: string, name: string, size: number, 
+/**
+ * The type its name suggests (`image/…` for a picture).
+ */
+content_type: string, };
+
 export type Theme = "system" | "light" | "dark";
 
 /**
@@ -610,6 +636,11 @@ current_version: string,
  * The release notes, when the server has them.
  */
 notes: string | null, };
+
+/**
+ * A queued message's file `file` (its index) is going up: `sent` of `total` bytes.
+ */
+export type UploadProgress = { conversation_id: string, client_id: string, file: number, sent: number, total: number, };
 
 /**
  * A user as others see them.
@@ -651,4 +682,8 @@ export type EventPayloads = {
   "natter://call": CallScreenView;
   "natter://call-stats": CallStatsScreenView;
   "natter://mic-level": MicLevel;
+  "natter://upload-progress": UploadProgress;
+  "natter://download": DownloadView;
+  "natter://file-drag": FileDrag;
+  "natter://files-staged": FilesStaged;
 };

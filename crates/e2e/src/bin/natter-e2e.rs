@@ -37,7 +37,7 @@ use natter_e2e::media::Pulse;
 use natter_e2e::processes::{Running, focus_other_window, output, poll};
 use natter_e2e::slow_upgrades::SlowUpgrades;
 use natter_e2e::{
-    account_story, call_story, links_story, reach_story, responses_story, update_story,
+    account_story, call_story, files_story, links_story, reach_story, responses_story, update_story,
 };
 
 /// How long the app's realtime connection takes to come online (see [`SlowUpgrades`]).
@@ -193,6 +193,10 @@ async fn run(options: &Options) -> Result<()> {
     };
     let story = match story {
         Ok(()) => responses_story::run(&session, &bob, &mut monitor).await,
+        Err(error) => Err(error),
+    };
+    let story = match story {
+        Ok(()) => files_story::run(&session, &bob, work.path()).await,
         Err(error) => Err(error),
     };
     let story = match story {
