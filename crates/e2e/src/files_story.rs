@@ -1,17 +1,20 @@
-//! Files in the app (issue 17): Alice pastes a picture (600 × 300) and a text file into the
-//! composer and sends them with a caption; Bob's live session receives one message with both,
-//! the picture measured by the server, and the command line downloads the text file byte for
-//! byte. The app shows the picture inline at its 2:1 shape and opens it whole in the viewer.
+//! Files in the app (issue 17): Alice pastes a picture (600 × 300) into the composer, picks a
+//! text file in the system's file picker from the attach button, and sends both with a
+//! caption; Bob's live session receives one message with both, the picture measured by the
+//! server, and the command line downloads the text file byte for byte. The app shows the picture inline at its 2:1 shape and opens it whole in the viewer.
 //! Then Bob sends a file from the command line, and the app downloads it from its card into
 //! the Downloads folder.
 
-use std::path::Path;
+use std::{path::Path, process::Command};
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Client;
 use serde_json::Value;
 
-use crate::harness::{Cli, UI_TIMEOUT, until_js};
+use crate::{
+    harness::{Cli, Screenshots, UI_TIMEOUT, until_js},
+    processes::{output, poll},
+};
 
 /// Pastes a file into the composer as the system's clipboard would hand it to the page.
 async fn paste(session: &Client, name: &str, content_type: &str, bytes: &[u8]) -> Result<()> {
@@ -38,6 +41,48 @@ async fn paste(session: &Client, name: &str, content_type: &str, bytes: &[u8]) -
     Ok(())
 }
 
+/// Chooses a file in the system's file picker as a person would: the attach button opens the
+/// "Send files" dialog (GTK here), Ctrl+L gives its location field, the path typed there and
+/// Enter choose the file.
+async fn pick_in_dialog(session: &Client, path: &Path) -> Result<()> {
+    session
+        .find(fantoccini::Locator::Id("attach"))
+        .await?
+        .click()
+        .await?;
+    let id = poll("the Send files dialog", UI_TIMEOUT, || {
+        let found = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Send files$"])
+            .output()
+            .context("cannot run xdotool")?;
+        Ok(String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned))
+    })?;
+    let xdotool = |args: &[&str]| output(Command::new("xdotool").args(args));
+    xdotool(&["windowfocus", "--sync", id.trim()])?;
+    xdotool(&["key", "--clearmodifiers", "ctrl+l"])?;
+    xdotool(&[
+        "type",
+        "--delay",
+        "20",
+        path.to_str().context("a path that is not UTF-8")?,
+    ])?;
+    xdotool(&["key", "Return"])?;
+    poll("the Send files dialog closing", UI_TIMEOUT, || {
+        let found = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Send files$"])
+            .output()
+            .context("cannot run xdotool")?;
+        Ok(String::from_utf8_lossy(&found.stdout)
+            .trim()
+            .is_empty()
+            .then_some(()))
+    })?;
+    Ok(())
+}
+
 /// The row of the newest message whose text is `body`, as a JS expression.
 fn row_of(body: &str) -> String {
     format!(
@@ -46,7 +91,7 @@ fn row_of(body: &str) -> String {
     )
 }
 
-pub async fn run(session: &Client, bob: &Cli, work: &Path) -> Result<()> {
+pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots) -> Result<()> {
     let conversation: Value = serde_json::from_str(bob.run(&["dm", "alice"])?.trim())
         .context("`natter dm` printed no JSON")?;
     let conversation_id = conversation["id"]
@@ -66,11 +111,20 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path) -> Result<()> {
     )
     .context("a PNG was not made")?;
     let notes: Vec<u8> = "Shopping list\n- bread\n- tea\n".repeat(200).into_bytes();
+    let notes_path = work.join("picked").join("notes.txt");
+    std::fs::create_dir_all(notes_path.parent().context("a folder")?)?;
+    std::fs::write(&notes_path, &notes)?;
     paste(session, "image.png", "image/png", &picture_bytes).await?;
-    paste(session, "notes.txt", "text/plain", &notes).await?;
     until_js(
         session,
-        "the pasted picture and file over the composer",
+        "the pasted picture over the composer",
+        "return document.querySelectorAll('#attachment-tray .tray-file').length === 1",
+    )
+    .await?;
+    pick_in_dialog(session, &notes_path).await?;
+    until_js(
+        session,
+        "the pasted picture and the picked file over the composer",
         "const names = [...document.querySelectorAll('#attachment-tray .tray-file-name')] \
            .map((name) => name.textContent); \
          return names.length === 2 && names[0].startsWith('Pasted image ') \
@@ -175,6 +229,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path) -> Result<()> {
          return viewer.open && viewer.dataset.loaded === 'true' && image.naturalWidth === 600",
     )
     .await?;
+    screens.take(session, "06-picture-viewer").await?;
     session
         .find(fantoccini::Locator::Id("picture-viewer-close"))
         .await?
@@ -218,6 +273,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path) -> Result<()> {
         ),
     )
     .await?;
+    screens.take(session, "06-files").await?;
     let home = std::env::var_os("HOME").context("HOME is not set")?;
     let downloaded = Path::new(&home).join("Downloads").join("report.bin");
     ensure!(

@@ -196,7 +196,7 @@ async fn run(options: &Options) -> Result<()> {
         Err(error) => Err(error),
     };
     let story = match story {
-        Ok(()) => files_story::run(&session, &bob, work.path()).await,
+        Ok(()) => files_story::run(&session, &bob, work.path(), &screens).await,
         Err(error) => Err(error),
     };
     let story = match story {
