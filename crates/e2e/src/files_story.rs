@@ -41,6 +41,9 @@ async fn paste(session: &Client, name: &str, content_type: &str, bytes: &[u8]) -
     Ok(())
 }
 
+/// How long the file picker is given to take a step.
+const DIALOG_STEP: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Chooses a file in the system's file picker as a person would: the attach button opens the
 /// "Send files" dialog (GTK here), Ctrl+L gives its location field, the path typed there and
 /// Enter choose the file.
@@ -61,16 +64,8 @@ async fn pick_in_dialog(session: &Client, path: &Path) -> Result<()> {
             .map(str::to_owned))
     })?;
     let xdotool = |args: &[&str]| output(Command::new("xdotool").args(args));
-    xdotool(&["windowfocus", "--sync", id.trim()])?;
-    xdotool(&["key", "--clearmodifiers", "ctrl+l"])?;
-    xdotool(&[
-        "type",
-        "--delay",
-        "20",
-        path.to_str().context("a path that is not UTF-8")?,
-    ])?;
-    xdotool(&["key", "Return"])?;
-    poll("the Send files dialog closing", UI_TIMEOUT, || {
+    let path = path.to_str().context("a path that is not UTF-8")?;
+    let closed = || -> Result<Option<()>> {
         let found = Command::new("xdotool")
             .args(["search", "--onlyvisible", "--name", "^Send files$"])
             .output()
@@ -79,8 +74,24 @@ async fn pick_in_dialog(session: &Client, path: &Path) -> Result<()> {
             .trim()
             .is_empty()
             .then_some(()))
-    })?;
-    Ok(())
+    };
+    // GTK takes a moment to make a new dialog take keys, and to find the typed file (Open
+    // stays disabled until then): as a person would, type again, press Enter again.
+    for _ in 0..4 {
+        if closed()?.is_some() {
+            return Ok(());
+        }
+        xdotool(&["windowfocus", "--sync", id.trim()])?;
+        xdotool(&["key", "--clearmodifiers", "ctrl+l", "ctrl+a"])?;
+        xdotool(&["type", "--delay", "20", path])?;
+        for _ in 0..3 {
+            xdotool(&["key", "Return"])?;
+            if poll("the Send files dialog closing", DIALOG_STEP, closed).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    anyhow::bail!("the Send files dialog did not take {path}")
 }
 
 /// The row of the newest message whose text is `body`, as a JS expression.
