@@ -294,8 +294,9 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots
         "the app's download of report.bin differs from what Bob sent"
     );
     println!(
-        "desktop e2e: a pasted picture and file went up with a caption (the picture inline at \
-         2:1 and whole in the viewer); Bob's report came down into Downloads"
+        "desktop e2e: a pasted picture and a file picked in the system's file picker went up \
+         with a caption (the picture inline at 2:1 and whole in the viewer); Bob's report came \
+         down into Downloads"
     );
     Ok(())
 }
