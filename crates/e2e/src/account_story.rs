@@ -134,12 +134,7 @@ async fn password(session: &Client, cast: &Cast<'_>, screens: &Screenshots) -> R
 /// Carol writes; Alice blocks her from the conversation; Carol's next message is refused and
 /// never shows, while Bob's, sent after it, arrives.
 async fn block(session: &Client, cast: &Cast<'_>, screens: &Screenshots) -> Result<()> {
-    let conversation: Value = serde_json::from_str(cast.carol.run(&["dm", "alice"])?.trim())
-        .context("`natter dm` printed no JSON")?;
-    let conversation_id = conversation["id"]
-        .as_str()
-        .context("`natter dm` printed no conversation id")?
-        .to_owned();
+    let conversation_id = cast.carol.dm("alice")?;
     cast.carol
         .run(&["send", &conversation_id, "Hello from Carol"])?;
     let row =

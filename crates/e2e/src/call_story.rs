@@ -5,7 +5,6 @@
 //! ringtone plays on the speaker (recorded from the PulseAudio null sink), and Accept connects.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -253,11 +252,7 @@ async fn close_main_window(session: &Client) -> Result<()> {
 
 /// Whether a mapped X window has a title matching `pattern`.
 fn visible_window(pattern: &str) -> Result<bool> {
-    let found = Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", pattern])
-        .output()
-        .context("cannot run xdotool")?;
-    Ok(!String::from_utf8_lossy(&found.stdout).trim().is_empty())
+    Ok(crate::processes::visible_window(pattern)?.is_some())
 }
 
 async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<Option<T>>) -> Result<T> {

@@ -12,8 +12,8 @@ use fantoccini::Client;
 use serde_json::Value;
 
 use crate::{
-    harness::{Cli, Screenshots, UI_TIMEOUT, until_js},
-    processes::{output, poll},
+    harness::{Cli, Screenshots, UI_TIMEOUT, message_row, until_js},
+    processes::{output, poll, visible_window},
 };
 
 /// Pastes a file into the composer as the system's clipboard would hand it to the page.
@@ -41,6 +41,7 @@ async fn paste(session: &Client, name: &str, content_type: &str, bytes: &[u8]) -
     Ok(())
 }
 
+const DIALOG_TITLE: &str = "^Send files$";
 /// How long the file picker is given to take a step.
 const DIALOG_STEP: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -54,34 +55,18 @@ async fn pick_in_dialog(session: &Client, path: &Path) -> Result<()> {
         .click()
         .await?;
     let id = poll("the Send files dialog", UI_TIMEOUT, || {
-        let found = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "^Send files$"])
-            .output()
-            .context("cannot run xdotool")?;
-        Ok(String::from_utf8_lossy(&found.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned))
+        visible_window(DIALOG_TITLE)
     })?;
     let xdotool = |args: &[&str]| output(Command::new("xdotool").args(args));
     let path = path.to_str().context("a path that is not UTF-8")?;
-    let closed = || -> Result<Option<()>> {
-        let found = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "^Send files$"])
-            .output()
-            .context("cannot run xdotool")?;
-        Ok(String::from_utf8_lossy(&found.stdout)
-            .trim()
-            .is_empty()
-            .then_some(()))
-    };
+    let closed = || Ok(visible_window(DIALOG_TITLE)?.is_none().then_some(()));
     // GTK takes a moment to make a new dialog take keys, and to find the typed file (Open
     // stays disabled until then): as a person would, type again, press Enter again.
     for _ in 0..4 {
         if closed()?.is_some() {
             return Ok(());
         }
-        xdotool(&["windowfocus", "--sync", id.trim()])?;
+        xdotool(&["windowfocus", "--sync", &id])?;
         xdotool(&["key", "--clearmodifiers", "ctrl+l", "ctrl+a"])?;
         xdotool(&["type", "--delay", "20", path])?;
         for _ in 0..3 {
@@ -94,21 +79,8 @@ async fn pick_in_dialog(session: &Client, path: &Path) -> Result<()> {
     anyhow::bail!("the Send files dialog did not take {path}")
 }
 
-/// The row of the newest message whose text is `body`, as a JS expression.
-fn row_of(body: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#messages div.message')].reverse().find(row => \
-           row.querySelector('.message-body')?.textContent === {body:?})"
-    )
-}
-
 pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots) -> Result<()> {
-    let conversation: Value = serde_json::from_str(bob.run(&["dm", "alice"])?.trim())
-        .context("`natter dm` printed no JSON")?;
-    let conversation_id = conversation["id"]
-        .as_str()
-        .context("`natter dm` printed no conversation id")?
-        .to_owned();
+    let conversation_id = bob.dm("alice")?;
     let mut follow = bob.follow(&conversation_id)?;
 
     // A picture and a file, pasted, sent with a caption.
@@ -206,7 +178,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots
              const image = picture?.querySelector('img'); \
              if (!image || image.hidden || !image.complete || image.naturalWidth === 0) return null; \
              return [picture.offsetWidth, picture.offsetHeight]",
-            row_of(caption)
+            message_row(caption)
         ),
     )
     .await?;
@@ -219,7 +191,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots
         "the text file's card",
         &format!(
             "return {}?.querySelector('.file-card .file-card-name')?.textContent === 'notes.txt'",
-            row_of(caption)
+            message_row(caption)
         ),
     )
     .await?;
@@ -227,7 +199,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots
         .execute(
             &format!(
                 "{}.querySelector('.message-picture').click()",
-                row_of(caption)
+                message_row(caption)
             ),
             Vec::new(),
         )
@@ -271,7 +243,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots
         &format!(
             "const button = {}?.querySelector('.file-card [data-action=download]'); \
              if (!button) return null; button.click(); return true",
-            row_of(report_caption)
+            message_row(report_caption)
         ),
     )
     .await?;
@@ -280,7 +252,7 @@ pub async fn run(session: &Client, bob: &Cli, work: &Path, screens: &Screenshots
         "the report downloaded, offering to open it",
         &format!(
             "return {}?.querySelector('.file-card [data-action=open-download]') != null",
-            row_of(report_caption)
+            message_row(report_caption)
         ),
     )
     .await?;

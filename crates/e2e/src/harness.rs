@@ -16,6 +16,15 @@ use crate::processes::{self, Running, find_program, free_port, http_ok, listenin
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for something to show in the app.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The row of the newest message whose text is `body` in the open conversation, as a JS
+/// expression (undefined while there is none).
+pub fn message_row(body: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#messages div.message')].reverse().find(row => \
+           row.querySelector('.message-body')?.textContent === {body:?})"
+    )
+}
 /// Longest wait for the app to exit after its WebDriver session is closed.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Password of the throwaway keyring of the test session.
@@ -354,6 +363,16 @@ impl Cli {
             .data_dir
             .with_extension(args.first().copied().unwrap_or("run"));
         Running::capture(name, self.command(&data_dir).args(args), &self.log)
+    }
+
+    /// Opens (or finds) my direct conversation with `username` (`natter dm`); answers its id.
+    pub fn dm(&self, username: &str) -> Result<String> {
+        let conversation: Value = serde_json::from_str(self.run(&["dm", username])?.trim())
+            .context("`natter dm` printed no JSON")?;
+        Ok(conversation["id"]
+            .as_str()
+            .context("`natter dm` printed no conversation id")?
+            .to_owned())
     }
 
     /// `natter follow` of one conversation: the user is online while it runs.

@@ -286,16 +286,23 @@ pub fn focus_other_window() -> Result<Running> {
         crate::harness::START_TIMEOUT,
         || {
             window.ensure_running()?;
-            let found = Command::new("xdotool")
-                .args(["search", "--onlyvisible", "--name", TITLE])
-                .output()
-                .context("cannot run xdotool")?;
-            Ok(String::from_utf8_lossy(&found.stdout)
-                .lines()
-                .next()
-                .map(str::to_owned))
+            visible_window(TITLE)
         },
     )?;
-    output(Command::new("xdotool").args(["windowfocus", "--sync", id.trim()]))?;
+    output(Command::new("xdotool").args(["windowfocus", "--sync", &id]))?;
     Ok(window)
+}
+
+/// The first mapped X window whose title matches `pattern` (a regular expression), if any.
+pub fn visible_window(pattern: &str) -> Result<Option<String>> {
+    let found = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", pattern])
+        .output()
+        .context("cannot run xdotool")?;
+    // xdotool exits with 1 when no window matches.
+    Ok(String::from_utf8_lossy(&found.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .map(str::to_owned))
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 
 use crate::harness::{START_TIMEOUT, Screenshots, UI_TIMEOUT, until_js};
-use crate::processes::poll;
+use crate::processes::{poll, visible_window};
 
 /// The flag the login item starts the app with.
 pub const HIDDEN_FLAG: &str = "--hidden";
@@ -162,14 +162,14 @@ pub async fn hidden_start(session: &Client, app: &Path) -> Result<()> {
     .await?;
     // The window would have been shown before the page loaded: it must not be.
     ensure!(
-        visible_window()?.is_none(),
+        main_window()?.is_none(),
         "started with --hidden, the app shows its window"
     );
     second_start(app, &[])?;
     poll(
         "the window shown by a second start",
         UI_TIMEOUT,
-        visible_window,
+        main_window,
     )?;
     Ok(())
 }
@@ -181,20 +181,6 @@ fn login_item() -> Result<PathBuf> {
 }
 
 /// A visible window titled "Natter", if there is one.
-fn visible_window() -> Result<Option<String>> {
-    let found = Command::new("xdotool")
-        .args([
-            "search",
-            "--onlyvisible",
-            "--name",
-            &format!("^{WINDOW_TITLE}$"),
-        ])
-        .output()
-        .context("cannot run xdotool")?;
-    // xdotool exits with 1 when no window matches.
-    Ok(String::from_utf8_lossy(&found.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .map(str::to_owned))
+fn main_window() -> Result<Option<String>> {
+    visible_window(&format!("^{WINDOW_TITLE}$"))
 }

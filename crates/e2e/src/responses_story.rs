@@ -10,17 +10,9 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 
 use crate::{
-    harness::{Cli, UI_TIMEOUT, until_js},
+    harness::{Cli, UI_TIMEOUT, message_row, until_js},
     processes::{Running, focus_other_window},
 };
-
-/// The row of the newest message whose text is `body`, as a JS expression.
-fn row_of(body: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#messages div.message')].reverse().find(row => \
-           row.querySelector('.message-body')?.textContent === {body:?})"
-    )
-}
 
 /// Clicks an element inside the row of the newest message with text `body` (its hover tools
 /// are invisible until hovered, which WebDriver cannot do; a script's click is a click).
@@ -32,7 +24,7 @@ async fn click_in_row(session: &Client, body: &str, selector: &str, what: &str) 
             "const row = {}; const target = row?.querySelector({selector:?}); \
              if (target === null || target === undefined) return null; \
              target.click(); return true",
-            row_of(body)
+            message_row(body)
         ),
     )
     .await?;
@@ -45,12 +37,7 @@ fn message_event(line: &str, body: &str) -> Option<Value> {
 }
 
 pub async fn run(session: &Client, bob: &Cli, monitor: &mut Running) -> Result<()> {
-    let conversation: Value = serde_json::from_str(bob.run(&["dm", "alice"])?.trim())
-        .context("`natter dm` printed no JSON")?;
-    let conversation_id = conversation["id"]
-        .as_str()
-        .context("`natter dm` printed no conversation id")?
-        .to_owned();
+    let conversation_id = bob.dm("alice")?;
     let mut follow = bob.follow(&conversation_id)?;
 
     // A reply.
@@ -91,7 +78,7 @@ pub async fn run(session: &Client, bob: &Cli, monitor: &mut Running) -> Result<(
             "const row = {}; \
              return row?.querySelector('.message-quote')?.textContent.includes({question:?}) \
                && document.getElementById('reply-bar').hidden",
-            row_of(answer)
+            message_row(answer)
         ),
     )
     .await?;
@@ -109,7 +96,7 @@ pub async fn run(session: &Client, bob: &Cli, monitor: &mut Running) -> Result<(
             "const chip = {}?.querySelector('.reaction-chip'); \
              return chip?.textContent === '🎉1' && chip.title === 'Bob Builder' \
                && !chip.classList.contains('mine')",
-            row_of(answer)
+            message_row(answer)
         ),
     )
     .await?;
@@ -138,7 +125,7 @@ pub async fn run(session: &Client, bob: &Cli, monitor: &mut Running) -> Result<(
         "Alice's own 👍 marked as hers",
         &format!(
             "return {}?.querySelector('.reaction-chip.mine')?.textContent === '👍1'",
-            row_of(question)
+            message_row(question)
         ),
     )
     .await?;
@@ -206,7 +193,7 @@ pub async fn run(session: &Client, bob: &Cli, monitor: &mut Running) -> Result<(
         "Alice's own mention standing out",
         &format!(
             "return {}?.querySelector('.mention-me')?.textContent === '@alice'",
-            row_of(loud)
+            message_row(loud)
         ),
     )
     .await?;

@@ -228,11 +228,8 @@ async fn run(options: &Options) -> Result<()> {
 
     // Restart: straight to the conversations, no password typed. Then natter:// links and
     // the login item.
-    let conversation: Value = serde_json::from_str(bob.run(&["dm", "alice"])?.trim())
-        .context("`natter dm` printed no JSON")?;
-    let conversation_id = conversation["id"]
-        .as_str()
-        .context("`natter dm` printed no conversation id")?;
+    let conversation_id = bob.dm("alice")?;
+    let conversation_id = conversation_id.as_str();
     let session = driver.session().await?;
     let restored = restart_story(&session, &screens).await;
     let restored = match restored {
@@ -453,13 +450,8 @@ async fn chat_story(
     screens: &Screenshots,
 ) -> Result<()> {
     // Bob online (a live session through `natter follow`) and writing.
-    let conversation = bob.run(&["dm", "alice"])?;
-    let conversation: Value =
-        serde_json::from_str(conversation.trim()).context("`natter dm` printed no JSON")?;
-    let conversation_id = conversation["id"]
-        .as_str()
-        .context("`natter dm` printed no conversation id")?;
-    let mut follow = bob.follow(conversation_id)?;
+    let conversation_id = bob.dm("alice")?;
+    let mut follow = bob.follow(&conversation_id)?;
     bob.run(&["send", "@alice", "Hi Alice, Bob here"])?;
 
     let row =
