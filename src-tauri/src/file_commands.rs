@@ -1,7 +1,7 @@
 //! The commands of files in the app (docs/desktop-ipc.md): thin calls into the [`FileDesk`]
 //! and the client core.
 
-use natter_client::view::MessageView;
+use natter_client::{Client, view::MessageView};
 use natter_protocol::{Attachment, AttachmentId, ConversationId, MessageId};
 use tauri::{AppHandle, State, ipc::Response};
 use tauri_plugin_dialog::DialogExt;
@@ -111,13 +111,11 @@ pub async fn send_files(
 }
 
 async fn attachment(
-    desktop: &Desktop,
+    client: &Client,
     message_id: MessageId,
     attachment_id: AttachmentId,
 ) -> Result<Attachment> {
-    desktop
-        .client()
-        .await?
+    client
         .find_message(message_id)
         .await?
         .attachments
@@ -134,7 +132,8 @@ pub async fn attachment_picture(
     attachment_id: AttachmentId,
     full: bool,
 ) -> Result<Response> {
-    let attachment = attachment(&desktop, message_id, attachment_id).await?;
+    let client = desktop.client().await?;
+    let attachment = attachment(&client, message_id, attachment_id).await?;
     let image = attachment
         .image
         .as_ref()
@@ -144,12 +143,7 @@ pub async fn attachment_picture(
     } else {
         (image.thumbnail_url.as_str(), THUMBNAIL_MAX_BYTES)
     };
-    let bytes = desktop
-        .client()
-        .await?
-        .api()
-        .attachment_bytes(url, max)
-        .await?;
+    let bytes = client.api().attachment_bytes(url, max).await?;
     Ok(Response::new(bytes))
 }
 
@@ -162,9 +156,10 @@ pub async fn download_attachment(
     message_id: MessageId,
     attachment_id: AttachmentId,
 ) -> Result<()> {
-    let attachment = attachment(&desktop, message_id, attachment_id).await?;
+    let client = desktop.client().await?;
+    let attachment = attachment(&client, message_id, attachment_id).await?;
     let folder = file_desk::downloads_folder(&app)?;
-    desk.start_download(&app, desktop.client().await?, attachment, folder);
+    desk.start_download(&app, client, attachment, folder);
     Ok(())
 }
 

@@ -333,7 +333,6 @@ export function runFileAction(action: string, message: MessageView, target: HTML
   } else if (action === "open-download") {
     commands.openDownload(attachment.id).catch((error: unknown) => {
       // Moved or deleted since: offer the download again.
-      downloads.delete(attachment.id);
       downloadChanged({ attachment_id: attachment.id, state: "cancelled", received: 0, total: 0, error: null });
       fail("Could not open the file")(error);
     });

@@ -483,28 +483,9 @@ impl Cache {
         .bind(conversation_id.map(|id| id.to_string()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OutboxEntry {
-                    message: OutgoingMessage {
-                        client_id: uuid(row.get(0))?,
-                        conversation_id: uuid(row.get(1))?,
-                        body: row.get(2),
-                        reply_to: row.get::<Option<&str>, _>(5).map(uuid).transpose()?,
-                        files: row
-                            .get::<Option<&str>, _>(6)
-                            .map(json)
-                            .transpose()?
-                            .unwrap_or_default(),
-                    },
-                    created_at: row.get(3),
-                    failed: row.get(4),
-                })
-            })
-            .collect()
+        rows.iter().map(outbox_entry).collect()
     }
 
-    /// The server stored an outbox message: keep it as a message, drop it from the outbox.
     /// Stores the message the server made of an outbox entry and removes the entry; answers
     /// the entry's files (the app's own copies among them are no longer needed).
     pub async fn outbox_sent(
@@ -550,29 +531,36 @@ impl Cache {
     pub async fn outbox_remove(
         &self,
         client_id: ClientMessageId,
-    ) -> Result<Option<OutgoingMessage>, CacheError> {
+    ) -> Result<Option<OutboxEntry>, CacheError> {
         let row = sqlx::query(
             "DELETE FROM outbox WHERE client_id = ?
-             RETURNING client_id, conversation_id, body, reply_to, files",
+             RETURNING client_id, conversation_id, body, created_at, failed, reply_to, files",
         )
         .bind(client_id.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(OutgoingMessage {
-                client_id: uuid(row.get(0))?,
-                conversation_id: uuid(row.get(1))?,
-                body: row.get(2),
-                reply_to: row.get::<Option<&str>, _>(3).map(uuid).transpose()?,
-                files: row
-                    .get::<Option<&str>, _>(4)
-                    .map(json)
-                    .transpose()?
-                    .unwrap_or_default(),
-            })
-        })
-        .transpose()
+        row.as_ref().map(outbox_entry).transpose()
     }
+}
+
+/// An outbox row read as `client_id, conversation_id, body, created_at, failed, reply_to,
+/// files`.
+fn outbox_entry(row: &sqlx::sqlite::SqliteRow) -> Result<OutboxEntry, CacheError> {
+    Ok(OutboxEntry {
+        message: OutgoingMessage {
+            client_id: uuid(row.get(0))?,
+            conversation_id: uuid(row.get(1))?,
+            body: row.get(2),
+            reply_to: row.get::<Option<&str>, _>(5).map(uuid).transpose()?,
+            files: row
+                .get::<Option<&str>, _>(6)
+                .map(json)
+                .transpose()?
+                .unwrap_or_default(),
+        },
+        created_at: row.get(3),
+        failed: row.get(4),
+    })
 }
 
 /// Moves a member's read position forward (never back).

@@ -63,7 +63,9 @@ pub(crate) async fn discard(
     shared: &Arc<AccountState>,
     client_id: ClientMessageId,
 ) -> Result<(), CacheError> {
-    let Some(message) = shared.cache.outbox_remove(client_id).await? else {
+    let Some(crate::cache::OutboxEntry { message, .. }) =
+        shared.cache.outbox_remove(client_id).await?
+    else {
         return Ok(());
     };
     remove_copies(&message.files);

@@ -362,12 +362,8 @@ impl SessionShell {
     /// The user gave up on a queued message: a post on its way stops, the machine moves on,
     /// and the entry, its uploads and the app's copies of its files go.
     async fn discard(&mut self, client_id: ClientMessageId) {
-        if let Some((posting, task)) = self.posting.take() {
-            if posting == client_id {
-                task.abort();
-            } else {
-                self.posting = Some((posting, task));
-            }
+        if let Some((_, task)) = self.posting.take_if(|(posting, _)| *posting == client_id) {
+            task.abort();
         }
         self.session
             .handle_input(Input::Discard { client_id }, Instant::now());
